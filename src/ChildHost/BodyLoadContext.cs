@@ -1,0 +1,32 @@
+using System.Reflection;
+using System.Runtime.Loader;
+
+namespace Nursery.ChildHost;
+
+/// <summary>
+/// Loads the user's assembly with its own dependencies (resolved from its deps.json), sharing Nursery.Core and the
+/// framework with the host so both sides agree on the library's types.
+/// </summary>
+internal sealed class BodyLoadContext(string assemblyPath) : AssemblyLoadContext(name: Path.GetFileName(assemblyPath), isCollectible: false)
+{
+    private readonly AssemblyDependencyResolver _resolver = new(assemblyPath);
+
+    protected override Assembly? Load(AssemblyName assemblyName)
+    {
+        if (assemblyName.Name is "Nursery.Core" or "Nursery.ChildHost")
+            return null;
+        foreach (var loaded in Default.Assemblies)
+        {
+            if (AssemblyName.ReferenceMatchesDefinition(assemblyName, loaded.GetName()) && loaded.GetName().Version >= assemblyName.Version)
+                return null;
+        }
+        var path = _resolver.ResolveAssemblyToPath(assemblyName);
+        return path is null ? null : LoadFromAssemblyPath(path);
+    }
+
+    protected override nint LoadUnmanagedDll(string unmanagedDllName)
+    {
+        var path = _resolver.ResolveUnmanagedDllToPath(unmanagedDllName);
+        return path is null ? 0 : LoadUnmanagedDllFromPath(path);
+    }
+}

@@ -1,0 +1,119 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Nursery.Protocol;
+
+namespace Nursery.ChildHost;
+
+/// <summary>Finds the parent's methods in the user's assembly and makes them callable.</summary>
+internal static class BodyLoader
+{
+    private static readonly ConcurrentDictionary<string, BodyLoadContext> Contexts = new();
+
+    public static IBodyInvoker LoadBody(MethodSpec spec, string codecTypeName)
+    {
+        var method = Resolve(spec);
+        var parameters = method.GetParameters();
+        if (parameters.Length != 1 || method.ReturnType == typeof(void))
+            throw new InvalidOperationException($"The body {spec.TypeName}.{spec.MethodName} must take one argument and return a value; it takes {parameters.Length} and returns {method.ReturnType}.");
+        var codec = CreateCodec(codecTypeName, ContextFor(spec.AssemblyPath));
+        var input = parameters[0].ParameterType;
+        var returned = method.ReturnType;
+        var target = spec.IsStatic ? null : RuntimeHelpers.GetUninitializedObject(method.DeclaringType!);
+        Type invokerType;
+        Type output;
+        if (returned.IsGenericType && returned.GetGenericTypeDefinition() == typeof(Task<>))
+        {
+            output = returned.GetGenericArguments()[0];
+            invokerType = typeof(TaskInvoker<,>).MakeGenericType(input, output);
+        }
+        else if (returned.IsGenericType && returned.GetGenericTypeDefinition() == typeof(ValueTask<>))
+        {
+            output = returned.GetGenericArguments()[0];
+            invokerType = typeof(ValueTaskInvoker<,>).MakeGenericType(input, output);
+        }
+        else
+        {
+            output = returned;
+            invokerType = typeof(SyncInvoker<,>).MakeGenericType(input, output);
+        }
+        var function = method.CreateDelegate(typeof(Func<,>).MakeGenericType(input, returned), target);
+        return (IBodyInvoker)Activator.CreateInstance(invokerType, function, codec)!;
+    }
+
+    public static async Task RunInitializerAsync(MethodSpec spec, string? stateJson)
+    {
+        var method = Resolve(spec);
+        var parameters = method.GetParameters();
+        var target = spec.IsStatic ? null : RuntimeHelpers.GetUninitializedObject(method.DeclaringType!);
+        object?[] arguments = parameters.Length switch
+        {
+            0 => [],
+            1 => [JsonSerializer.Deserialize(stateJson ?? "null", parameters[0].ParameterType, ProtocolJson.Options)],
+            _ => throw new InvalidOperationException($"The initializer {spec.TypeName}.{spec.MethodName} must take no argument or one (the state); it takes {parameters.Length}."),
+        };
+        object? returned;
+        try
+        {
+            returned = method.Invoke(target, arguments);
+        }
+        catch (TargetInvocationException exception) when (exception.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(exception.InnerException).Throw();
+            throw;
+        }
+        if (returned is Task task)
+            await task.ConfigureAwait(false);
+    }
+
+    private static MethodInfo Resolve(MethodSpec spec)
+    {
+        if (!File.Exists(spec.AssemblyPath))
+            throw new FileNotFoundException($"The assembly '{spec.AssemblyPath}' that holds {spec.TypeName}.{spec.MethodName} does not exist on this machine.", spec.AssemblyPath);
+        var assembly = ContextFor(spec.AssemblyPath).LoadFromAssemblyPath(spec.AssemblyPath);
+        MethodBase? found = null;
+        try
+        {
+            found = assembly.ManifestModule.ResolveMethod(spec.MetadataToken);
+        }
+        catch (ArgumentException) { }
+        if (found is MethodInfo method && method.Name == spec.MethodName && method.DeclaringType?.FullName == spec.TypeName)
+            return method;
+
+        // The assembly was rebuilt since the parent loaded it: fall back to the name.
+        var type = assembly.GetType(spec.TypeName, throwOnError: false)
+            ?? throw new TypeLoadException($"The type '{spec.TypeName}' is not in '{spec.AssemblyPath}'.");
+        var candidates = type.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance | BindingFlags.DeclaredOnly)
+            .Where(candidate => candidate.Name == spec.MethodName)
+            .ToArray();
+        return candidates.Length switch
+        {
+            1 => candidates[0],
+            0 => throw new MissingMethodException($"The method '{spec.MethodName}' is not in type '{spec.TypeName}' of '{spec.AssemblyPath}'."),
+            _ => throw new AmbiguousMatchException($"'{spec.TypeName}' has {candidates.Length} methods named '{spec.MethodName}' and the parent's metadata token does not match this build of '{spec.AssemblyPath}'; rebuild so parent and child use the same assembly."),
+        };
+    }
+
+    private static BodyLoadContext ContextFor(string assemblyPath) => Contexts.GetOrAdd(Path.GetFullPath(assemblyPath), path => new BodyLoadContext(path));
+
+    private static ICodec CreateCodec(string codecTypeName, BodyLoadContext context)
+    {
+        var type =
+            Type.GetType(codecTypeName, name => TryLoad(context, name), typeResolver: null, throwOnError: false)
+            ?? throw new TypeLoadException($"The codec type '{codecTypeName}' cannot be found in the child.");
+        return (ICodec)(Activator.CreateInstance(type) ?? throw new InvalidOperationException($"The codec type '{codecTypeName}' could not be created."));
+    }
+
+    private static Assembly? TryLoad(BodyLoadContext context, AssemblyName name)
+    {
+        try
+        {
+            return context.LoadFromAssemblyName(name);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,22 @@
+using System.Runtime.InteropServices;
+
+namespace Nursery.ChildHost;
+
+/// <summary>The few libc calls the host needs on Linux.</summary>
+internal static partial class Native
+{
+    public const int PrSetPdeathsig = 1;
+    public const int Sigkill = 9;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int prctl(int option, nint arg2, nint arg3, nint arg4, nint arg5);
+
+    [LibraryImport("libc")]
+    public static partial int getppid();
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int dup(int fd);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int dup2(int oldFd, int newFd);
+}

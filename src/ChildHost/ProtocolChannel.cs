@@ -1,0 +1,59 @@
+using Microsoft.Win32.SafeHandles;
+using Nursery.Protocol;
+
+namespace Nursery.ChildHost;
+
+/// <summary>
+/// The host's side of the channel. The real stdout is moved to a private descriptor and descriptor 1 is pointed at
+/// stderr, so nothing the user's code prints (Console, native printf) can corrupt the protocol; every frame goes
+/// out whole under one lock.
+/// </summary>
+internal sealed class ProtocolChannel
+{
+    private readonly Lock _gate = new();
+    private readonly Stream _out;
+
+    private ProtocolChannel(Stream output, Stream input, int protocolDescriptor)
+    {
+        _out = output;
+        Input = input;
+        ProtocolDescriptor = protocolDescriptor;
+    }
+
+    public Stream Input { get; }
+
+    /// <summary>The descriptor frames are written to (for tests that must write garbage on purpose).</summary>
+    public int ProtocolDescriptor { get; }
+
+    public static ProtocolChannel Open()
+    {
+        var descriptor = 1;
+        if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
+        {
+            var copy = Native.dup(1);
+            if (copy >= 0 && Native.dup2(2, 1) >= 0)
+                descriptor = copy;
+        }
+        Console.SetOut(new StreamWriter(Console.OpenStandardError()) { AutoFlush = true });
+        var output = new FileStream(new SafeFileHandle(descriptor, ownsHandle: descriptor != 1), FileAccess.Write, bufferSize: 0);
+        var input = new FileStream(new SafeFileHandle(0, ownsHandle: false), FileAccess.Read, bufferSize: 0);
+        Environment.SetEnvironmentVariable("NURSERY_PROTOCOL_FD", descriptor.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return new ProtocolChannel(output, input, descriptor);
+    }
+
+    public void Send(FrameKind kind, ReadOnlySpan<byte> payload)
+    {
+        using var frame = new FrameBuffer(payload.Length + FrameParser.HeaderLength);
+        frame.WriteFrame(kind, payload);
+        Send(frame);
+    }
+
+    public void Send(FrameBuffer frames)
+    {
+        lock (_gate)
+        {
+            _out.Write(frames.WrittenSpan);
+            _out.Flush();
+        }
+    }
+}

@@ -1,0 +1,131 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Nursery.Protocol;
+
+namespace Nursery;
+
+/// <summary>
+/// Builds <see cref="Body{TIn,TOut}"/>s: code that runs in a child process. Checks everything that can be checked
+/// here, when the body is built, and throws <see cref="ArgumentException"/> with what to do instead.
+/// </summary>
+public static class Body
+{
+    /// <summary>
+    /// A body from a static method or a lambda that captures nothing (<c>x =&gt; x * 2</c>) in a compiled assembly.
+    /// </summary>
+    /// <exception cref="ArgumentException">The function captures variables, is an instance method of an object with state, lives in a dynamic assembly, or its types cannot be serialized.</exception>
+    public static Body<TIn, TOut> From<TIn, TOut>(Func<TIn, TOut> function, ICodec? codec = null) => Create<TIn, TOut>(function, codec ?? new JsonCodec());
+
+    /// <summary>An asynchronous body: the child awaits the task. Same rules as <see cref="From{TIn,TOut}"/>.</summary>
+    public static Body<TIn, TOut> FromAsync<TIn, TOut>(Func<TIn, Task<TOut>> function, ICodec? codec = null) => Create<TIn, TOut>(function, codec ?? new JsonCodec());
+
+    private static Body<TIn, TOut> Create<TIn, TOut>(Delegate function, ICodec codec)
+    {
+        ArgumentNullException.ThrowIfNull(function);
+        var spec = Describe(function, "body");
+        EnsureOnWire(codec, typeof(TIn), "input");
+        EnsureOnWire(codec, typeof(TOut), "output");
+        EnsureCodecCanBeCreated(codec);
+        return new Body<TIn, TOut>(spec, null, null, codec);
+    }
+
+    internal static MethodSpec Describe(Delegate function, string role)
+    {
+        if (function.GetInvocationList().Length > 1)
+            throw new ArgumentException($"The {role} is a multicast delegate; give one method.", nameof(function));
+        var method = function.Method;
+        var assembly = method.Module.Assembly;
+        var name = DescribeMethod(method);
+        if (assembly.IsDynamic || string.IsNullOrEmpty(assembly.Location))
+        {
+            throw new ArgumentException(
+                $"The {role} {name} is defined in a dynamic assembly ('{assembly.GetName().Name}'), such as F# Interactive, a notebook cell or Reflection.Emit code, "
+                    + "which a child process cannot load. Two ways work: put the function in a compiled library and reference it (#r \"path/to/Library.dll\" in a notebook), "
+                    + "or run it as a command stage (any executable or script that reads stdin and writes stdout).",
+                nameof(function)
+            );
+        }
+        if (method.IsGenericMethod || (method.DeclaringType?.ContainsGenericParameters ?? false) || (method.DeclaringType?.IsGenericType ?? false))
+        {
+            throw new ArgumentException(
+                $"The {role} {name} is generic; a child process needs one concrete method. Write a non-generic static method that calls it.",
+                nameof(function)
+            );
+        }
+        if (method.DeclaringType is null)
+            throw new ArgumentException($"The {role} {name} is a global method; give a method declared in a type.", nameof(function));
+
+        if (method.IsStatic)
+            return new MethodSpec(assembly.Location, method.DeclaringType.FullName!, method.Name, method.MetadataToken, IsStatic: true);
+
+        var target = function.Target!;
+        var fields = target.GetType().GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
+        if (fields.Length > 0)
+        {
+            var captured = string.Join(", ", fields.Select(field => $"'{CapturedName(field)}'"));
+            var what = IsCompilerGenerated(target.GetType()) ? $"captures {captured}" : $"is an instance method of {target.GetType()}, whose fields ({captured}) live in this process";
+            throw new ArgumentException(
+                $"The {role} {name} {what}. A child process cannot see this process's variables. "
+                    + "Use a static method or a lambda that captures nothing, and pass what it needs in the item itself, "
+                    + "or as serializable state given to an initializer (Body.WithInitializer(initializer, state)) that the child runs once before its first item.",
+                nameof(function)
+            );
+        }
+        if (target.GetType() != method.DeclaringType)
+            throw new ArgumentException($"The {role} {name} is bound to an object of another type ({target.GetType()}); use a static method.", nameof(function));
+        return new MethodSpec(assembly.Location, method.DeclaringType.FullName!, method.Name, method.MetadataToken, IsStatic: false);
+    }
+
+    internal static void EnsureOnWire(ICodec codec, Type type, string role)
+    {
+        try
+        {
+            codec.EnsureSupported(type);
+        }
+        catch (NotSupportedException exception)
+        {
+            throw new ArgumentException(
+                $"The body's {role} type {type} cannot be sent between processes with {codec.GetType().Name}: {exception.Message} "
+                    + "Use a plain data type (records, primitives, arrays, lists, dictionaries) for what crosses to and from the child.",
+                exception
+            );
+        }
+    }
+
+    internal static string SerializeState<TState>(TState state)
+    {
+        try
+        {
+            new JsonCodec().EnsureSupported(typeof(TState));
+            return JsonSerializer.Serialize(state, ProtocolJson.Options);
+        }
+        catch (Exception exception) when (exception is NotSupportedException or JsonException or InvalidOperationException)
+        {
+            throw new ArgumentException(
+                $"The initializer's state of type {typeof(TState)} cannot be serialized to JSON for the child: {exception.Message} Pass plain data (paths, settings, numbers), and let the initializer open files or connections itself.",
+                nameof(state),
+                exception
+            );
+        }
+    }
+
+    private static void EnsureCodecCanBeCreated(ICodec codec)
+    {
+        var type = codec.GetType();
+        if (type.GetConstructor(Type.EmptyTypes) is null || type.Assembly.IsDynamic || string.IsNullOrEmpty(type.Assembly.Location))
+            throw new ArgumentException($"The codec {type} needs a public parameterless constructor in a compiled assembly, so the child can create the same codec.", nameof(codec));
+    }
+
+    private static string DescribeMethod(MethodInfo method) => $"'{method.DeclaringType?.FullName}.{method.Name}'";
+
+    private static bool IsCompilerGenerated(Type type) => type.IsDefined(typeof(CompilerGeneratedAttribute), inherit: false) || type.Name.Contains('<', StringComparison.Ordinal) || type.Name.Contains('@', StringComparison.Ordinal);
+
+    private static string CapturedName(FieldInfo field)
+    {
+        // C# names hoisted locals after the variable; "<>4__this" is the enclosing object.
+        if (field.Name == "<>4__this")
+            return "this";
+        return field.Name;
+    }
+}

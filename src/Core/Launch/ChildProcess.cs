@@ -1,0 +1,108 @@
+using System.ComponentModel;
+using CliWrap;
+using LanguageExt;
+using Microsoft.Extensions.Logging;
+
+namespace Nursery.Launch;
+
+/// <summary>
+/// One child process started through CliWrap: stdin and stdout are the channel (fed and drained by the caller's
+/// functions), stderr is kept as lines, and <see cref="Kill"/> ends the whole process tree.
+/// </summary>
+internal sealed class ChildProcess
+{
+    private readonly CancellationTokenSource _kill;
+    private readonly Task<ChildExit> _exit;
+
+    private ChildProcess(int processId, Task<CommandResult> running, StderrTail stderr, CancellationTokenSource kill)
+    {
+        _kill = kill;
+        ProcessId = processId;
+        Stderr = stderr;
+        _exit = ObserveAsync(running);
+    }
+
+    public int ProcessId { get; }
+
+    public StderrTail Stderr { get; }
+
+    /// <summary>Completes when the process has exited and been reaped and its pipes are closed. Never faults.</summary>
+    public Task<ChildExit> Exit => _exit;
+
+    public bool HasExited => _exit.IsCompleted;
+
+    /// <summary>
+    /// Starts the process on the spawner thread. <paramref name="feedStdin"/> writes the child's stdin and closes it by returning;
+    /// <paramref name="readStdout"/> reads the child's stdout to its end.
+    /// </summary>
+    public static async Task<Either<string, ChildProcess>> StartAsync(
+        LaunchSpec spec,
+        Func<Stream, CancellationToken, Task> feedStdin,
+        Func<Stream, CancellationToken, Task> readStdout,
+        Action<string> onStderrLine,
+        ILogger logger
+    )
+    {
+        var stderr = new StderrTail();
+        var killSource = new CancellationTokenSource();
+        var command = Cli.Wrap(spec.Executable)
+            .WithArguments(spec.Arguments)
+            .WithWorkingDirectory(spec.WorkingDirectory)
+            .WithEnvironmentVariables(spec.Environment.ToDictionary(pair => pair.Key, pair => (string?)pair.Value))
+            .WithValidation(CommandResultValidation.None)
+            .WithStandardInputPipe(PipeSource.Create(feedStdin))
+            .WithStandardOutputPipe(PipeTarget.Create(readStdout))
+            .WithStandardErrorPipe(
+                PipeTarget.ToDelegate(line =>
+                {
+                    stderr.Add(line);
+                    onStderrLine(line);
+                })
+            );
+        try
+        {
+            var started = await Spawner.RunAsync(() => command.ExecuteAsync(killSource.Token)).ConfigureAwait(false);
+            return new ChildProcess(started.ProcessId, started.Task, stderr, killSource);
+        }
+        catch (Exception exception) when (exception is Win32Exception or InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            killSource.Dispose();
+            Nursery.Supervision.Log.StartError(logger, exception, spec);
+            return $"cannot start '{spec.Executable}': {exception.Message}. Check that it exists, is executable, and that the path is right ({spec}).";
+        }
+    }
+
+    /// <summary>Kills the process and everything it started. Safe to call many times and after exit.</summary>
+    public void Kill()
+    {
+        try
+        {
+            _kill.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already reaped.
+        }
+    }
+
+    public bool KillRequested => _kill.IsCancellationRequested;
+
+    private async Task<ChildExit> ObserveAsync(Task<CommandResult> running)
+    {
+        try
+        {
+            var result = await running.ConfigureAwait(false);
+            return new ChildExit(result.ExitCode, _kill.IsCancellationRequested);
+        }
+        catch (OperationCanceledException)
+        {
+            return new ChildExit(-1, true);
+        }
+        catch (Exception exception)
+        {
+            // CliWrap surfaces failures of our own pipe functions here; the process is gone either way.
+            Stderr.Add($"[nursery] the child's pipes failed: {exception.GetType().Name}: {exception.Message}");
+            return new ChildExit(-1, _kill.IsCancellationRequested);
+        }
+    }
+}

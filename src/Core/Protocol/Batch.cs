@@ -1,0 +1,112 @@
+using System.Buffers;
+using System.Buffers.Binary;
+
+namespace Nursery.Protocol;
+
+/// <summary>Whether a reply entry carries a result or an error.</summary>
+internal enum ReplyStatus : byte
+{
+    /// <summary>The payload is the codec's encoding of the result.</summary>
+    Ok = 0,
+
+    /// <summary>The payload is a JSON <see cref="RemoteError"/>.</summary>
+    Error = 1,
+}
+
+/// <summary>One request in a Request frame.</summary>
+internal readonly record struct RequestEntry(long Id, ReadOnlySequence<byte> Payload);
+
+/// <summary>One reply in a Reply frame.</summary>
+internal readonly record struct ReplyEntry(long Id, ReplyStatus Status, ReadOnlySequence<byte> Payload);
+
+/// <summary>
+/// The payloads of Request and Reply frames: <c>[u32 count]</c> then, per request, <c>[i64 id][u32 length][bytes]</c>;
+/// per reply, <c>[i64 id][u8 status][u32 length][bytes]</c>. Decoding is total: malformed input gives false, never an exception.
+/// </summary>
+internal static class Batch
+{
+    public static bool TryDecodeRequests(ReadOnlySequence<byte> payload, List<RequestEntry> into, out string violation)
+    {
+        var reader = new SequenceReader<byte>(payload);
+        violation = "";
+        if (!reader.TryReadLittleEndian(out int count) || count < 0)
+        {
+            violation = "a request frame without a valid item count";
+            return false;
+        }
+        for (var i = 0; i < count; i++)
+        {
+            if (!reader.TryReadLittleEndian(out long id) || !reader.TryReadLittleEndian(out int length) || length < 0 || reader.Remaining < length)
+            {
+                violation = $"request {i} of {count} is truncated";
+                return false;
+            }
+            into.Add(new RequestEntry(id, payload.Slice(reader.Position, length)));
+            reader.Advance(length);
+        }
+        if (!reader.End)
+        {
+            violation = $"{reader.Remaining} stray bytes after {count} requests";
+            return false;
+        }
+        return true;
+    }
+
+    public static bool TryDecodeReplies(ReadOnlySequence<byte> payload, List<ReplyEntry> into, out string violation)
+    {
+        var reader = new SequenceReader<byte>(payload);
+        violation = "";
+        if (!reader.TryReadLittleEndian(out int count) || count < 0)
+        {
+            violation = "a reply frame without a valid item count";
+            return false;
+        }
+        for (var i = 0; i < count; i++)
+        {
+            if (
+                !reader.TryReadLittleEndian(out long id)
+                || !reader.TryRead(out var status)
+                || status > (byte)ReplyStatus.Error
+                || !reader.TryReadLittleEndian(out int length)
+                || length < 0
+                || reader.Remaining < length
+            )
+            {
+                violation = $"reply {i} of {count} is malformed or truncated";
+                return false;
+            }
+            into.Add(new ReplyEntry(id, (ReplyStatus)status, payload.Slice(reader.Position, length)));
+            reader.Advance(length);
+        }
+        if (!reader.End)
+        {
+            violation = $"{reader.Remaining} stray bytes after {count} replies";
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>Starts a Request or Reply frame; returns where the count goes.</summary>
+    public static int BeginBatch(FrameBuffer buffer, FrameKind kind)
+    {
+        buffer.BeginFrame(kind);
+        return buffer.ReserveUInt32();
+    }
+
+    public static void EndBatch(FrameBuffer buffer, int countAt, int count)
+    {
+        buffer.PatchUInt32(countAt, (uint)count);
+        buffer.EndFrame();
+    }
+
+    /// <summary>Writes a reply entry whose payload is already encoded.</summary>
+    public static void WriteReply(FrameBuffer buffer, long id, ReplyStatus status, ReadOnlySpan<byte> payload)
+    {
+        buffer.WriteInt64(id);
+        buffer.WriteByte((byte)status);
+        buffer.WriteUInt32((uint)payload.Length);
+        buffer.Write(payload);
+    }
+
+    internal static int ReadInt32(ReadOnlySpan<byte> bytes) => BinaryPrimitives.ReadInt32LittleEndian(bytes);
+}

@@ -1,0 +1,32 @@
+namespace Nursery.Protocol;
+
+/// <summary>The kind byte of a frame: <c>[u32 length][u8 kind][payload]</c>, length counting the kind byte and the payload.</summary>
+internal enum FrameKind : byte
+{
+    /// <summary>Child → parent, first frame: JSON <see cref="HelloMessage"/> (magic, protocol version, pid).</summary>
+    Hello = 1,
+
+    /// <summary>Parent → child: JSON <see cref="InitMessage"/> (the body, the initializer and its state, heartbeat interval).</summary>
+    Init = 2,
+
+    /// <summary>Child → parent: the initializer ran, requests may follow. Empty payload.</summary>
+    Ready = 3,
+
+    /// <summary>Parent → child: a batch of requests, see <see cref="Batch"/>.</summary>
+    Request = 4,
+
+    /// <summary>Child → parent: a batch of replies (results or errors), see <see cref="Batch"/>.</summary>
+    Reply = 5,
+
+    /// <summary>Child → parent: an error not tied to an item (start failures); JSON <see cref="ErrorMessage"/>.</summary>
+    Error = 6,
+
+    /// <summary>Child → parent: I am alive. Empty payload.</summary>
+    Heartbeat = 7,
+
+    /// <summary>Child → parent: a log line, JSON <see cref="LogMessage"/>.</summary>
+    Log = 8,
+
+    /// <summary>Either way: I am leaving cleanly. Empty payload.</summary>
+    Bye = 9,
+}

@@ -1,0 +1,55 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace Nursery;
+
+/// <summary>The default codec: System.Text.Json with public fields included, readable on the wire and in logs.</summary>
+public sealed class JsonCodec : ICodec
+{
+    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.General) { IncludeFields = true };
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? _writer;
+
+    /// <inheritdoc />
+    public void Serialize<T>(T value, IBufferWriter<byte> output)
+    {
+        var writer = _writer;
+        if (writer is null)
+            _writer = writer = new Utf8JsonWriter(output, new JsonWriterOptions { SkipValidation = true });
+        else
+            writer.Reset(output);
+        try
+        {
+            JsonSerializer.Serialize(writer, value, Options);
+            writer.Flush();
+        }
+        finally
+        {
+            writer.Reset();
+        }
+    }
+
+    /// <inheritdoc />
+    public T Deserialize<T>(in ReadOnlySequence<byte> input)
+    {
+        var reader = new Utf8JsonReader(input);
+        return JsonSerializer.Deserialize<T>(ref reader, Options)!;
+    }
+
+    /// <inheritdoc />
+    public void EnsureSupported(Type type)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+        if (typeof(Delegate).IsAssignableFrom(type) || type == typeof(IntPtr) || type == typeof(UIntPtr) || type.IsPointer || type == typeof(Type) || typeof(System.Reflection.MemberInfo).IsAssignableFrom(type))
+            throw new NotSupportedException($"{type} cannot be sent to a child process: it is a handle to something that lives only in this process.");
+        try
+        {
+            _ = Options.GetTypeInfo(type);
+        }
+        catch (Exception exception) when (exception is NotSupportedException or InvalidOperationException or ArgumentException)
+        {
+            throw new NotSupportedException($"{type} cannot be serialized as JSON: {exception.Message}", exception);
+        }
+    }
+}

@@ -1,0 +1,60 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace Nursery.Protocol;
+
+/// <summary>The protocol version both sides must agree on in the handshake.</summary>
+internal static class ProtocolVersion
+{
+    public const string Magic = "nursery";
+    public const int Current = 1;
+}
+
+/// <summary>The child's first frame: proves the channel is clean and says who it is.</summary>
+internal sealed record HelloMessage(string Magic, int Version, int ProcessId, string Runtime);
+
+/// <summary>Where a method lives, so the child can find it without the parent's types.</summary>
+/// <param name="AssemblyPath">Full path of the compiled assembly.</param>
+/// <param name="TypeName">The declaring type's full name (nested types with '+').</param>
+/// <param name="MethodName">The method's name, checked against what the token resolves to.</param>
+/// <param name="MetadataToken">The method's metadata token: exact even for overloads and compiler-generated lambdas.</param>
+/// <param name="IsStatic">False for a lambda on a stateless compiler-generated object, which the child re-creates.</param>
+internal sealed record MethodSpec(string AssemblyPath, string TypeName, string MethodName, int MetadataToken, bool IsStatic)
+{
+    public override string ToString() => $"{TypeName}.{MethodName} in {AssemblyPath}";
+}
+
+/// <summary>Parent → child: what to run and how.</summary>
+internal sealed record InitMessage(MethodSpec Body, MethodSpec? Initializer, string? StateJson, int HeartbeatMilliseconds, string CodecType);
+
+/// <summary>An error not tied to an item.</summary>
+internal sealed record ErrorMessage(string Phase, RemoteError Error);
+
+/// <summary>A log line from the child.</summary>
+internal sealed record LogMessage(int Level, string Text);
+
+/// <summary>JSON for control frames (not for items: those go through the stage's <see cref="ICodec"/>).</summary>
+internal static class ProtocolJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.General);
+
+    public static byte[] Encode<T>(T message) => JsonSerializer.SerializeToUtf8Bytes(message, Options);
+
+    public static bool TryDecode<T>(ReadOnlySequence<byte> payload, out T message, out string error)
+        where T : class
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(payload);
+            message = JsonSerializer.Deserialize<T>(ref reader, Options)!;
+            error = message is null ? $"an empty {typeof(T).Name}" : "";
+            return message is not null;
+        }
+        catch (JsonException exception)
+        {
+            message = null!;
+            error = $"an unreadable {typeof(T).Name}: {exception.Message}";
+            return false;
+        }
+    }
+}

@@ -1,0 +1,29 @@
+using System.Buffers;
+
+namespace Nursery.Supervision;
+
+/// <summary>One item on its way through a worker: queued, then in flight in the child, then completed exactly once.</summary>
+internal abstract class PendingItem(long id, string key, int attempt)
+{
+    public long Id { get; } = id;
+
+    public string Key { get; } = key;
+
+    public int Attempt { get; } = attempt;
+
+    /// <summary>When the item was written to the child (Stopwatch ticks); 0 while queued.</summary>
+    public long SentTimestamp { get; set; }
+
+    public CancellationTokenRegistration Registration { get; set; }
+
+    public abstract bool IsCompleted { get; }
+
+    /// <summary>Encodes the input into the request frame; may throw if the input cannot be encoded.</summary>
+    public abstract void WriteInput(IBufferWriter<byte> output);
+
+    /// <summary>Decodes the result and completes with it; returns a failure when the bytes cannot be decoded.</summary>
+    public abstract LanguageExt.Option<ChildFailure> TryCompleteWithResult(in ReadOnlySequence<byte> payload);
+
+    /// <summary>Completes with a failure; false if the item was already complete.</summary>
+    public abstract bool TryFail(ChildFailure failure);
+}

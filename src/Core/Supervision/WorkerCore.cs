@@ -1,0 +1,533 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Threading.Channels;
+using LanguageExt;
+using Microsoft.Extensions.Logging;
+using Nursery.Launch;
+using Nursery.Protocol;
+
+namespace Nursery.Supervision;
+
+/// <summary>
+/// One supervised child process speaking the frame protocol: starts it, sends batches of items, matches replies,
+/// watches heartbeats and deadlines, and when the child ends for any reason classifies why and completes every
+/// item it held exactly once. Untyped: <see cref="Worker{TIn,TOut}"/> adds the item types.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The watchdog timer is disposed in FinishAsync, when the child is reaped.")]
+internal sealed class WorkerCore
+{
+    private static int _cgroupWarningGiven;
+    private readonly WorkerOptions _options;
+    private readonly MethodSpec _body;
+    private readonly MethodSpec? _initializer;
+    private readonly string? _stateJson;
+    private readonly string _codecType;
+    private readonly ILogger _logger;
+    private readonly Channel<PendingItem> _queue = Channel.CreateUnbounded<PendingItem>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lock _gate = new();
+    private readonly Dictionary<long, PendingItem> _inFlight = [];
+    private readonly Queue<PendingItem> _order = new();
+    private readonly TaskCompletionSource<byte[]> _initFrame = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<Either<ChildFailure, Unit>> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly long _startTimestamp = Stopwatch.GetTimestamp();
+    private MemoryCgroup? _cgroup;
+    private ChildProcess? _process;
+    private Timer? _watchdog;
+    private Task<Option<ChildFailure>> _completion = Task.FromResult(Option<ChildFailure>.None);
+    private ChildFailure? _cause;
+    private bool _ended;
+    private bool _disposing;
+    private bool _helloSeen;
+    private bool _isReady;
+    private long _headSince;
+    private long _lastHeard;
+    private long _nextId;
+    private long _itemsCompleted;
+    private int _processId;
+
+    public WorkerCore(WorkerOptions options, MethodSpec body, MethodSpec? initializer, string? stateJson, Type codecType)
+    {
+        _options = options;
+        _body = body;
+        _initializer = initializer;
+        _stateJson = stateJson;
+        _codecType = codecType.AssemblyQualifiedName!;
+        _logger = options.Logger;
+        _lastHeard = _startTimestamp;
+    }
+
+    public int ProcessId => Volatile.Read(ref _processId);
+
+    public Task<Option<ChildFailure>> Completion => _completion;
+
+    public bool IsAlive
+    {
+        get
+        {
+            lock (_gate)
+                return _isReady && !_ended;
+        }
+    }
+
+    public long ItemsCompleted => Interlocked.Read(ref _itemsCompleted);
+
+    public long NextId() => Interlocked.Increment(ref _nextId);
+
+    /// <summary>Starts the child and waits until it is ready or has failed; on failure the child is already reaped.</summary>
+    public async Task<Either<ChildFailure, Unit>> StartAsync(CancellationToken cancellationToken)
+    {
+        if (!File.Exists(_options.Host.HostAssembly))
+        {
+            MarkEnded();
+            return Prelude.Left<ChildFailure, Unit>(Stamp(
+                new ChildFailure.StartFailed(
+                    $"the child host was not found at '{_options.Host.HostAssembly}'. Reference the Nursery.Dataflow package (or the Nursery.ChildHost project) so the host is copied next to your application, or set WorkerOptions.Host to where it is."
+                ),
+                null
+            ));
+        }
+        if (_options.MemoryLimit > 0)
+        {
+            MemoryCgroup.Create(_options.MemoryLimit).Match(cgroup => _cgroup = cgroup, WarnNoCgroup);
+        }
+
+        var environment = new Dictionary<string, string>(_options.Environment)
+        {
+            ["NURSERY_PARENT_PID"] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+            ["DOTNET_NOLOGO"] = "1",
+        };
+        var spec = new LaunchSpec(_options.Host.DotnetExecutable, [_options.Host.HostAssembly], environment, Environment.CurrentDirectory);
+        var started = await ChildProcess.StartAsync(spec, FeedStdinAsync, ReadStdoutAsync, OnStderrLine, _logger).ConfigureAwait(false);
+        if (started.IsLeft)
+        {
+            var reason = started.Match(_ => "", left => left);
+            MarkEnded();
+            if (_cgroup is not null)
+                await _cgroup.RemoveAsync().ConfigureAwait(false);
+            return Prelude.Left<ChildFailure, Unit>(Stamp(new ChildFailure.StartFailed(reason), null));
+        }
+        _process = started.Match(process => process, _ => throw new UnreachableException());
+        Interlocked.CompareExchange(ref _processId, _process.ProcessId, 0);
+        var tick = WatchdogPeriod();
+        _watchdog = new Timer(_ => Watch(), null, tick, tick);
+        _completion = FinishAsync(_process);
+
+        using var registration = cancellationToken.Register(() => Terminate(new ChildFailure.Cancelled("the start was cancelled by the caller", Option<ChildFailure>.None, false)));
+        var ready = await _ready.Task.ConfigureAwait(false);
+        if (ready.IsLeft)
+            await _completion.ConfigureAwait(false);
+        return ready;
+    }
+
+    /// <summary>Queues an item; it is sent with whatever else is queued when the writer next runs.</summary>
+    public bool TryEnqueue(PendingItem item) => _queue.Writer.TryWrite(item);
+
+    /// <summary>Why the worker cannot take items, once it has ended.</summary>
+    public ChildFailure EndedFailure(PendingItem item)
+    {
+        ChildFailure? cause;
+        lock (_gate)
+            cause = _cause;
+        return NotStarted(item, cause, "the worker has ended");
+    }
+
+    /// <summary>Cancels one item: dropped if still queued; if the child already has it, the child is killed (its work cannot be stopped otherwise).</summary>
+    public void Cancel(PendingItem item)
+    {
+        bool inChild;
+        lock (_gate)
+            inChild = _inFlight.ContainsKey(item.Id);
+        if (inChild)
+            Terminate(new ChildFailure.Cancelled("cancelled by the caller while the child was running it; the child was killed", Option<ChildFailure>.None, true));
+        else
+            item.TryFail(Stamp(new ChildFailure.Cancelled("cancelled by the caller before it was sent", Option<ChildFailure>.None, false), item));
+    }
+
+    /// <summary>Closes the child's stdin so it leaves on its own, then kills it after the grace period. Completes when it is reaped.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        lock (_gate)
+        {
+            if (!_ended)
+                _disposing = true;
+        }
+        _queue.Writer.TryComplete();
+        var completion = _completion;
+        if (_options.KillGrace > TimeSpan.Zero)
+        {
+            try
+            {
+                await completion.WaitAsync(_options.KillGrace).ConfigureAwait(false);
+                return;
+            }
+            catch (TimeoutException) { }
+        }
+        Terminate(new ChildFailure.Cancelled("the worker was disposed", Option<ChildFailure>.None, true));
+        await completion.ConfigureAwait(false);
+    }
+
+    /// <summary>Records the first reason the child must end and kills it. Later reasons are ignored.</summary>
+    private void Terminate(ChildFailure cause)
+    {
+        lock (_gate)
+        {
+            if (_cause is not null || (_ended && _process is null))
+                return;
+            _cause = cause;
+            _ended = true;
+        }
+        _queue.Writer.TryComplete();
+        _initFrame.TrySetCanceled();
+        _process?.Kill();
+    }
+
+    private async Task FeedStdinAsync(Stream stdin, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var init = await _initFrame.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await stdin.WriteAsync(init, cancellationToken).ConfigureAwait(false);
+            await stdin.FlushAsync(cancellationToken).ConfigureAwait(false);
+            using var buffer = new FrameBuffer(64 * 1024);
+            var reader = _queue.Reader;
+            while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                buffer.Clear();
+                var countAt = Batch.BeginBatch(buffer, FrameKind.Request);
+                var count = 0;
+                var now = Stopwatch.GetTimestamp();
+                while (count < _options.MaxBatch && reader.TryRead(out var item))
+                {
+                    if (TryWriteItem(buffer, item, now))
+                        count++;
+                }
+                if (count == 0)
+                    continue;
+                Batch.EndBatch(buffer, countAt, count);
+                await stdin.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                await stdin.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) { }
+        catch (IOException)
+        {
+            // The child is gone; FinishAsync reports why.
+        }
+    }
+
+    private bool TryWriteItem(FrameBuffer buffer, PendingItem item, long now)
+    {
+        if (item.IsCompleted)
+            return false;
+        var mark = buffer.Length;
+        try
+        {
+            buffer.WriteInt64(item.Id);
+            var lengthAt = buffer.ReserveUInt32();
+            var start = buffer.Length;
+            item.WriteInput(buffer);
+            buffer.PatchUInt32(lengthAt, (uint)(buffer.Length - start));
+        }
+        catch (Exception exception)
+        {
+            buffer.Truncate(mark);
+            var error = RemoteError.From(exception) with { Message = $"the parent could not encode the item: {exception.Message}" };
+            item.TryFail(Stamp(new ChildFailure.Faulted(error), item));
+            return false;
+        }
+        lock (_gate)
+        {
+            if (_ended || item.IsCompleted)
+            {
+                buffer.Truncate(mark);
+                item.TryFail(NotStarted(item, _cause, "the worker ended before the item was sent"));
+                return false;
+            }
+            item.SentTimestamp = now;
+            _inFlight[item.Id] = item;
+            _order.Enqueue(item);
+            if (_order.Count == 1)
+                _headSince = now;
+        }
+        return true;
+    }
+
+    private async Task ReadStdoutAsync(Stream stdout, CancellationToken cancellationToken)
+    {
+        var reader = new FrameReader(stdout);
+        var replies = new List<ReplyEntry>();
+        try
+        {
+            while (true)
+            {
+                var read = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                if (read.Status == ReadStatus.End)
+                    return;
+                if (read.Status == ReadStatus.Violation)
+                {
+                    Terminate(new ChildFailure.ProtocolViolation($"the child wrote {read.Detail}", read.BytesSeen));
+                    return;
+                }
+                Volatile.Write(ref _lastHeard, Stopwatch.GetTimestamp());
+                if (!Handle(read.Kind, read.Payload, replies))
+                    return;
+            }
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            Terminate(new ChildFailure.ProtocolViolation($"the parent could not process the child's output: {exception.GetType().Name}: {exception.Message}", []));
+        }
+        catch (OperationCanceledException) { }
+        finally
+        {
+            // Drain whatever else the child writes so it never blocks on a full pipe while it is being killed.
+            try
+            {
+                await stdout.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is IOException or ObjectDisposedException or OperationCanceledException) { }
+        }
+    }
+
+    /// <summary>Handles one frame from the child; false when reading must stop.</summary>
+    private bool Handle(FrameKind kind, ReadOnlySequence<byte> payload, List<ReplyEntry> replies)
+    {
+        switch (kind)
+        {
+            case FrameKind.Hello when !_helloSeen:
+                return OnHello(payload);
+            case FrameKind.Ready when _helloSeen && !_isReady:
+                lock (_gate)
+                    _isReady = true;
+                _ready.TrySetResult(Prelude.Right<ChildFailure, Unit>(Unit.Default));
+                return true;
+            case FrameKind.Error when _helloSeen:
+                var error = ProtocolJson.TryDecode<ErrorMessage>(payload, out var message, out var decodeError)
+                    ? message.Error
+                    : new RemoteError("Nursery.UnreadableError", decodeError, "", []);
+                Terminate(_isReady ? new ChildFailure.Faulted(error) : new ChildFailure.StartFailed($"the child host failed to {message?.Phase ?? "start"}: {error.Type}: {error.Message}", error));
+                return true;
+            case FrameKind.Reply when _isReady:
+                return OnReplies(payload, replies);
+            case FrameKind.Heartbeat when _helloSeen:
+            case FrameKind.Bye when _helloSeen:
+                return true;
+            case FrameKind.Log when _helloSeen:
+                if (ProtocolJson.TryDecode<LogMessage>(payload, out var log, out _))
+                {
+                    var level = (LogLevel)Math.Clamp(log.Level, 0, 6);
+                    Log.ChildLog(_logger, level, _options.StageName, ProcessId, log.Text);
+                }
+                return true;
+            default:
+                var bytes = payload.Slice(0, Math.Min(payload.Length, 64)).ToArray();
+                Terminate(new ChildFailure.ProtocolViolation($"the child sent a {kind} frame where none was expected (hello seen: {_helloSeen}, ready: {_isReady})", bytes));
+                return false;
+        }
+    }
+
+    private bool OnHello(ReadOnlySequence<byte> payload)
+    {
+        if (!ProtocolJson.TryDecode<HelloMessage>(payload, out var hello, out var error) || hello.Magic != ProtocolVersion.Magic)
+        {
+            Terminate(new ChildFailure.ProtocolViolation($"the child's first frame is not a Nursery hello ({(error.Length > 0 ? error : "wrong magic")})", payload.Slice(0, Math.Min(payload.Length, 64)).ToArray()));
+            return false;
+        }
+        if (hello.Version != ProtocolVersion.Current)
+        {
+            Terminate(new ChildFailure.StartFailed($"the child host speaks protocol version {hello.Version}, this library speaks {ProtocolVersion.Current}; use the Nursery.ChildHost that ships with this version of Nursery"));
+            return false;
+        }
+        _helloSeen = true;
+        Interlocked.Exchange(ref _processId, hello.ProcessId);
+        if (_cgroup is not null)
+        {
+            _cgroup.Add(hello.ProcessId).IfLeft(reason =>
+            {
+                WarnNoCgroup(reason);
+                _ = _cgroup.RemoveAsync();
+                _cgroup = null;
+            });
+        }
+        var init = new InitMessage(_body, _initializer, _stateJson, (int)_options.HeartbeatInterval.TotalMilliseconds, _codecType);
+        using var frame = new FrameBuffer();
+        frame.WriteFrame(FrameKind.Init, ProtocolJson.Encode(init));
+        _initFrame.TrySetResult(frame.WrittenSpan.ToArray());
+        return true;
+    }
+
+    private bool OnReplies(ReadOnlySequence<byte> payload, List<ReplyEntry> replies)
+    {
+        replies.Clear();
+        if (!Batch.TryDecodeReplies(payload, replies, out var violation))
+        {
+            Terminate(new ChildFailure.ProtocolViolation($"the child sent {violation}", payload.Slice(0, Math.Min(payload.Length, 64)).ToArray()));
+            return false;
+        }
+        var now = Stopwatch.GetTimestamp();
+        foreach (var reply in replies)
+        {
+            PendingItem? item;
+            lock (_gate)
+            {
+                if (_inFlight.Remove(reply.Id, out item))
+                {
+                    while (_order.TryPeek(out var head) && !_inFlight.ContainsKey(head.Id))
+                        _order.Dequeue();
+                    _headSince = now;
+                }
+            }
+            if (item is null)
+            {
+                Terminate(new ChildFailure.ProtocolViolation($"the child replied to item id {reply.Id}, which it was not given", []));
+                return false;
+            }
+            item.Registration.Unregister();
+            Interlocked.Increment(ref _itemsCompleted);
+            if (reply.Status == ReplyStatus.Ok)
+            {
+                item.TryCompleteWithResult(reply.Payload).IfSome(failure => item.TryFail(Stamp(failure, item)));
+            }
+            else
+            {
+                var error = ProtocolJson.TryDecode<RemoteError>(reply.Payload, out var remote, out var decodeError)
+                    ? remote
+                    : new RemoteError("Nursery.UnreadableError", decodeError, "", []);
+                item.TryFail(Stamp(new ChildFailure.Faulted(error), item));
+            }
+        }
+        return true;
+    }
+
+    private void OnStderrLine(string line) => Log.ChildStderr(_logger, _options.StageName, ProcessId, line);
+
+    private void Watch()
+    {
+        var now = Stopwatch.GetTimestamp();
+        ChildFailure? expired = null;
+        lock (_gate)
+        {
+            if (_ended)
+                return;
+            if (!_isReady && Stopwatch.GetElapsedTime(_startTimestamp, now) > _options.StartTimeout)
+                expired = new ChildFailure.StartFailed($"the child was not ready within {ChildFailure.FormatDuration(_options.StartTimeout)} (WorkerOptions.StartTimeout); it was killed");
+            else if (_helloSeen && _options.HeartbeatTimeout != Timeout.InfiniteTimeSpan && Stopwatch.GetElapsedTime(Volatile.Read(ref _lastHeard), now) > _options.HeartbeatTimeout)
+                expired = new ChildFailure.TimedOut(TimeoutKind.Heartbeat, _options.HeartbeatTimeout);
+            else if (_options.ItemTimeout != Timeout.InfiniteTimeSpan && _order.Count > 0 && Stopwatch.GetElapsedTime(_headSince, now) > _options.ItemTimeout)
+                expired = new ChildFailure.TimedOut(TimeoutKind.ItemDeadline, _options.ItemTimeout);
+        }
+        if (expired is not null)
+            Terminate(expired);
+    }
+
+    private TimeSpan WatchdogPeriod()
+    {
+        var shortest = TimeSpan.FromMilliseconds(250);
+        foreach (var limit in new[] { _options.ItemTimeout, _options.HeartbeatTimeout })
+        {
+            if (limit != Timeout.InfiniteTimeSpan && limit / 8 < shortest)
+                shortest = limit / 8;
+        }
+        return shortest < TimeSpan.FromMilliseconds(5) ? TimeSpan.FromMilliseconds(5) : shortest;
+    }
+
+    /// <summary>After the child is reaped: decide why it ended, complete every item it held, clean up.</summary>
+    private async Task<Option<ChildFailure>> FinishAsync(ChildProcess process)
+    {
+        var exit = await process.Exit.ConfigureAwait(false);
+        if (_watchdog is not null)
+            await _watchdog.DisposeAsync().ConfigureAwait(false);
+
+        ChildFailure? cause;
+        bool disposing;
+        PendingItem[] inFlight;
+        lock (_gate)
+        {
+            _ended = true;
+            cause = _cause;
+            disposing = _disposing;
+            inFlight = [.. _order.Where(item => _inFlight.ContainsKey(item.Id))];
+            _inFlight.Clear();
+            _order.Clear();
+            if (!disposing && cause is null)
+                cause = Classify(exit, inFlight.Length);
+            _cause ??= cause;
+        }
+        _queue.Writer.TryComplete();
+        _initFrame.TrySetCanceled();
+
+        if (disposing)
+            cause = new ChildFailure.Cancelled("the worker was disposed", Option<ChildFailure>.None, true);
+        cause ??= new ChildFailure.Cancelled("the worker ended", Option<ChildFailure>.None, true);
+        if (!_isReady && cause is not ChildFailure.StartFailed and not ChildFailure.Cancelled)
+            cause = new ChildFailure.StartFailed($"the child ended before it was ready: {cause.Summary}");
+
+        var head = inFlight.Length > 0 ? inFlight[0] : null;
+        var stampedCause = Stamp(cause, head);
+        if (head is not null)
+            head.TryFail(stampedCause);
+        foreach (var item in inFlight.Skip(1))
+            item.TryFail(NotStarted(item, stampedCause, $"not started: its worker (pid {ProcessId}) ended while item {head!.Key} was running"));
+        while (_queue.Reader.TryRead(out var queued))
+            queued.TryFail(NotStarted(queued, stampedCause, "not started: its worker ended before sending it"));
+
+        _ready.TrySetResult(Prelude.Left<ChildFailure, Unit>(stampedCause));
+        if (_cgroup is not null)
+            await _cgroup.RemoveAsync().ConfigureAwait(false);
+        MarkEnded();
+        return disposing ? Option<ChildFailure>.None : stampedCause;
+    }
+
+    private ChildFailure Classify(ChildExit exit, int itemsInFlight)
+    {
+        if (_cgroup is not null && _cgroup.OomKills() > 0)
+            return new ChildFailure.OutOfMemory(_cgroup.LimitBytes, _cgroup.PeakBytes());
+        return exit.Signal.Match(
+            signal => new ChildFailure.Crashed(
+                exit.ExitCode,
+                signal,
+                signal == 9
+                    ? _options.MemoryLimit > 0
+                        ? "nobody in this process sent it"
+                        : "possibly out of memory (no memory limit was set, so an OOM kill cannot be told apart from another SIGKILL)"
+                    : ""
+            ),
+            () => new ChildFailure.Crashed(exit.ExitCode, Option<int>.None, exit.ExitCode == 0 ? $"the child exited by itself with {itemsInFlight} items unanswered" : "")
+        );
+    }
+
+    private ChildFailure NotStarted(PendingItem item, ChildFailure? cause, string reason) =>
+        Stamp(new ChildFailure.Cancelled(reason, cause is null ? Option<ChildFailure>.None : cause, false), item);
+
+    /// <summary>Fills in the context every failure carries: stage, item, attempt, pid, time and stderr.</summary>
+    private ChildFailure Stamp(ChildFailure failure, PendingItem? item)
+    {
+        var now = Stopwatch.GetTimestamp();
+        var since = item is { SentTimestamp: > 0 } ? item.SentTimestamp : _startTimestamp;
+        return failure with
+        {
+            Stage = _options.StageName,
+            Key = item?.Key ?? "",
+            Attempt = item?.Attempt ?? 1,
+            ProcessId = ProcessId,
+            Elapsed = Stopwatch.GetElapsedTime(since, now),
+            StderrTail = _process?.Stderr.Snapshot() ?? [],
+        };
+    }
+
+    private void MarkEnded()
+    {
+        lock (_gate)
+            _ended = true;
+        _queue.Writer.TryComplete();
+    }
+
+    private void WarnNoCgroup(string reason)
+    {
+        if (Interlocked.Exchange(ref _cgroupWarningGiven, 1) == 0)
+        {
+            Log.NoMemoryCgroup(_logger, reason);
+        }
+    }
+}

@@ -48,7 +48,7 @@ internal static class Program
         }
         channel.Send(FrameKind.Ready, []);
 
-        var work = Channel.CreateUnbounded<(long Id, byte[] Payload)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var work = Channel.CreateUnbounded<(long Id, byte[] Payload)>(new UnboundedChannelOptions { SingleWriter = true });
         _ = Task.Run(() => ReceiveAsync(reader, work.Writer));
         await ServeAsync(channel, body, work.Reader).ConfigureAwait(false);
         return 0;

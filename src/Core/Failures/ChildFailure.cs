@@ -56,8 +56,8 @@ public abstract partial record ChildFailure
     /// <summary>Wraps this failure in an exception for code that prefers to throw; the message is <see cref="ToString"/>.</summary>
     public ChildProcessException ToException() => new(this);
 
-    /// <summary>A report a person can act on: what happened, where, and what the child said.</summary>
-    public override string ToString()
+    /// <summary>A report a person can act on: what happened, where, and what the child said. Sealed so every case uses it.</summary>
+    public sealed override string ToString()
     {
         var report = new StringBuilder();
         report.Append(Kind).Append(": ").Append(Summary).AppendLine();

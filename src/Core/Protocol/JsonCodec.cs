@@ -6,7 +6,7 @@ namespace Nursery;
 /// <summary>The default codec: System.Text.Json with public fields included, readable on the wire and in logs.</summary>
 public sealed class JsonCodec : ICodec
 {
-    private static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.General) { IncludeFields = true };
+    private static readonly JsonSerializerOptions Options = CreateOptions();
 
     [ThreadStatic]
     private static Utf8JsonWriter? _writer;
@@ -35,6 +35,13 @@ public sealed class JsonCodec : ICodec
     {
         var reader = new Utf8JsonReader(input);
         return JsonSerializer.Deserialize<T>(ref reader, Options)!;
+    }
+
+    private static JsonSerializerOptions CreateOptions()
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.General) { IncludeFields = true, TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver() };
+        options.MakeReadOnly();
+        return options;
     }
 
     /// <inheritdoc />

@@ -1,0 +1,404 @@
+using LanguageExt;
+using Nursery.TestBodies;
+using Nursery.Tests.Support;
+
+namespace Nursery.Tests.Supervision;
+
+/// <summary>One test per way a child can end, each with a real child process.</summary>
+public sealed class WorkerTests
+{
+    private static readonly TimeSpan Bound = Children.Bound;
+
+    [Fact]
+    public async Task A_body_that_returns_gives_its_result()
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.Double));
+
+        var result = await worker.InvokeAsync(21, "a").WaitAsync(Bound);
+
+        Assert.Equal(42, EitherAssert.Right(result));
+        Assert.NotEqual(Environment.ProcessId, worker.ProcessId);
+    }
+
+    [Fact]
+    public async Task A_lambda_that_captures_nothing_runs_in_the_child()
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(x => x + 100));
+
+        var result = await worker.InvokeAsync(1).WaitAsync(Bound);
+
+        Assert.Equal(101, EitherAssert.Right(result));
+    }
+
+    [Fact]
+    public async Task An_async_body_is_awaited_in_the_child()
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.FromAsync<int, int>(Bodies.DoubleAsync));
+
+        var result = await worker.InvokeAsync(5).WaitAsync(Bound);
+
+        Assert.Equal(10, EitherAssert.Right(result));
+    }
+
+    [Fact]
+    public async Task Records_with_lists_travel_both_ways()
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<string, Order>(Bodies.Parse));
+
+        var order = EitherAssert.Right(await worker.InvokeAsync("A7,3,red,big").WaitAsync(Bound));
+
+        Assert.Equal("A7", order.Id);
+        Assert.Equal(3, order.Quantity);
+        Assert.Equal(["red", "big"], order.Tags);
+    }
+
+    [Fact]
+    public async Task A_body_that_throws_gives_Faulted_with_the_remote_type_message_and_line()
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.Throw), Children.Options("parse"));
+
+        var failure = EitherAssert.Left<ChildFailure.Faulted, int>(await worker.InvokeAsync(7, "item-7").WaitAsync(Bound));
+
+        Assert.Equal("System.InvalidOperationException", failure.Error.Type);
+        Assert.Equal("item 7 is bad", failure.Error.Message);
+        Assert.Contains("Bodies.Throw", failure.Error.StackTrace, StringComparison.Ordinal);
+        Assert.Matches(@"Bodies\.cs:line \d+", failure.Error.StackTrace);
+        Assert.Equal("parse", failure.Stage);
+        Assert.Equal("item-7", failure.Key);
+        Assert.Equal(worker.ProcessId, failure.ProcessId);
+        Assert.Contains("item 7 is bad", failure.ToString(), StringComparison.Ordinal);
+        Assert.True(worker.IsAlive, "a throwing body must not take its child down");
+        Assert.Equal(4, EitherAssert.Right(await Worker.StartAsync(Body.From<int, int>(Bodies.Double)).WaitAsync(Bound).Bind(async started =>
+        {
+            var other = EitherAssert.Right(started);
+            children.Track(other.ProcessId);
+            await using (other)
+                return await other.InvokeAsync(2).WaitAsync(Bound);
+        })));
+    }
+
+    [Fact]
+    public async Task Environment_Exit_3_gives_Crashed_with_exit_code_3()
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.Exit3));
+
+        var failure = EitherAssert.Left<ChildFailure.Crashed, int>(await worker.InvokeAsync(1, "x").WaitAsync(Bound));
+
+        Assert.Equal(3, failure.ExitCode);
+        Assert.True(failure.Signal.IsNone);
+        Assert.Equal("x", failure.Key);
+        await Processes.AssertGoneAsync(worker.ProcessId, TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task A_stack_overflow_gives_Crashed_with_the_runtime_message_in_stderr()
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.StackOverflow));
+
+        var failure = EitherAssert.Left<ChildFailure.Crashed, int>(await worker.InvokeAsync(1).WaitAsync(Bound));
+
+        Assert.Equal(Option<int>.Some(6), failure.Signal);
+        Assert.Contains(failure.StderrTail, line => line.Contains("Stack overflow", StringComparison.OrdinalIgnoreCase) || line.Contains("Recurse", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Environment_FailFast_gives_Crashed_with_its_message()
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.FailFast));
+
+        var failure = EitherAssert.Left<ChildFailure.Crashed, int>(await worker.InvokeAsync(9).WaitAsync(Bound));
+
+        Assert.Equal(Option<int>.Some(6), failure.Signal);
+        Assert.Contains(failure.StderrTail, line => line.Contains("failing fast on item 9", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_child_killed_with_kill_9_from_outside_gives_Crashed_with_signal_9()
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.SleepMilliseconds));
+        var running = worker.InvokeAsync(60_000, "slow");
+        await Task.Delay(200);
+
+        Processes.Signal(worker.ProcessId, Processes.SigKill);
+        var failure = EitherAssert.Left<ChildFailure.Crashed, int>(await running.WaitAsync(Bound));
+
+        Assert.Equal(Option<int>.Some(9), failure.Signal);
+        Assert.Equal("slow", failure.Key);
+        Assert.Contains("possibly out of memory", failure.Note, StringComparison.Ordinal);
+        Assert.False(worker.IsAlive);
+    }
+
+    [Fact]
+    public async Task Items_queued_behind_a_crash_are_Cancelled_as_not_started()
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.Exit3));
+
+        var first = worker.InvokeAsync(1, "first");
+        var second = worker.InvokeAsync(2, "second");
+        var third = worker.InvokeAsync(3, "third");
+        var results = await Task.WhenAll(first, second, third).WaitAsync(Bound);
+
+        EitherAssert.Left<ChildFailure.Crashed, int>(results[0]);
+        var notStarted = EitherAssert.Left<ChildFailure.Cancelled, int>(results[1]);
+        Assert.False(notStarted.ItemStarted);
+        Assert.True(notStarted.Cause.IsSome);
+        Assert.False(EitherAssert.Left<ChildFailure.Cancelled, int>(results[2]).ItemStarted);
+        var afterwards = EitherAssert.Left<ChildFailure.Cancelled, int>(await worker.InvokeAsync(4, "later").WaitAsync(Bound));
+        Assert.False(afterwards.ItemStarted);
+    }
+
+    [MemoryCgroupFact]
+    public async Task A_child_past_its_memory_limit_is_reported_as_OutOfMemory()
+    {
+        await using var children = new Children();
+        var options = Children.Options("convert") with { MemoryLimit = 64L << 20 };
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.Allocate), options);
+
+        var failure = EitherAssert.Left<ChildFailure.OutOfMemory, int>(await worker.InvokeAsync(512, "big").WaitAsync(Bound));
+
+        Assert.Equal(64L << 20, failure.LimitBytes);
+        Assert.Equal("big", failure.Key);
+        Assert.Contains("OOM killer", failure.ToString(), StringComparison.Ordinal);
+    }
+
+    [MemoryCgroupFact]
+    public async Task A_plain_kill_under_a_memory_limit_is_not_mistaken_for_OutOfMemory()
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.SleepMilliseconds), Children.Options() with { MemoryLimit = 256L << 20 });
+        var running = worker.InvokeAsync(60_000);
+        await Task.Delay(200);
+
+        Processes.Signal(worker.ProcessId, Processes.SigKill);
+        var failure = EitherAssert.Left<ChildFailure.Crashed, int>(await running.WaitAsync(Bound));
+
+        Assert.Equal(Option<int>.Some(9), failure.Signal);
+        Assert.DoesNotContain("possibly out of memory", failure.Note, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_item_past_its_deadline_is_TimedOut_and_its_child_is_killed()
+    {
+        await using var children = new Children();
+        var options = Children.Options() with { ItemTimeout = TimeSpan.FromMilliseconds(500) };
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.SleepForever), options);
+
+        var failure = EitherAssert.Left<ChildFailure.TimedOut, int>(await worker.InvokeAsync(1, "hang").WaitAsync(Bound));
+
+        Assert.Equal(TimeoutKind.ItemDeadline, failure.Limit);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), failure.LimitValue);
+        Assert.True(failure.Elapsed >= TimeSpan.FromMilliseconds(500));
+        await Processes.AssertGoneAsync(worker.ProcessId, TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task A_stopped_child_is_TimedOut_by_its_missing_heartbeats()
+    {
+        await using var children = new Children();
+        var options = Children.Options() with { HeartbeatInterval = TimeSpan.FromMilliseconds(100), HeartbeatTimeout = TimeSpan.FromSeconds(1.5) };
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.SleepMilliseconds), options);
+        var running = worker.InvokeAsync(60_000, "stopped");
+        await Task.Delay(100);
+
+        Processes.Signal(worker.ProcessId, Processes.SigStop);
+        var failure = EitherAssert.Left<ChildFailure.TimedOut, int>(await running.WaitAsync(Bound));
+
+        Assert.Equal(TimeoutKind.Heartbeat, failure.Limit);
+        await Processes.AssertGoneAsync(worker.ProcessId, TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Garbage_on_the_protocol_channel_is_a_ProtocolViolation_with_the_bytes_seen()
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.Garbage));
+
+        var failure = EitherAssert.Left<ChildFailure.ProtocolViolation, int>(await worker.InvokeAsync(1, "noisy").WaitAsync(Bound));
+
+        Assert.Contains("hello from", System.Text.Encoding.ASCII.GetString([.. failure.BytesSeen]), StringComparison.Ordinal);
+        Assert.Contains("hello from a stray", failure.ToString(), StringComparison.Ordinal);
+        await Processes.AssertGoneAsync(worker.ProcessId, TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Printing_to_stdout_in_any_way_goes_to_stderr_and_cannot_corrupt_the_protocol()
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.Noisy));
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => worker.InvokeAsync(i))).WaitAsync(Bound);
+
+        Assert.Equal(Enumerable.Range(1, 20), results.Select(EitherAssert.Right));
+        Assert.True(worker.IsAlive);
+    }
+
+    [Fact]
+    public async Task An_initializer_that_throws_gives_StartFailed_with_its_exception_and_no_process_left()
+    {
+        await using var children = new Children();
+        var body = Body.From<int, int>(Bodies.Double).WithInitializer(Bodies.FailingInitializer);
+
+        var started = await children.TryStartAsync(body);
+
+        var failure = started.Match(_ => throw new Xunit.Sdk.XunitException("the worker started"), f => f as ChildFailure.StartFailed ?? throw new Xunit.Sdk.XunitException(f.ToString()));
+        var remote = failure.Remote.Match(r => r, () => throw new Xunit.Sdk.XunitException("no remote error"));
+        Assert.Equal("System.InvalidOperationException", remote.Type);
+        Assert.Contains("initializer", failure.Reason, StringComparison.Ordinal);
+        Assert.Contains("not reachable from the initializer", failure.ToString(), StringComparison.Ordinal);
+        Assert.True(failure.ProcessId > 0);
+    }
+
+    [Fact]
+    public async Task An_initializer_gets_its_state_before_the_first_item()
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.Multiply).WithInitializer<int>(Bodies.SetFactor, 7));
+
+        var result = await worker.InvokeAsync(6).WaitAsync(Bound);
+
+        Assert.Equal(42, EitherAssert.Right(result));
+    }
+
+    [Fact]
+    public async Task A_missing_assembly_gives_StartFailed_naming_the_path()
+    {
+        await using var children = new Children();
+        var method = new Protocol.MethodSpec("/nonexistent/Bodies.dll", "Nursery.TestBodies.Bodies", "Double", 0, true);
+        var body = new Body<int, int>(method, null, null, new JsonCodec());
+
+        var failure = EitherAssert.Left<ChildFailure.StartFailed, Unit>((await children.TryStartAsync(body)).Map(_ => Unit.Default));
+
+        Assert.Contains("/nonexistent/Bodies.dll", failure.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_missing_method_gives_StartFailed_naming_the_method()
+    {
+        await using var children = new Children();
+        var method = new Protocol.MethodSpec(typeof(Bodies).Assembly.Location, typeof(Bodies).FullName!, "NoSuchMethod", 0, true);
+        var body = new Body<int, int>(method, null, null, new JsonCodec());
+
+        var failure = EitherAssert.Left<ChildFailure.StartFailed, Unit>((await children.TryStartAsync(body)).Map(_ => Unit.Default));
+
+        Assert.Contains("NoSuchMethod", failure.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_missing_executable_gives_StartFailed_saying_what_to_check()
+    {
+        await using var children = new Children();
+        var options = Children.Options() with { Host = ChildHostLocation.Default with { DotnetExecutable = "/nonexistent/dotnet" } };
+
+        var failure = EitherAssert.Left<ChildFailure.StartFailed, Unit>((await children.TryStartAsync(Body.From<int, int>(Bodies.Double), options)).Map(_ => Unit.Default));
+
+        Assert.Contains("/nonexistent/dotnet", failure.Reason, StringComparison.Ordinal);
+        Assert.Equal(0, failure.ProcessId);
+    }
+
+    [Fact]
+    public async Task A_missing_child_host_gives_StartFailed_saying_how_to_ship_it()
+    {
+        await using var children = new Children();
+        var options = Children.Options() with { Host = ChildHostLocation.Default with { HostAssembly = "/nonexistent/Nursery.ChildHost.dll" } };
+
+        var failure = EitherAssert.Left<ChildFailure.StartFailed, Unit>((await children.TryStartAsync(Body.From<int, int>(Bodies.Double), options)).Map(_ => Unit.Default));
+
+        Assert.Contains("WorkerOptions.Host", failure.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Many_concurrent_items_are_batched_and_all_answered_in_order_of_their_values()
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.Double));
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 5000).Select(i => worker.InvokeAsync(i, i.ToString(System.Globalization.CultureInfo.InvariantCulture)))).WaitAsync(Bound);
+
+        Assert.Equal(Enumerable.Range(0, 5000).Select(i => i * 2), results.Select(EitherAssert.Right));
+        Assert.Equal(5000, worker.ItemsCompleted);
+    }
+
+    [Fact]
+    public async Task Cancelling_a_running_item_kills_the_child_and_gives_Cancelled()
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.SleepMilliseconds));
+        using var cancel = new CancellationTokenSource();
+        var running = worker.InvokeAsync(60_000, "long", cancellationToken: cancel.Token);
+        await Task.Delay(200);
+
+        await cancel.CancelAsync();
+        var failure = EitherAssert.Left<ChildFailure.Cancelled, int>(await running.WaitAsync(Bound));
+
+        Assert.True(failure.ItemStarted);
+        await Processes.AssertGoneAsync(worker.ProcessId, TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Disposing_a_worker_reaps_its_child_and_later_items_are_Cancelled()
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.Double));
+
+        await worker.DisposeAsync().AsTask().WaitAsync(Bound);
+
+        Assert.True(Processes.IsGone(worker.ProcessId) || !Processes.IsAlive(worker.ProcessId));
+        Assert.True((await worker.Completion.WaitAsync(Bound)).IsNone);
+        var late = EitherAssert.Left<ChildFailure.Cancelled, int>(await worker.InvokeAsync(1).WaitAsync(Bound));
+        Assert.False(late.ItemStarted);
+    }
+
+    [Fact]
+    public async Task Disposing_a_busy_worker_kills_it_after_the_grace_and_cancels_its_item()
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.SleepForever), Children.Options() with { KillGrace = TimeSpan.FromMilliseconds(200) });
+        var running = worker.InvokeAsync(1, "busy");
+
+        await worker.DisposeAsync().AsTask().WaitAsync(Bound);
+
+        var failure = EitherAssert.Left<ChildFailure.Cancelled, int>(await running.WaitAsync(Bound));
+        Assert.Contains("disposed", failure.Reason, StringComparison.Ordinal);
+        await Processes.AssertGoneAsync(worker.ProcessId, TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task A_child_outlives_the_thread_that_asked_for_it()
+    {
+        await using var children = new Children();
+        Task<Either<ChildFailure, Worker<int, int>>>? starting = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                starting = Worker.StartAsync(Body.From<int, int>(Bodies.Pid), Children.Options());
+            }
+            catch (Exception exception)
+            {
+                starting = Task.FromException<Either<ChildFailure, Worker<int, int>>>(exception);
+            }
+        });
+        thread.Start();
+        thread.Join();
+        var worker = EitherAssert.Right(await starting!.WaitAsync(Bound));
+        children.Track(worker.ProcessId);
+        await using (worker)
+        {
+            await Task.Delay(1500);
+
+            var result = await worker.InvokeAsync(0).WaitAsync(Bound);
+
+            Assert.Equal(worker.ProcessId, EitherAssert.Right(result));
+        }
+    }
+}

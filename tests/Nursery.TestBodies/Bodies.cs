@@ -1,0 +1,110 @@
+using System.Runtime.InteropServices;
+
+namespace Nursery.TestBodies;
+
+/// <summary>Stage bodies that misbehave on purpose, run in real child processes by the tests.</summary>
+public static class Bodies
+{
+    private static int _factor = 1;
+
+    public static int Double(int x) => x * 2;
+
+    public static string Echo(string text) => text;
+
+    public static async Task<int> DoubleAsync(int x)
+    {
+        await Task.Yield();
+        return x * 2;
+    }
+
+    public static int Pid(int _) => Environment.ProcessId;
+
+    public static int Throw(int x) => throw new InvalidOperationException($"item {x} is bad"); // ThrowLine
+
+    public static int ThrowOn13(int x) => x == 13 ? throw new ArgumentException("13 is unlucky") : x * 2;
+
+    public static int Exit3(int x)
+    {
+        Environment.Exit(3);
+        return x;
+    }
+
+    public static int StackOverflow(int x) => Recurse(x);
+
+    private static int Recurse(int depth) => depth == int.MinValue ? 0 : Recurse(depth + 1) + 1;
+
+    public static int FailFast(int x)
+    {
+        Environment.FailFast($"failing fast on item {x}");
+        return x;
+    }
+
+    /// <summary>Allocates and touches <paramref name="mebibytes"/> MiB, then returns how many it held.</summary>
+    public static int Allocate(int mebibytes)
+    {
+        var held = new List<byte[]>();
+        for (var i = 0; i < mebibytes; i++)
+        {
+            var block = new byte[1 << 20];
+            for (var page = 0; page < block.Length; page += 4096)
+                block[page] = 1;
+            held.Add(block);
+        }
+        return held.Count;
+    }
+
+    public static int SleepForever(int x)
+    {
+        Thread.Sleep(Timeout.Infinite);
+        return x;
+    }
+
+    public static int SleepMilliseconds(int milliseconds)
+    {
+        Thread.Sleep(milliseconds);
+        return milliseconds;
+    }
+
+    /// <summary>Writes bytes that are not a frame onto the protocol channel itself, as a broken native library might.</summary>
+    public static int Garbage(int x)
+    {
+        var descriptor = int.Parse(Environment.GetEnvironmentVariable("NURSERY_PROTOCOL_FD") ?? "1", System.Globalization.CultureInfo.InvariantCulture);
+        using var channel = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(descriptor, ownsHandle: false), FileAccess.Write, 1);
+        channel.Write("hello from a stray print\n"u8);
+        channel.Flush();
+        Thread.Sleep(Timeout.Infinite);
+        return x;
+    }
+
+    /// <summary>Prints to stdout the ways user code does (Console, the raw stdout stream, libc) and still returns.</summary>
+    public static int Noisy(int x)
+    {
+        Console.WriteLine($"console line for {x}");
+        using (var stdout = Console.OpenStandardOutput())
+            stdout.Write("raw stdout bytes\n"u8);
+        _ = puts($"native puts for {x}");
+        _ = fflush(0);
+        Console.Error.WriteLine($"stderr line for {x}");
+        return x + 1;
+    }
+
+    public static void FailingInitializer() => throw new InvalidOperationException("the database is not reachable from the initializer");
+
+    public static void SetFactor(int factor) => _factor = factor;
+
+    public static int Multiply(int x) => x * _factor;
+
+    public static Order Parse(string line)
+    {
+        var parts = line.Split(',');
+        return new Order(parts[0], int.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture), [.. parts.Skip(2)]);
+    }
+
+    [DllImport("libc", CharSet = CharSet.Ansi)]
+    private static extern int puts(string text);
+
+    [DllImport("libc")]
+    private static extern int fflush(nint stream);
+}
+
+public sealed record Order(string Id, int Quantity, IReadOnlyList<string> Tags);

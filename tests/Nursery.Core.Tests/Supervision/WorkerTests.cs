@@ -273,7 +273,7 @@ public sealed class WorkerTests
     public async Task A_missing_assembly_gives_StartFailed_naming_the_path()
     {
         await using var children = new Children();
-        var method = new Protocol.MethodSpec("/nonexistent/Bodies.dll", "Nursery.TestBodies.Bodies", "Double", 0, true);
+        var method = new Nursery.Protocol.MethodSpec("/nonexistent/Bodies.dll", "Nursery.TestBodies.Bodies", "Double", 0, true);
         var body = new Body<int, int>(method, null, null, new JsonCodec());
 
         var failure = EitherAssert.Left<ChildFailure.StartFailed, Unit>((await children.TryStartAsync(body)).Map(_ => Unit.Default));
@@ -285,7 +285,7 @@ public sealed class WorkerTests
     public async Task A_missing_method_gives_StartFailed_naming_the_method()
     {
         await using var children = new Children();
-        var method = new Protocol.MethodSpec(typeof(Bodies).Assembly.Location, typeof(Bodies).FullName!, "NoSuchMethod", 0, true);
+        var method = new Nursery.Protocol.MethodSpec(typeof(Bodies).Assembly.Location, typeof(Bodies).FullName!, "NoSuchMethod", 0, true);
         var body = new Body<int, int>(method, null, null, new JsonCodec());
 
         var failure = EitherAssert.Left<ChildFailure.StartFailed, Unit>((await children.TryStartAsync(body)).Map(_ => Unit.Default));

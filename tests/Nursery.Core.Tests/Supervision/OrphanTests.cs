@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using Nursery.Tests.Support;
+
+namespace Nursery.Tests.Supervision;
+
+/// <summary>Children die with their parent: a real parent process is SIGKILLed and its child must go too.</summary>
+public sealed class OrphanTests
+{
+    [Theory]
+    [InlineData("")]
+    [InlineData("thread")]
+    public async Task A_child_is_gone_within_2_seconds_of_its_parent_being_killed_with_kill_9(string mode)
+    {
+        using var parent = StartParent(mode);
+        var childPid = 0;
+        try
+        {
+            var line = await parent.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.NotNull(line);
+            Assert.StartsWith("child ", line, StringComparison.Ordinal);
+            childPid = int.Parse(line["child ".Length..], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(Processes.IsAlive(childPid), "the child should be running while its parent lives");
+
+            Processes.Signal(parent.Id, Processes.SigKill);
+            await parent.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+            Assert.True(await Processes.GoneWithinAsync(childPid, TimeSpan.FromSeconds(2)), $"child {childPid} outlived its SIGKILLed parent: {Processes.Describe(childPid)}");
+        }
+        finally
+        {
+            if (!parent.HasExited)
+                parent.Kill(entireProcessTree: true);
+            if (childPid > 0 && Processes.IsAlive(childPid))
+                Processes.Signal(childPid, Processes.SigKill);
+        }
+    }
+
+    private static Process StartParent(string mode)
+    {
+        var parentDll = Path.Combine(AppContext.BaseDirectory, "Nursery.TestParent.dll");
+        var start = new ProcessStartInfo(ChildHostLocation.Default.DotnetExecutable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(parentDll);
+        if (mode.Length > 0)
+            start.ArgumentList.Add(mode);
+        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the test parent");
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
+        return process;
+    }
+}

@@ -1,0 +1,338 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using LanguageExt;
+
+namespace Nursery;
+
+/// <summary>
+/// N supervised children running one body. Items go to the least busy child; a dead child is replaced when next
+/// needed; items that were queued in a child that died without starting them are sent to another child (their
+/// attempt does not change); too many restarts fail the pool (<see cref="ChildFailure.StartFailed"/>) instead of
+/// respawning forever. Every call completes exactly once; after <see cref="DisposeAsync"/> every child is reaped.
+/// </summary>
+public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
+{
+    private const int MaxRedispatch = 1000;
+    private readonly Body<TIn, TOut> _body;
+    private readonly PoolOptions _options;
+    private readonly Slot[] _slots;
+    private readonly Lock _gate = new();
+    private readonly Queue<long> _restartTimes = new();
+    private readonly ConcurrentBag<int> _processIds = [];
+    private readonly ConcurrentBag<Task> _background = [];
+    private readonly CancellationTokenSource _disposing = new();
+    private ChildFailure? _failure;
+    private ChildFailure? _lastEnd;
+    private int _starts;
+    private int _failedStartsInARow;
+
+    /// <summary>Makes a pool; no child starts until <see cref="StartAsync"/> or the first item.</summary>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    public WorkerPool(Body<TIn, TOut> body, PoolOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        _body = body;
+        _options = (options ?? new PoolOptions()).Validate();
+        _slots = [.. Enumerable.Range(0, _options.Workers).Select(_ => new Slot())];
+    }
+
+    /// <summary>Every process id this pool has started, for accounting and tests.</summary>
+    public IReadOnlyCollection<int> ProcessIds => [.. _processIds];
+
+    /// <summary>How many child processes this pool has started.</summary>
+    public int Spawns => Volatile.Read(ref _starts);
+
+    /// <summary>The failure that ended the pool (too many restarts), if it has failed.</summary>
+    public Option<ChildFailure> Failure
+    {
+        get
+        {
+            lock (_gate)
+                return _failure is null ? Option<ChildFailure>.None : _failure;
+        }
+    }
+
+    /// <summary>The options in force.</summary>
+    public PoolOptions Options => _options;
+
+    /// <summary>Starts every child now when <see cref="PoolOptions.StartEagerly"/> is set; completes when they are ready or have failed.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (!_options.StartEagerly)
+            return;
+        var starts = new List<Task>();
+        lock (_gate)
+        {
+            foreach (var slot in _slots)
+            {
+                if (slot.Current is null && slot.Starting is null)
+                    slot.Starting = StartMemberAsync(slot);
+                if (slot.Starting is not null)
+                    starts.Add(slot.Starting);
+            }
+        }
+        await Task.WhenAll(starts).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs one item in one of the children. Completes with the result or the failure; never throws for anything a
+    /// child does. <paramref name="memoryLimit"/> above the pool's runs the item in a one-off child with that limit
+    /// (used to retry after an OOM kill). Cancelling kills the child running the item.
+    /// </summary>
+    public async Task<Either<ChildFailure, TOut>> InvokeAsync(TIn input, string key, int attempt = 1, long memoryLimit = 0, CancellationToken cancellationToken = default)
+    {
+        if (memoryLimit > 0 && memoryLimit != _options.Worker.MemoryLimit)
+            return await RunInOneOffChildAsync(input, key, attempt, memoryLimit, cancellationToken).ConfigureAwait(false);
+        for (var round = 0; ; round++)
+        {
+            var lease = await AcquireAsync(key, attempt, cancellationToken).ConfigureAwait(false);
+            if (lease.IsLeft)
+                return lease.Map(_ => default(TOut)!);
+            var member = lease.Match(m => m, _ => throw new UnreachableException());
+            Either<ChildFailure, TOut> result;
+            try
+            {
+                result = await member.Worker.InvokeAsync(input, key, attempt, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                Release(member);
+            }
+            var redispatch = result.Match(_ => false, failure => failure is ChildFailure.Cancelled { ItemStarted: false } && !cancellationToken.IsCancellationRequested && !_disposing.IsCancellationRequested);
+            if (!redispatch || round >= MaxRedispatch)
+                return result;
+        }
+    }
+
+    /// <summary>Kills every child (closing stdin first, then after the kill grace) and waits until all are reaped.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposing.IsCancellationRequested)
+            return;
+        await _disposing.CancelAsync().ConfigureAwait(false);
+        var members = new List<Member>();
+        var starting = new List<Task>();
+        lock (_gate)
+        {
+            foreach (var slot in _slots)
+            {
+                if (slot.Current is not null)
+                    members.Add(slot.Current);
+                if (slot.Starting is not null)
+                    starting.Add(slot.Starting);
+                slot.Current = null;
+            }
+        }
+        await Task.WhenAll(starting).ConfigureAwait(false);
+        lock (_gate)
+        {
+            foreach (var slot in _slots)
+            {
+                if (slot.Current is not null && !members.Contains(slot.Current))
+                    members.Add(slot.Current);
+                slot.Current = null;
+            }
+        }
+        await Task.WhenAll(members.Select(member => member.Worker.DisposeAsync().AsTask())).ConfigureAwait(false);
+        await Task.WhenAll(_background).ConfigureAwait(false);
+        _disposing.Dispose();
+    }
+
+    private async Task<Either<ChildFailure, Member>> AcquireAsync(string key, int attempt, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Slot slot;
+            Task<Either<ChildFailure, Member>> starting;
+            lock (_gate)
+            {
+                if (_failure is not null)
+                    return Prelude.Left<ChildFailure, Member>(_failure with { Key = key, Attempt = attempt });
+                if (_disposing.IsCancellationRequested || cancellationToken.IsCancellationRequested)
+                    return Prelude.Left<ChildFailure, Member>(new ChildFailure.Cancelled("the pool was stopped before the item was sent", Option<ChildFailure>.None, false) { Stage = _options.Worker.StageName, Key = key, Attempt = attempt });
+                slot = LeastBusy();
+                if (slot.Current is { } ready)
+                {
+                    ready.InFlight++;
+                    return ready;
+                }
+                slot.Waiting++;
+                starting = slot.Starting ??= StartMemberAsync(slot);
+            }
+            try
+            {
+                await starting.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) { }
+            finally
+            {
+                lock (_gate)
+                    slot.Waiting--;
+            }
+        }
+    }
+
+    private Slot LeastBusy()
+    {
+        Slot best = _slots[0];
+        var bestLoad = int.MaxValue;
+        foreach (var slot in _slots)
+        {
+            // A ready child beats a starting one at equal load; an empty slot costs one start.
+            var load = slot.Current is { } member ? member.InFlight * 2 : (slot.Waiting * 2) + 1;
+            if (load < bestLoad)
+            {
+                best = slot;
+                bestLoad = load;
+            }
+        }
+        return best;
+    }
+
+    private async Task<Either<ChildFailure, Member>> StartMemberAsync(Slot slot)
+    {
+        await Task.Yield();
+        ChildFailure? refused = null;
+        lock (_gate)
+        {
+            var starts = ++_starts;
+            if (starts > _options.Workers)
+                refused = CountRestart();
+        }
+        if (refused is not null)
+        {
+            lock (_gate)
+                slot.Starting = null;
+            return refused;
+        }
+
+        var started = await Worker.StartAsync(_body, _options.Worker, _disposing.Token).ConfigureAwait(false);
+        started.Match(worker => _processIds.Add(worker.ProcessId), failure => { if (failure.ProcessId > 0) _processIds.Add(failure.ProcessId); });
+        return started.Match(
+            worker =>
+            {
+                var member = new Member(worker, slot);
+                lock (_gate)
+                {
+                    _failedStartsInARow = 0;
+                    slot.Starting = null;
+                    slot.Current = _disposing.IsCancellationRequested ? null : member;
+                }
+                if (_disposing.IsCancellationRequested)
+                    _background.Add(worker.DisposeAsync().AsTask());
+                else
+                    _background.Add(WatchAsync(member));
+                return Prelude.Right<ChildFailure, Member>(member);
+            },
+            failure =>
+            {
+                lock (_gate)
+                {
+                    slot.Starting = null;
+                    _lastEnd = failure;
+                    // Starts slower than the intensity window would never trip it; failures in a row count too.
+                    if (failure is not ChildFailure.Cancelled && ++_failedStartsInARow > _options.RestartIntensity.MaxRestarts)
+                        FailPool($"{_failedStartsInARow} starts in a row failed");
+                }
+                return Prelude.Left<ChildFailure, Member>(failure);
+            }
+        );
+    }
+
+    /// <summary>Records a restart; past the intensity, fails the pool. Called under the lock.</summary>
+    private ChildFailure? CountRestart()
+    {
+        var now = Stopwatch.GetTimestamp();
+        _restartTimes.Enqueue(now);
+        while (_restartTimes.Count > 0 && Stopwatch.GetElapsedTime(_restartTimes.Peek(), now) > _options.RestartIntensity.Window)
+            _restartTimes.Dequeue();
+        if (_restartTimes.Count <= _options.RestartIntensity.MaxRestarts)
+            return null;
+        return FailPool($"the pool restarted children more than {_options.RestartIntensity.MaxRestarts} times within {ChildFailure.FormatDuration(_options.RestartIntensity.Window)}");
+    }
+
+    /// <summary>Fails the pool for good; every later item gets this StartFailed. Called under the lock.</summary>
+    private ChildFailure FailPool(string why)
+    {
+        var last = _lastEnd is null ? "" : $" The last failure was {_lastEnd.Kind}: {_lastEnd.Summary}";
+        _failure ??= new ChildFailure.StartFailed(
+            $"{why} (PoolOptions.RestartIntensity allows {_options.RestartIntensity.MaxRestarts}), so the pool stopped instead of respawning forever.{last}",
+            _lastEnd is ChildFailure.StartFailed { Remote: var remote } ? remote : Option<RemoteError>.None
+        )
+        {
+            Stage = _options.Worker.StageName,
+            StderrTail = _lastEnd?.StderrTail ?? [],
+        };
+        return _failure;
+    }
+
+    private async Task WatchAsync(Member member)
+    {
+        var ended = await member.Worker.Completion.ConfigureAwait(false);
+        lock (_gate)
+        {
+            if (member.Slot.Current == member)
+                member.Slot.Current = null;
+            ended.IfSome(failure => _lastEnd = failure);
+        }
+        await member.Worker.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private void Release(Member member)
+    {
+        var retire = false;
+        lock (_gate)
+        {
+            member.InFlight--;
+            if (_options.RecycleAfter > 0 && !member.Retired && member.Worker.ItemsCompleted >= _options.RecycleAfter)
+            {
+                member.Retired = true;
+                if (member.Slot.Current == member)
+                    member.Slot.Current = null;
+            }
+            retire = member.Retired && member.InFlight == 0 && !member.Disposed;
+            if (retire)
+                member.Disposed = true;
+        }
+        if (retire)
+            _background.Add(member.Worker.DisposeAsync().AsTask());
+    }
+
+    private async Task<Either<ChildFailure, TOut>> RunInOneOffChildAsync(TIn input, string key, int attempt, long memoryLimit, CancellationToken cancellationToken)
+    {
+        var options = _options.Worker with { MemoryLimit = memoryLimit };
+        Interlocked.Increment(ref _starts);
+        var started = await Worker.StartAsync(_body, options, cancellationToken).ConfigureAwait(false);
+        return await started.MatchAsync(
+            async worker =>
+            {
+                _processIds.Add(worker.ProcessId);
+                await using (worker.ConfigureAwait(false))
+                    return await worker.InvokeAsync(input, key, attempt, cancellationToken).ConfigureAwait(false);
+            },
+            failure => Prelude.Left<ChildFailure, TOut>(failure with { Key = key, Attempt = attempt })
+        ).ConfigureAwait(false);
+    }
+
+    private sealed class Slot
+    {
+        public Member? Current { get; set; }
+
+        public Task<Either<ChildFailure, Member>>? Starting { get; set; }
+
+        public int Waiting { get; set; }
+    }
+
+    private sealed class Member(Worker<TIn, TOut> worker, Slot slot)
+    {
+        public Worker<TIn, TOut> Worker { get; } = worker;
+
+        public Slot Slot { get; } = slot;
+
+        public int InFlight { get; set; }
+
+        public bool Retired { get; set; }
+
+        public bool Disposed { get; set; }
+    }
+}

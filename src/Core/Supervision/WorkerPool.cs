@@ -79,7 +79,11 @@ public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
     /// child does. <paramref name="memoryLimit"/> above the pool's runs the item in a one-off child with that limit
     /// (used to retry after an OOM kill). Cancelling kills the child running the item.
     /// </summary>
-    public async Task<Either<ChildFailure, TOut>> InvokeAsync(TIn input, string key, int attempt = 1, long memoryLimit = 0, CancellationToken cancellationToken = default)
+    public async Task<Either<ChildFailure, TOut>> InvokeAsync(TIn input, string key, int attempt = 1, long memoryLimit = 0, CancellationToken cancellationToken = default) =>
+        (await InvokeWithProcessIdAsync(input, key, attempt, memoryLimit, cancellationToken).ConfigureAwait(false)).Result;
+
+    /// <summary>As <see cref="InvokeAsync"/>, with the pid of the child that answered (0 if none did).</summary>
+    internal async Task<(Either<ChildFailure, TOut> Result, int ProcessId)> InvokeWithProcessIdAsync(TIn input, string key, int attempt, long memoryLimit, CancellationToken cancellationToken)
     {
         if (memoryLimit > 0 && memoryLimit != _options.Worker.MemoryLimit)
             return await RunInOneOffChildAsync(input, key, attempt, memoryLimit, cancellationToken).ConfigureAwait(false);
@@ -87,7 +91,7 @@ public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
         {
             var lease = await AcquireAsync(key, attempt, cancellationToken).ConfigureAwait(false);
             if (lease.IsLeft)
-                return lease.Map(_ => default(TOut)!);
+                return (lease.Map(_ => default(TOut)!), 0);
             var member = lease.Match(m => m, _ => throw new UnreachableException());
             Either<ChildFailure, TOut> result;
             try
@@ -100,7 +104,7 @@ public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
             }
             var redispatch = result.Match(_ => false, failure => failure is ChildFailure.Cancelled { ItemStarted: false } && !cancellationToken.IsCancellationRequested && !_disposing.IsCancellationRequested);
             if (!redispatch || round >= MaxRedispatch)
-                return result;
+                return (result, member.Worker.ProcessId);
         }
     }
 
@@ -298,20 +302,22 @@ public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
             _background.Add(member.Worker.DisposeAsync().AsTask());
     }
 
-    private async Task<Either<ChildFailure, TOut>> RunInOneOffChildAsync(TIn input, string key, int attempt, long memoryLimit, CancellationToken cancellationToken)
+    private async Task<(Either<ChildFailure, TOut>, int)> RunInOneOffChildAsync(TIn input, string key, int attempt, long memoryLimit, CancellationToken cancellationToken)
     {
         var options = _options.Worker with { MemoryLimit = memoryLimit };
         Interlocked.Increment(ref _starts);
         var started = await Worker.StartAsync(_body, options, cancellationToken).ConfigureAwait(false);
-        return await started.MatchAsync(
-            async worker =>
-            {
-                _processIds.Add(worker.ProcessId);
-                await using (worker.ConfigureAwait(false))
-                    return await worker.InvokeAsync(input, key, attempt, cancellationToken).ConfigureAwait(false);
-            },
-            failure => Prelude.Left<ChildFailure, TOut>(failure with { Key = key, Attempt = attempt })
-        ).ConfigureAwait(false);
+        if (started.IsLeft)
+        {
+            var failure = started.Match(_ => throw new UnreachableException(), f => f);
+            if (failure.ProcessId > 0)
+                _processIds.Add(failure.ProcessId);
+            return (Prelude.Left<ChildFailure, TOut>(failure with { Key = key, Attempt = attempt }), failure.ProcessId);
+        }
+        var worker = started.Match(w => w, _ => throw new UnreachableException());
+        _processIds.Add(worker.ProcessId);
+        await using (worker.ConfigureAwait(false))
+            return (await worker.InvokeAsync(input, key, attempt, cancellationToken).ConfigureAwait(false), worker.ProcessId);
     }
 
     private sealed class Slot

@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using LanguageExt;
+
+namespace Nursery;
+
+/// <summary>
+/// The run's books: every input is counted once when read and once when it ends (a success or a failure), so the
+/// run knows when nothing is left in flight. Also keeps the first failure, the failures, the records and the job log.
+/// </summary>
+internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
+{
+    private static readonly Meter Meter = new("Nursery", "1.0");
+    private static readonly Counter<long> SucceededCounter = Meter.CreateCounter<long>("nursery.items.succeeded", description: "Items that came through every stage");
+    private static readonly Counter<long> FailedCounter = Meter.CreateCounter<long>("nursery.items.failed", description: "Items that ended as a failure, by kind and stage");
+    private static readonly Counter<long> AttemptCounter = Meter.CreateCounter<long>("nursery.item.attempts", description: "Attempts of items in child processes");
+
+    internal static readonly string[] Kinds = ["Faulted", "StartFailed", "Crashed", "OutOfMemory", "TimedOut", "ProtocolViolation", "Cancelled"];
+
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, long> _byKind = Kinds.ToDictionary(kind => kind, _ => 0L);
+    private readonly List<ChildFailure> _failures = [];
+    private readonly List<ItemRecord> _records = [];
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly long _started = Stopwatch.GetTimestamp();
+    private long _inputs;
+    private long _succeeded;
+    private long _ended;
+    private long _resumed;
+    private bool _sourceDone;
+    private ChildFailure? _firstFailure;
+
+    /// <summary>Completes when the source is exhausted and every input has ended.</summary>
+    public Task Drained => _drained.Task;
+
+    public long Inputs => Interlocked.Read(ref _inputs);
+
+    public long InFlight => Interlocked.Read(ref _inputs) - Interlocked.Read(ref _ended);
+
+    public Option<ChildFailure> FirstFailure
+    {
+        get
+        {
+            lock (_gate)
+                return _firstFailure is null ? Option<ChildFailure>.None : _firstFailure;
+        }
+    }
+
+    public void Input() => Interlocked.Increment(ref _inputs);
+
+    public void Resumed() => Interlocked.Increment(ref _resumed);
+
+    public void SourceDone()
+    {
+        lock (_gate)
+            _sourceDone = true;
+        CheckDrained();
+    }
+
+    public void Succeeded(string stage, string key)
+    {
+        Interlocked.Increment(ref _succeeded);
+        SucceededCounter.Add(1, new KeyValuePair<string, object?>("stage", stage));
+        jobLog?.Ended(key, "Succeeded", "");
+        End();
+    }
+
+    /// <summary>An item's final failure: counted once, kept, logged.</summary>
+    public void Failed(ChildFailure failure)
+    {
+        lock (_gate)
+        {
+            _byKind[failure.Kind]++;
+            _firstFailure ??= failure is ChildFailure.Cancelled ? null : failure;
+            if (_failures.Count < options.MaxRecords)
+                _failures.Add(failure);
+        }
+        FailedCounter.Add(1, new KeyValuePair<string, object?>("kind", failure.Kind), new KeyValuePair<string, object?>("stage", failure.Stage));
+        jobLog?.Ended(failure.Key, failure.Kind, failure.Summary);
+        End();
+    }
+
+    /// <summary>Items read but never ended (left in a block that could not drain after an abort): counted Cancelled.</summary>
+    public void Abandon(string reason, Option<ChildFailure> cause)
+    {
+        var left = InFlight;
+        for (var i = 0; i < left; i++)
+            Failed(new ChildFailure.Cancelled(reason, cause, true) { Stage = "(run)", Key = "(unknown)" });
+    }
+
+    public void Attempt(ItemRecord record)
+    {
+        AttemptCounter.Add(1, new KeyValuePair<string, object?>("stage", record.Stage), new KeyValuePair<string, object?>("outcome", record.Outcome));
+        jobLog?.Attempt(record);
+        lock (_gate)
+        {
+            if (_records.Count < options.MaxRecords)
+                _records.Add(record);
+            else if (record.Outcome != "Succeeded")
+            {
+                var replace = _records.FindIndex(existing => existing.Outcome == "Succeeded");
+                if (replace >= 0)
+                    _records[replace] = record;
+            }
+        }
+    }
+
+    public PipelineProgress Progress()
+    {
+        var succeeded = Interlocked.Read(ref _succeeded);
+        var ended = Interlocked.Read(ref _ended);
+        return new PipelineProgress(Inputs, succeeded, ended - succeeded, InFlight, Stopwatch.GetElapsedTime(_started));
+    }
+
+    public PipelineResult Result(bool completed, string abortReason)
+    {
+        lock (_gate)
+        {
+            var first = _firstFailure ?? _failures.FirstOrDefault();
+            return new PipelineResult
+            {
+                Completed = completed,
+                AbortReason = abortReason,
+                FirstFailure = first is null ? Option<ChildFailure>.None : first,
+                Failures = [.. _failures],
+                Inputs = Inputs,
+                Succeeded = Interlocked.Read(ref _succeeded),
+                Resumed = Interlocked.Read(ref _resumed),
+                CountsByKind = new Dictionary<string, long>(_byKind),
+                Records = [.. _records],
+                Elapsed = Stopwatch.GetElapsedTime(_started),
+            };
+        }
+    }
+
+    private void End()
+    {
+        Interlocked.Increment(ref _ended);
+        CheckDrained();
+    }
+
+    private void CheckDrained()
+    {
+        bool done;
+        lock (_gate)
+            done = _sourceDone && Interlocked.Read(ref _ended) >= Interlocked.Read(ref _inputs);
+        if (done)
+            _drained.TrySetResult();
+    }
+}

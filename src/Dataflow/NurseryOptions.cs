@@ -1,0 +1,57 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Nursery;
+
+/// <summary>Settings for a whole run: its deadline, default policy, kill grace, records, job log and observers. Immutable.</summary>
+public sealed record NurseryOptions
+{
+    /// <summary>The whole run must end by then: when it passes, the run aborts like a fail-fast failure. Infinite by default.</summary>
+    public TimeSpan Deadline { get; init; } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>The policy of stages and sinks that set none.</summary>
+    public Policy DefaultPolicy { get; init; } = Policy.FailFast;
+
+    /// <summary>How long a child gets to leave after its stdin closes at the end of a run before it is killed. On abort children are killed at once.</summary>
+    public TimeSpan KillGrace { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>After an abort, how long the run waits for items to drain out of blocks before counting the rest Cancelled and returning.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How many per-attempt records the result keeps in memory (failures first); the job log has them all.</summary>
+    public int MaxRecords { get; init; } = 100_000;
+
+    /// <summary>A file to append one tab-separated line per item attempt to, in GNU parallel's --joblog spirit; empty for none.</summary>
+    public string JobLog { get; init; } = "";
+
+    /// <summary>Skip items whose key the job log already records as succeeded (needs <see cref="JobLog"/>).</summary>
+    public bool Resume { get; init; }
+
+    /// <summary>Where child stderr lines and the supervisor's notes go.</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+
+    /// <summary>Receives counts while the run goes (every <see cref="ProgressInterval"/>) and once at the end.</summary>
+    public LanguageExt.Option<IProgress<PipelineProgress>> Progress { get; init; }
+
+    /// <summary>How often <see cref="Progress"/> hears from the run.</summary>
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first option out of range.</summary>
+    public NurseryOptions Validate()
+    {
+        if (Deadline != Timeout.InfiniteTimeSpan && Deadline <= TimeSpan.Zero)
+            throw new ArgumentException($"Deadline is {Deadline}; it must be positive or Timeout.InfiniteTimeSpan.", nameof(Deadline));
+        if (KillGrace < TimeSpan.Zero)
+            throw new ArgumentException($"KillGrace is {KillGrace}; it must be zero or positive.", nameof(KillGrace));
+        if (DrainTimeout < TimeSpan.Zero)
+            throw new ArgumentException($"DrainTimeout is {DrainTimeout}; it must be zero or positive.", nameof(DrainTimeout));
+        if (MaxRecords < 0)
+            throw new ArgumentException($"MaxRecords is {MaxRecords}; it must be 0 or more.", nameof(MaxRecords));
+        if (Resume && string.IsNullOrWhiteSpace(JobLog))
+            throw new ArgumentException("Resume needs a JobLog file to read which items already succeeded.", nameof(Resume));
+        if (ProgressInterval <= TimeSpan.Zero)
+            throw new ArgumentException($"ProgressInterval is {ProgressInterval}; it must be positive.", nameof(ProgressInterval));
+        DefaultPolicy.Validate();
+        return this;
+    }
+}

@@ -1,0 +1,330 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Dataflow;
+using LanguageExt;
+
+namespace Nursery;
+
+/// <summary>
+/// The scope of one run: it makes the stages and sinks of a pipeline, runs them with one cancellation token, and
+/// guarantees that <see cref="RunAsync{T}(IEnumerable{T}, ITargetBlock{Item{T}}, Func{T, string}?, CancellationToken)"/>
+/// returns (after a fail-fast failure, the deadline, the caller's token or the end of the input), that every child
+/// process it started is reaped before it returns, and that every input is counted exactly once in the result.
+/// One scope runs one pipeline once.
+/// </summary>
+public sealed class NurseryScope : IAsyncDisposable
+{
+    private readonly List<INurseryBlock> _blocks = [];
+    private readonly CancellationTokenSource _abort = new();
+    private readonly Lock _gate = new();
+    private readonly TaskCompletionSource _aborted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Ledger? _ledger;
+    private string _abortReason = "";
+    private ChildFailure? _abortFailure;
+    private int _state;
+
+    /// <summary>Makes a scope with these options.</summary>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    public NurseryScope(NurseryOptions? options = null) => Options = (options ?? new NurseryOptions()).Validate();
+
+    /// <summary>The scope's options.</summary>
+    public NurseryOptions Options { get; }
+
+    /// <summary>Cancelled when the run aborts; give it to your own blocks and work so they stop with the run.</summary>
+    public CancellationToken Token => _abort.Token;
+
+    /// <summary>Whether the run has aborted.</summary>
+    public bool IsAborted => _abort.IsCancellationRequested;
+
+    internal Ledger Ledger => _ledger ?? throw new InvalidOperationException("The run has not started.");
+
+    /// <summary>A stage running <paramref name="body"/> (a static method or a lambda that captures nothing) in child processes.</summary>
+    /// <exception cref="ArgumentException">The body cannot run in a child (it captures variables, lives in a dynamic assembly, or its types cannot be serialized), or an option is out of range.</exception>
+    public Stage<TIn, TOut> Stage<TIn, TOut>(Func<TIn, TOut> body, StageOptions? options = null) => Stage(Nursery.Body.From(body), options);
+
+    /// <summary>A stage running an asynchronous body in child processes.</summary>
+    /// <exception cref="ArgumentException">As for the synchronous overload.</exception>
+    public Stage<TIn, TOut> StageAsync<TIn, TOut>(Func<TIn, Task<TOut>> body, StageOptions? options = null) => Stage(Nursery.Body.FromAsync(body), options);
+
+    /// <summary>A stage running a prepared <see cref="Body{TIn,TOut}"/> (with an initializer, say) in child processes.</summary>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    public Stage<TIn, TOut> Stage<TIn, TOut>(Body<TIn, TOut> body, StageOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        EnsureNotRunning();
+        options ??= new StageOptions();
+        var name = string.IsNullOrWhiteSpace(options.Name) ? body.Method.MethodName : options.Name;
+        var stage = new Stage<TIn, TOut>(this, body, options, UniqueName(name));
+        lock (_gate)
+            _blocks.Add(stage);
+        return stage;
+    }
+
+    /// <summary>An in-process sink that runs <paramref name="action"/> on every successful item.</summary>
+    public Sink<T> Sink<T>(Action<T> action, SinkOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        return Sink<T>(
+            value =>
+            {
+                action(value);
+                return Task.CompletedTask;
+            },
+            options
+        );
+    }
+
+    /// <summary>An in-process sink that awaits <paramref name="action"/> on every successful item.</summary>
+    public Sink<T> Sink<T>(Func<T, Task> action, SinkOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        EnsureNotRunning();
+        options = (options ?? new SinkOptions()).Validate();
+        var sink = new Sink<T>(this, action, options with { Name = UniqueName(options.Name) });
+        lock (_gate)
+            _blocks.Add(sink);
+        return sink;
+    }
+
+    /// <summary>
+    /// Feeds <paramref name="source"/> (read lazily, with backpressure) into <paramref name="entry"/> and returns when
+    /// every item has ended or the run has aborted; every child is reaped first. Never throws for a child's failure;
+    /// the result says what became of every input.
+    /// </summary>
+    /// <param name="source">The items; read one at a time as the pipeline has room.</param>
+    /// <param name="entry">The first block, made by this scope.</param>
+    /// <param name="key">The key of an item (for failures, the job log and resuming); its index in the source by default.</param>
+    /// <param name="cancellationToken">Aborts the run.</param>
+    /// <exception cref="ArgumentException"><paramref name="entry"/> was not made by this scope.</exception>
+    /// <exception cref="InvalidOperationException">The scope has already run.</exception>
+    public Task<PipelineResult> RunAsync<T>(IEnumerable<T> source, ITargetBlock<Item<T>> entry, Func<T, string>? key = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        return RunAsync(Lazily(source, CancellationToken.None), entry, key, cancellationToken);
+    }
+
+    /// <summary>As the <see cref="IEnumerable{T}"/> overload, for an asynchronous source.</summary>
+    public async Task<PipelineResult> RunAsync<T>(IAsyncEnumerable<T> source, ITargetBlock<Item<T>> entry, Func<T, string>? key = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(entry);
+        if (entry is not INurseryBlock first || first.Scope != this)
+            throw new ArgumentException("The entry block must be a stage or sink made by this NurseryScope, so its items are accounted for.", nameof(entry));
+        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
+            throw new InvalidOperationException("A NurseryScope runs once; make a new scope for another run.");
+
+        var resumed = Options.Resume ? JobLog.SucceededKeys(Options.JobLog) : new System.Collections.Generic.HashSet<string>();
+        var jobLog = Options.JobLog.Length > 0 ? new JobLog(Options.JobLog) : null;
+        _ledger = new Ledger(Options, jobLog);
+        using var callerRegistration = cancellationToken.Register(() => Abort("the caller cancelled the run", null));
+        using var deadline = Options.Deadline == Timeout.InfiniteTimeSpan ? null : new CancellationTokenSource(Options.Deadline);
+        using var deadlineRegistration = deadline?.Token.Register(() => Abort($"the run's deadline of {ChildFailure.FormatDuration(Options.Deadline)} passed", null));
+        using var progress = Options.Progress.MatchUnsafe(p => new Timer(_ => p.Report(_ledger.Progress()), null, Options.ProgressInterval, Options.ProgressInterval), () => null);
+
+        INurseryBlock[] blocks;
+        lock (_gate)
+            blocks = [.. _blocks];
+        WireCompletion(blocks, first);
+        var starts = blocks.Select(block => StartQuietlyAsync(block)).ToArray();
+
+        await FeedAsync(source, entry, key, resumed).ConfigureAwait(false);
+        first.Complete();
+        await WaitForEndAsync(blocks).ConfigureAwait(false);
+
+        foreach (var block in blocks)
+            block.Complete();
+        await Task.WhenAll(blocks.Select(block => block.StopAsync().AsTask())).ConfigureAwait(false);
+        await Task.WhenAll(starts).ConfigureAwait(false);
+        if (jobLog is not null)
+            await jobLog.DisposeAsync().ConfigureAwait(false);
+        Options.Progress.IfSome(p => p.Report(_ledger.Progress()));
+        Interlocked.Exchange(ref _state, 2);
+        string reason;
+        lock (_gate)
+            reason = _abortReason;
+        return _ledger.Result(completed: reason.Length == 0, reason);
+    }
+
+    /// <summary>Aborts the run if it is running and reaps every child. Safe to call many times.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Abort("the scope was disposed", null);
+        INurseryBlock[] blocks;
+        lock (_gate)
+            blocks = [.. _blocks];
+        foreach (var block in blocks)
+            block.Complete();
+        await Task.WhenAll(blocks.Select(block => block.StopAsync().AsTask())).ConfigureAwait(false);
+    }
+
+    internal void EnsureNotRunning()
+    {
+        if (Volatile.Read(ref _state) != 0)
+            throw new InvalidOperationException("The pipeline is already running (or has run); build and link every block before RunAsync.");
+    }
+
+    /// <summary>A fail-fast failure: the first one aborts the run. Cancellations never do.</summary>
+    internal void Abort(ChildFailure failure)
+    {
+        if (failure is ChildFailure.Cancelled)
+            return;
+        Abort($"{failure.Kind} of item {(failure.Key.Length == 0 ? "(none)" : failure.Key)} in {failure.Stage}: {failure.Summary}", failure);
+    }
+
+    internal void AbortForBlock(string what, Exception exception)
+    {
+        var failure = new ChildFailure.Faulted(RemoteError.From(exception)) { Stage = what };
+        Abort($"{what}: {exception.GetType().Name}: {exception.Message}", failure);
+    }
+
+    private void Abort(string reason, ChildFailure? failure)
+    {
+        lock (_gate)
+        {
+            if (_abortReason.Length > 0)
+                return;
+            _abortReason = reason;
+            _abortFailure = failure;
+        }
+        _aborted.TrySetResult();
+        _ = Task.Run(_abort.Cancel);
+    }
+
+    /// <summary>The Cancelled failure of an item stopped by the abort, naming its cause.</summary>
+    internal ChildFailure AbortedFailure(string stage, string key, int attempt, bool itemStarted)
+    {
+        string reason;
+        ChildFailure? cause;
+        lock (_gate)
+        {
+            reason = _abortReason;
+            cause = _abortFailure;
+        }
+        return new ChildFailure.Cancelled($"the run was aborted ({reason})", cause is null ? Option<ChildFailure>.None : cause, itemStarted) { Stage = stage, Key = key, Attempt = attempt };
+    }
+
+    /// <summary>Waits before a retry; false if the run aborted meanwhile.</summary>
+    internal async Task<bool> DelayAsync(TimeSpan wait)
+    {
+        if (wait <= TimeSpan.Zero)
+            return !IsAborted;
+        try
+        {
+            await Task.Delay(wait, Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Aborts the run if <paramref name="block"/> faults (a user's block, or a defect in ours).</summary>
+    internal void Watch(IDataflowBlock block, string what) =>
+        _ = block.Completion.ContinueWith(
+            completed => AbortForBlock($"{what} faulted", completed.Exception?.GetBaseException() ?? new InvalidOperationException("faulted")),
+            CancellationToken.None,
+            TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default
+        );
+
+    private async Task FeedAsync<T>(IAsyncEnumerable<T> source, ITargetBlock<Item<T>> entry, Func<T, string>? key, IReadOnlySet<string> resumed)
+    {
+        var ledger = Ledger;
+        var index = 0L;
+        try
+        {
+            await foreach (var value in source.WithCancellation(Token).ConfigureAwait(false))
+            {
+                if (IsAborted)
+                    break;
+                var itemKey = key is null ? index.ToString(CultureInfo.InvariantCulture) : key(value);
+                index++;
+                if (resumed.Contains(itemKey))
+                {
+                    ledger.Resumed();
+                    continue;
+                }
+                ledger.Input();
+                var accepted = false;
+                try
+                {
+                    accepted = await entry.SendAsync(new Item<T>(itemKey, Prelude.Right<ChildFailure, T>(value!)), Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) { }
+                if (!accepted)
+                {
+                    var entryName = ((INurseryBlock)entry).Name;
+                    ledger.Failed(IsAborted ? AbortedFailure(entryName, itemKey, 1, false) : new ChildFailure.Cancelled("the first block declined the item", Option<ChildFailure>.None, false) { Stage = entryName, Key = itemKey });
+                    if (IsAborted)
+                        break;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (IsAborted) { }
+        catch (Exception exception)
+        {
+            AbortForBlock("reading the source", exception);
+        }
+        ledger.SourceDone();
+    }
+
+    /// <summary>Returns when every block has completed or every input has ended, or, after an abort, when the drain timeout has passed.</summary>
+    private async Task WaitForEndAsync(INurseryBlock[] blocks)
+    {
+        var allCompleted = Task.WhenAll(blocks.Select(block => block.Completion));
+        var drainedAfterAbort = _aborted.Task.ContinueWith(_ => Task.Delay(Options.DrainTimeout), TaskScheduler.Default).Unwrap();
+        await Task.WhenAny(allCompleted, Ledger.Drained, drainedAfterAbort).ConfigureAwait(false);
+        if (!Ledger.Drained.IsCompleted && !allCompleted.IsCompleted)
+        {
+            // Items stuck in blocks that cannot deliver (a full, declining or faulted target) after the abort.
+            Ledger.Abandon($"the run was aborted ({_abortReason}) and the item did not leave its block within the drain timeout", _abortFailure is null ? Option<ChildFailure>.None : _abortFailure);
+        }
+        if (!allCompleted.IsCompleted)
+        {
+            foreach (var block in blocks)
+                block.Complete();
+            await Task.WhenAny(allCompleted, Task.Delay(Options.DrainTimeout)).ConfigureAwait(false);
+        }
+    }
+
+    private static void WireCompletion(INurseryBlock[] blocks, INurseryBlock entry)
+    {
+        foreach (var block in blocks)
+        {
+            if (block == entry || block.Upstreams.Count == 0)
+                continue;
+            _ = Task.WhenAll(block.Upstreams.Select(upstream => upstream.Completion)).ContinueWith(_ => block.Complete(), TaskScheduler.Default);
+        }
+    }
+
+    private static async Task StartQuietlyAsync(INurseryBlock block)
+    {
+        try
+        {
+            await block.StartAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or TimeoutException) { }
+    }
+
+    private string UniqueName(string name)
+    {
+        lock (_gate)
+        {
+            var unique = name;
+            for (var n = 2; _blocks.Any(block => block.Name == unique); n++)
+                unique = $"{name}#{n}";
+            return unique;
+        }
+    }
+
+    private static async IAsyncEnumerable<T> Lazily<T>(IEnumerable<T> source, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await Task.Yield();
+        foreach (var item in source)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return item;
+        }
+    }
+}

@@ -1,0 +1,111 @@
+using System.Threading.Tasks.Dataflow;
+using LanguageExt;
+
+namespace Nursery;
+
+/// <summary>
+/// The end of a pipeline, in this process: runs an action on every successful item. Failed items (Lefts) are already
+/// in the run's result and are not given to the action. An action that throws is a Faulted failure of the item and,
+/// under fail fast, aborts the run like a child's failure. Never faults.
+/// </summary>
+public sealed class Sink<T> : ITargetBlock<Item<T>>, INurseryBlock
+{
+    private readonly ActionBlock<Item<T>> _block;
+    private readonly Func<T, Task> _action;
+    private readonly Policy _policy;
+    private readonly List<INurseryBlock> _upstreams = [];
+
+    internal Sink(NurseryScope scope, Func<T, Task> action, SinkOptions options)
+    {
+        Scope = scope;
+        Name = options.Name;
+        _action = action;
+        _policy = options.Policy.IfNone(scope.Options.DefaultPolicy).Validate();
+        _block = new ActionBlock<Item<T>>(ProcessAsync, new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = options.Parallelism, BoundedCapacity = options.BoundedCapacity });
+    }
+
+    /// <summary>The sink's name.</summary>
+    public string Name { get; }
+
+    /// <summary>Completes when every accepted item has been handled.</summary>
+    public Task Completion => _block.Completion;
+
+    NurseryScope INurseryBlock.Scope => Scope;
+
+    IReadOnlyList<INurseryBlock> INurseryBlock.Upstreams => _upstreams;
+
+    internal NurseryScope Scope { get; }
+
+    /// <inheritdoc />
+    public void Complete() => _block.Complete();
+
+    /// <summary>A faulting upstream block aborts the run (it does not fault the sink), then the sink completes.</summary>
+    public void Fault(Exception exception)
+    {
+        Scope.AbortForBlock($"a block sending to sink '{Name}' faulted", exception);
+        _block.Complete();
+    }
+
+    /// <inheritdoc />
+    public DataflowMessageStatus OfferMessage(DataflowMessageHeader messageHeader, Item<T> messageValue, ISourceBlock<Item<T>>? source, bool consumeToAccept) =>
+        ((ITargetBlock<Item<T>>)_block).OfferMessage(messageHeader, messageValue, source, consumeToAccept);
+
+    void INurseryBlock.AddUpstream(INurseryBlock upstream) => _upstreams.Add(upstream);
+
+    Task INurseryBlock.StartAsync(CancellationToken cancellationToken)
+    {
+        Scope.Watch(_block, $"sink '{Name}'");
+        return Task.CompletedTask;
+    }
+
+    ValueTask INurseryBlock.StopAsync() => ValueTask.CompletedTask;
+
+    /// <inheritdoc />
+    public override string ToString() => $"Sink {Name}";
+
+    private async Task ProcessAsync(Item<T> item)
+    {
+        if (item.Value.IsLeft)
+            return;
+        var value = item.Value.Match(v => v, _ => throw new InvalidOperationException());
+        for (var attempt = 1; ; attempt++)
+        {
+            if (Scope.IsAborted)
+            {
+                Scope.Ledger.Failed(Scope.AbortedFailure(Name, item.Key, attempt, itemStarted: false));
+                return;
+            }
+            var start = DateTimeOffset.UtcNow;
+            var startTicks = System.Diagnostics.Stopwatch.GetTimestamp();
+            try
+            {
+                await _action(value).ConfigureAwait(false);
+                Scope.Ledger.Attempt(new ItemRecord(Name, item.Key, attempt, 0, start, DateTimeOffset.UtcNow, "Succeeded", ""));
+                Scope.Ledger.Succeeded(Name, item.Key);
+                return;
+            }
+            catch (Exception exception)
+            {
+                var failure = new ChildFailure.Faulted(RemoteError.From(exception))
+                {
+                    Stage = Name,
+                    Key = item.Key,
+                    Attempt = attempt,
+                    Elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(startTicks),
+                };
+                Scope.Ledger.Attempt(new ItemRecord(Name, item.Key, attempt, 0, start, DateTimeOffset.UtcNow, failure.Kind, failure.Summary));
+                var final = _policy;
+                if (_policy is RetryPolicy retry)
+                {
+                    if (!Scope.IsAborted && retry.ShouldRetry(failure, attempt) && await Scope.DelayAsync(retry.BackoffBefore(attempt + 1)).ConfigureAwait(false))
+                        continue;
+                    final = retry.Then;
+                }
+                Scope.Ledger.Failed(failure);
+                if (final == Policy.FailFast)
+                    Scope.Abort(failure);
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+namespace Nursery;
+
+/// <summary>
+/// How one stage runs: its children, limits, capacity and failure policy. An immutable record, validated when the
+/// stage is built; anything not set here comes from the scope's <see cref="NurseryOptions"/>.
+/// </summary>
+public sealed record StageOptions
+{
+    /// <summary>The stage's name in failures, records and logs; defaults to the body's method name.</summary>
+    public string Name { get; init; } = "";
+
+    /// <summary>How many child processes run the body at once.</summary>
+    public int Workers { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>How many items each child may hold at once (batched into frames). More means more throughput for small items.</summary>
+    public int ItemsPerWorker { get; init; } = 32;
+
+    /// <summary>How many items may wait at the stage's input before senders wait (backpressure); 0 picks twice what is in flight.</summary>
+    public int BoundedCapacity { get; init; }
+
+    /// <summary>Keep the source's order in the output (at the cost of waiting for slow items).</summary>
+    public bool Ordered { get; init; }
+
+    /// <summary>The deadline for one item; the child running it is killed when it passes (TimedOut). Infinite by default.</summary>
+    public TimeSpan ItemTimeout { get; init; } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>The memory limit per child in bytes (a memory cgroup), 0 for none; an OOM kill is OutOfMemory.</summary>
+    public long MemoryLimit { get; init; }
+
+    /// <summary>Replace a child after this many items (0: never).</summary>
+    public int RecycleAfter { get; init; }
+
+    /// <summary>Start every child when the run starts (true) or when first needed.</summary>
+    public bool StartEagerly { get; init; } = true;
+
+    /// <summary>More restarts than this within the window fail the stage with StartFailed.</summary>
+    public RestartIntensity RestartIntensity { get; init; } = new(10, TimeSpan.FromSeconds(10));
+
+    /// <summary>What a failed item does; the scope's default policy when not set.</summary>
+    public LanguageExt.Option<Policy> Policy { get; init; }
+
+    /// <summary>Everything else about each child (heartbeats, start timeout, host location, environment).</summary>
+    public WorkerOptions Worker { get; init; } = new();
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first option out of range.</summary>
+    public StageOptions Validate()
+    {
+        if (Workers < 1)
+            throw new ArgumentException($"Workers is {Workers}; a stage needs at least 1.", nameof(Workers));
+        if (ItemsPerWorker is < 1 or > 65536)
+            throw new ArgumentException($"ItemsPerWorker is {ItemsPerWorker}; it must be between 1 and 65536.", nameof(ItemsPerWorker));
+        if (BoundedCapacity < 0)
+            throw new ArgumentException($"BoundedCapacity is {BoundedCapacity}; it must be 0 (automatic) or positive.", nameof(BoundedCapacity));
+        Policy.IfSome(policy => policy.Validate());
+        return this;
+    }
+
+    internal PoolOptions ToPoolOptions(string name, NurseryOptions scope)
+    {
+        Validate();
+        var worker = Worker with
+        {
+            StageName = name,
+            ItemTimeout = ItemTimeout,
+            MemoryLimit = MemoryLimit,
+            KillGrace = scope.KillGrace,
+            Logger = Worker.Logger is Microsoft.Extensions.Logging.Abstractions.NullLogger ? scope.Logger : Worker.Logger,
+        };
+        return new PoolOptions
+        {
+            Workers = Workers,
+            StartEagerly = StartEagerly,
+            RecycleAfter = RecycleAfter,
+            RestartIntensity = RestartIntensity,
+            Worker = worker,
+        }.Validate();
+    }
+}

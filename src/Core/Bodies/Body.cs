@@ -63,7 +63,8 @@ public static class Body
         var fields = target.GetType().GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
         if (fields.Length > 0)
         {
-            var captured = string.Join(", ", fields.Select(field => $"'{CapturedName(field)}'"));
+            // Compiler caches of nested lambdas ("<>9__1") are not the user's variables.
+            var captured = string.Join(", ", fields.Where(field => !field.Name.StartsWith("<>9__", StringComparison.Ordinal)).Select(field => $"'{CapturedName(field)}'"));
             var what = IsCompilerGenerated(target.GetType()) ? $"captures {captured}" : $"is an instance method of {target.GetType()}, whose fields ({captured}) live in this process";
             throw new ArgumentException(
                 $"The {role} {name} {what}. A child process cannot see this process's variables. "

@@ -1,0 +1,160 @@
+using System.Collections.Concurrent;
+using Nursery.TestBodies;
+using Nursery.Tests.Support;
+
+namespace Nursery.Dataflow.Tests.Scenarios;
+
+/// <summary>How stages behave as Dataflow blocks: railway failures, order, links, misuse refused with clear errors.</summary>
+public sealed class StageTests
+{
+    private static readonly TimeSpan Bound = Pipelines.Bound;
+
+    [Fact]
+    public async Task A_failure_in_one_stage_passes_through_the_next_untouched_and_is_counted_once()
+    {
+        var outputs = new ConcurrentBag<Item<int>>();
+        await using var scope = new NurseryScope(Pipelines.Quick(Policy.Skip));
+        var first = scope.Stage<int, int>(Bodies.ThrowOn13, new StageOptions { Workers = 1 });
+        var second = scope.Stage<int, int>(Bodies.Double, new StageOptions { Workers = 1 });
+        var mine = new System.Threading.Tasks.Dataflow.ActionBlock<Item<int>>(outputs.Add);
+        first.LinkTo(second);
+        second.LinkTo(mine, new System.Threading.Tasks.Dataflow.DataflowLinkOptions { PropagateCompletion = true });
+
+        var result = await scope.RunAsync(Enumerable.Range(10, 6), first).WaitAsync(Bound);
+        await mine.Completion.WaitAsync(Bound);
+
+        Assert.True(result.Completed, result.ToString());
+        Assert.Equal(5, result.Succeeded);
+        Assert.Equal(1, result.CountsByKind["Faulted"]);
+        var failed = Assert.Single(outputs, item => !item.IsSuccess);
+        Assert.Equal("3", failed.Key);
+        var failure = failed.Value.Match(_ => throw new Xunit.Sdk.XunitException("expected a Left"), f => f);
+        Assert.Equal("ThrowOn13", failure.Stage);
+        Assert.Equal([40, 44, 48, 56, 60], outputs.Where(item => item.IsSuccess).Select(item => item.Value.Match(v => v, _ => 0)).Order());
+    }
+
+    [Fact]
+    public async Task An_ordered_stage_keeps_the_source_order()
+    {
+        var outputs = new ConcurrentQueue<int>();
+        await using var scope = new NurseryScope(Pipelines.Quick());
+        var stage = scope.Stage<int, int>(Bodies.SleepMilliseconds, new StageOptions { Workers = 3, ItemsPerWorker = 1, Ordered = true });
+        stage.LinkTo(scope.Sink<int>(outputs.Enqueue));
+        var delays = new[] { 60, 5, 30, 1, 45, 2, 20, 10 };
+
+        var result = await scope.RunAsync(delays, stage).WaitAsync(Bound);
+
+        Assert.True(result.Completed, result.ToString());
+        Assert.Equal(delays, outputs);
+    }
+
+    [MemoryCgroupFact]
+    public async Task An_item_killed_for_memory_is_retried_in_a_child_with_a_larger_limit()
+    {
+        var sizes = new ConcurrentBag<int>();
+        await using var scope = new NurseryScope(Pipelines.Quick());
+        var policy = Policy.Retry(2).WithMoreMemory(4).WithBackoff(TimeSpan.Zero);
+        var stage = scope.Stage<int, int>(Bodies.Allocate, new StageOptions { Workers = 1, MemoryLimit = 96L << 20, Policy = policy });
+        stage.LinkTo(scope.Sink<int>(sizes.Add));
+
+        var result = await scope.RunAsync([8, 160], stage).WaitAsync(Bound);
+
+        Assert.True(result.Completed, result.ToString());
+        Assert.Equal([8, 160], sizes.Order());
+        Assert.Contains(result.Records, record => record.Key == "1" && record.Attempt == 1 && record.Outcome == "OutOfMemory");
+        Assert.Contains(result.Records, record => record.Key == "1" && record.Attempt == 2 && record.Outcome == "Succeeded");
+        await Pipelines.AssertAllChildrenGoneAsync(stage.Pool.ProcessIds);
+    }
+
+    [Fact]
+    public async Task Retry_then_skip_records_every_attempt_and_goes_on()
+    {
+        await using var scope = new NurseryScope(Pipelines.Quick());
+        var policy = Policy.Retry(3).AlsoOnFaulted().WithBackoff(TimeSpan.FromMilliseconds(10)).ThenSkip();
+        var stage = scope.Stage<int, int>(Bodies.ThrowOn13, new StageOptions { Workers = 1, Policy = policy });
+
+        var result = await scope.RunAsync([12, 13, 14], stage).WaitAsync(Bound);
+
+        Assert.True(result.Completed, result.ToString());
+        Assert.Equal(2, result.Succeeded);
+        Assert.Equal([1, 2, 3], result.Records.Where(record => record.Key == "1").Select(record => record.Attempt).Order());
+        Assert.Equal(3, Assert.Single(result.Failures).Attempt);
+    }
+
+    [Fact]
+    public async Task A_worker_is_recycled_after_its_item_quota()
+    {
+        var pids = new ConcurrentBag<int>();
+        await using var scope = new NurseryScope(Pipelines.Quick());
+        var stage = scope.Stage<int, int>(Bodies.Pid, new StageOptions { Workers = 1, ItemsPerWorker = 1, RecycleAfter = 5 });
+        stage.LinkTo(scope.Sink<int>(pids.Add));
+
+        var result = await scope.RunAsync(Enumerable.Range(0, 20), stage).WaitAsync(Bound);
+
+        Assert.True(result.Completed, result.ToString());
+        Assert.Equal(4, pids.Distinct().Count());
+        Assert.All(pids.GroupBy(pid => pid), group => Assert.Equal(5, group.Count()));
+        await Pipelines.AssertAllChildrenGoneAsync(stage.Pool.ProcessIds);
+    }
+
+    [Fact]
+    public async Task Blocks_from_another_scope_cannot_be_linked()
+    {
+        await using var one = new NurseryScope();
+        await using var other = new NurseryScope();
+        var stage = one.Stage<int, int>(Bodies.Double, new StageOptions { Workers = 1 });
+        var foreign = other.Sink<int>(_ => { });
+
+        var error = Assert.Throws<ArgumentException>(() => stage.LinkTo(foreign));
+
+        Assert.Contains("different NurseryScopes", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_stage_cannot_send_both_to_scope_blocks_and_to_your_own_blocks()
+    {
+        await using var scope = new NurseryScope();
+        var stage = scope.Stage<int, int>(Bodies.Double, new StageOptions { Workers = 1 });
+        stage.LinkTo(scope.Sink<int>(_ => { }));
+
+        var error = Assert.Throws<ArgumentException>(() => stage.LinkTo(new System.Threading.Tasks.Dataflow.BufferBlock<Item<int>>()));
+
+        Assert.Contains("not both", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_scope_runs_once()
+    {
+        await using var scope = new NurseryScope(Pipelines.Quick());
+        var stage = scope.Stage<int, int>(Bodies.Double, new StageOptions { Workers = 1 });
+        await scope.RunAsync([1], stage).WaitAsync(Bound);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => scope.RunAsync([2], stage));
+
+        Assert.Contains("runs once", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_capturing_lambda_is_refused_when_the_stage_is_built()
+    {
+        await using var scope = new NurseryScope();
+        var offset = 3;
+
+        var error = Assert.Throws<ArgumentException>(() => scope.Stage<int, int>(x => x + offset));
+
+        Assert.Contains("captures", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'offset'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-2)]
+    public async Task A_stage_without_workers_is_refused_naming_the_option(int workers)
+    {
+        await using var scope = new NurseryScope();
+
+        var error = Assert.Throws<ArgumentException>(() => scope.Stage<int, int>(Bodies.Double, new StageOptions { Workers = workers }));
+
+        Assert.Equal("Workers", error.ParamName);
+    }
+}

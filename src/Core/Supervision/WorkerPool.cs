@@ -24,6 +24,7 @@ public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
     private ChildFailure? _failure;
     private ChildFailure? _lastEnd;
     private int _starts;
+    private int _startAttempts;
     private int _failedStartsInARow;
 
     /// <summary>Makes a pool; no child starts until <see cref="StartAsync"/> or the first item.</summary>
@@ -199,9 +200,10 @@ public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
         ChildFailure? refused = null;
         lock (_gate)
         {
-            var starts = ++_starts;
-            if (starts > _options.Workers)
+            if (++_startAttempts > _options.Workers)
                 refused = CountRestart();
+            if (refused is null)
+                Interlocked.Increment(ref _starts);
         }
         if (refused is not null)
         {

@@ -13,6 +13,8 @@ public abstract partial record ChildFailure
         /// <inheritdoc />
         public override string Kind => nameof(Faulted);
 
+        private protected override void OnlyNurseryCoreDefinesCases() { }
+
         /// <inheritdoc />
         public override string Summary => $"the body threw {Error.Type}: {Error.Message}";
 
@@ -37,6 +39,8 @@ public abstract partial record ChildFailure
         /// <inheritdoc />
         public override string Kind => nameof(StartFailed);
 
+        private protected override void OnlyNurseryCoreDefinesCases() { }
+
         /// <inheritdoc />
         public override string Summary => Reason;
 
@@ -57,6 +61,8 @@ public abstract partial record ChildFailure
     {
         /// <inheritdoc />
         public override string Kind => nameof(Crashed);
+
+        private protected override void OnlyNurseryCoreDefinesCases() { }
 
         /// <inheritdoc />
         public override string Summary
@@ -106,6 +112,8 @@ public abstract partial record ChildFailure
         /// <inheritdoc />
         public override string Kind => nameof(OutOfMemory);
 
+        private protected override void OnlyNurseryCoreDefinesCases() { }
+
         /// <inheritdoc />
         public override string Summary =>
             $"the OOM killer ended the child at its memory limit of {FormatBytes(LimitBytes)}"
@@ -125,6 +133,8 @@ public abstract partial record ChildFailure
     {
         /// <inheritdoc />
         public override string Kind => nameof(TimedOut);
+
+        private protected override void OnlyNurseryCoreDefinesCases() { }
 
         /// <inheritdoc />
         public override string Summary =>
@@ -151,6 +161,8 @@ public abstract partial record ChildFailure
     {
         /// <inheritdoc />
         public override string Kind => nameof(ProtocolViolation);
+
+        private protected override void OnlyNurseryCoreDefinesCases() { }
 
         /// <inheritdoc />
         public override string Summary => Detail;
@@ -183,6 +195,8 @@ public abstract partial record ChildFailure
     {
         /// <inheritdoc />
         public override string Kind => nameof(Cancelled);
+
+        private protected override void OnlyNurseryCoreDefinesCases() { }
 
         /// <inheritdoc />
         public override string Summary =>

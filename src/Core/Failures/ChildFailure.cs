@@ -18,6 +18,9 @@ public abstract partial record ChildFailure
 {
     private protected ChildFailure() { }
 
+    /// <summary>Closes the family: records get a protected copy constructor, so only this assembly may define cases.</summary>
+    private protected abstract void OnlyNurseryCoreDefinesCases();
+
     /// <summary>The stage (or worker) the failure happened in.</summary>
     public string Stage { get; init; } = "";
 

@@ -91,9 +91,10 @@ internal sealed class FrameReader
         {
             return Finish(ReadResult.Ended("reading was cancelled"));
         }
-        catch (Exception exception) when (exception is IOException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception exception)
         {
-            return Finish(ReadResult.Ended($"the stream could not be read: {exception.Message}"));
+            // Whatever the stream throws, the reader's promise holds: an end, never an exception.
+            return Finish(ReadResult.Ended($"the stream could not be read: {exception.GetType().Name}: {exception.Message}"));
         }
     }
 

@@ -45,7 +45,8 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(body);
         options = (options ?? new WorkerOptions()).Validate();
-        var core = new WorkerCore(options, body.Method, body.Initializer, body.StateJson, body.Codec.GetType());
+        var init = new Protocol.InitMessage(body.Method, body.Initializer, body.StateJson, (int)options.HeartbeatInterval.TotalMilliseconds, body.Codec.GetType().AssemblyQualifiedName!);
+        var core = new WorkerCore(options, new FrameWire(options, init));
         var started = await core.StartAsync(cancellationToken).ConfigureAwait(false);
         return started.Map(_ => new Worker<TIn, TOut>(core, body.Codec));
     }

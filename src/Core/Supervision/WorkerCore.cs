@@ -16,18 +16,16 @@ namespace Nursery.Supervision;
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The watchdog timer is disposed in FinishAsync, when the child is reaped.")]
 internal sealed class WorkerCore
 {
+    private const int MaxItemBytes = 64 << 20;
+    private const int MaxBatchBytes = 8 << 20;
     private static int _cgroupWarningGiven;
     private readonly WorkerOptions _options;
-    private readonly MethodSpec _body;
-    private readonly MethodSpec? _initializer;
-    private readonly string? _stateJson;
-    private readonly string _codecType;
+    private readonly Wire _wire;
     private readonly ILogger _logger;
     private readonly Channel<PendingItem> _queue = Channel.CreateUnbounded<PendingItem>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _gate = new();
     private readonly Dictionary<long, PendingItem> _inFlight = [];
     private readonly Queue<PendingItem> _order = new();
-    private readonly TaskCompletionSource<byte[]> _initFrame = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<Either<ChildFailure, Unit>> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly long _startTimestamp = Stopwatch.GetTimestamp();
     private MemoryCgroup? _cgroup;
@@ -45,13 +43,10 @@ internal sealed class WorkerCore
     private long _itemsCompleted;
     private int _processId;
 
-    public WorkerCore(WorkerOptions options, MethodSpec body, MethodSpec? initializer, string? stateJson, Type codecType)
+    public WorkerCore(WorkerOptions options, Wire wire)
     {
         _options = options;
-        _body = body;
-        _initializer = initializer;
-        _stateJson = stateJson;
-        _codecType = codecType.AssemblyQualifiedName!;
+        _wire = wire;
         _logger = options.Logger;
         _lastHeard = _startTimestamp;
     }
@@ -76,15 +71,11 @@ internal sealed class WorkerCore
     /// <summary>Starts the child and waits until it is ready or has failed; on failure the child is already reaped.</summary>
     public async Task<Either<ChildFailure, Unit>> StartAsync(CancellationToken cancellationToken)
     {
-        if (!File.Exists(_options.Host.HostAssembly))
+        var unstartable = _wire.Preflight();
+        if (unstartable.IsSome)
         {
             MarkEnded();
-            return Prelude.Left<ChildFailure, Unit>(Stamp(
-                new ChildFailure.StartFailed(
-                    $"the child host was not found at '{_options.Host.HostAssembly}'. Reference the Nursery.Dataflow package (or the Nursery.ChildHost project) so the host is copied next to your application, or set WorkerOptions.Host to where it is."
-                ),
-                null
-            ));
+            return Prelude.Left<ChildFailure, Unit>(Stamp(new ChildFailure.StartFailed(unstartable.IfNone("")), null));
         }
         if (_options.MemoryLimit > 0)
         {
@@ -97,7 +88,7 @@ internal sealed class WorkerCore
             ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
             ["DOTNET_NOLOGO"] = "1",
         };
-        var spec = new LaunchSpec(_options.Host.DotnetExecutable, [_options.Host.HostAssembly], environment, Environment.CurrentDirectory);
+        var spec = _wire.Launch(environment, _cgroup);
         var started = await ChildProcess.StartAsync(spec, FeedStdinAsync, ReadStdoutAsync, OnStderrLine, _logger).ConfigureAwait(false);
         if (started.IsLeft)
         {
@@ -178,7 +169,7 @@ internal sealed class WorkerCore
             _ended = true;
         }
         _queue.Writer.TryComplete();
-        _initFrame.TrySetCanceled();
+        _wire.Abandon();
         _process?.Kill();
     }
 
@@ -186,25 +177,24 @@ internal sealed class WorkerCore
     {
         try
         {
-            var init = await _initFrame.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-            await stdin.WriteAsync(init, cancellationToken).ConfigureAwait(false);
-            await stdin.FlushAsync(cancellationToken).ConfigureAwait(false);
+            if (!await _wire.GreetAsync(stdin, cancellationToken).ConfigureAwait(false))
+                return;
             using var buffer = new FrameBuffer(64 * 1024);
             var reader = _queue.Reader;
             while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 buffer.Clear();
-                var countAt = Batch.BeginBatch(buffer, FrameKind.Request);
+                var mark = _wire.BeginBatch(buffer);
                 var count = 0;
                 var now = Stopwatch.GetTimestamp();
-                while (count < _options.MaxBatch && reader.TryRead(out var item))
+                while (count < _options.MaxBatch && buffer.Length < MaxBatchBytes && reader.TryRead(out var item))
                 {
                     if (TryWriteItem(buffer, item, now))
                         count++;
                 }
                 if (count == 0)
                     continue;
-                Batch.EndBatch(buffer, countAt, count);
+                _wire.EndBatch(buffer, mark, count);
                 await stdin.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
                 await stdin.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -223,11 +213,9 @@ internal sealed class WorkerCore
         var mark = buffer.Length;
         try
         {
-            buffer.WriteInt64(item.Id);
-            var lengthAt = buffer.ReserveUInt32();
-            var start = buffer.Length;
-            item.WriteInput(buffer);
-            buffer.PatchUInt32(lengthAt, (uint)(buffer.Length - start));
+            _wire.WriteItem(buffer, item);
+            if (buffer.Length - mark > MaxItemBytes)
+                throw new InvalidOperationException($"the encoded item is {buffer.Length - mark} bytes, over the {MaxItemBytes}-byte limit of one item; send a path or a reference to large data instead");
         }
         catch (Exception exception)
         {
@@ -255,30 +243,15 @@ internal sealed class WorkerCore
 
     private async Task ReadStdoutAsync(Stream stdout, CancellationToken cancellationToken)
     {
-        var reader = new FrameReader(stdout);
-        var replies = new List<ReplyEntry>();
         try
         {
-            while (true)
-            {
-                var read = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-                if (read.Status == ReadStatus.End)
-                    return;
-                if (read.Status == ReadStatus.Violation)
-                {
-                    Terminate(new ChildFailure.ProtocolViolation($"the child wrote {read.Detail}", read.BytesSeen));
-                    return;
-                }
-                Volatile.Write(ref _lastHeard, Stopwatch.GetTimestamp());
-                if (!Handle(read.Kind, read.Payload, replies))
-                    return;
-            }
+            await _wire.ReadAsync(stdout, new Listener(this), cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception exception) when (exception is not OperationCanceledException)
+        catch (OperationCanceledException) { }
+        catch (Exception exception)
         {
             Terminate(new ChildFailure.ProtocolViolation($"the parent could not process the child's output: {exception.GetType().Name}: {exception.Message}", []));
         }
-        catch (OperationCanceledException) { }
         finally
         {
             // Drain whatever else the child writes so it never blocks on a full pipe while it is being killed.
@@ -290,114 +263,79 @@ internal sealed class WorkerCore
         }
     }
 
-    /// <summary>Handles one frame from the child; false when reading must stop.</summary>
-    private bool Handle(FrameKind kind, ReadOnlySequence<byte> payload, List<ReplyEntry> replies)
+    private bool Complete(long id, Func<PendingItem, Option<ChildFailure>> complete)
     {
-        switch (kind)
+        PendingItem? item;
+        lock (_gate)
         {
-            case FrameKind.Hello when !_helloSeen:
-                return OnHello(payload);
-            case FrameKind.Ready when _helloSeen && !_isReady:
-                lock (_gate)
-                    _isReady = true;
-                _ready.TrySetResult(Prelude.Right<ChildFailure, Unit>(Unit.Default));
-                return true;
-            case FrameKind.Error when _helloSeen:
-                var error = ProtocolJson.TryDecode<ErrorMessage>(payload, out var message, out var decodeError)
-                    ? message.Error
-                    : new RemoteError("Nursery.UnreadableError", decodeError, "", []);
-                Terminate(_isReady ? new ChildFailure.Faulted(error) : new ChildFailure.StartFailed($"the child host failed to {message?.Phase ?? "start"}: {error.Type}: {error.Message}", error));
-                return true;
-            case FrameKind.Reply when _isReady:
-                return OnReplies(payload, replies);
-            case FrameKind.Heartbeat when _helloSeen:
-            case FrameKind.Bye when _helloSeen:
-                return true;
-            case FrameKind.Log when _helloSeen:
-                if (ProtocolJson.TryDecode<LogMessage>(payload, out var log, out _))
-                {
-                    var level = (LogLevel)Math.Clamp(log.Level, 0, 6);
-                    Log.ChildLog(_logger, level, _options.StageName, ProcessId, log.Text);
-                }
-                return true;
-            default:
-                var bytes = payload.Slice(0, Math.Min(payload.Length, 64)).ToArray();
-                Terminate(new ChildFailure.ProtocolViolation($"the child sent a {kind} frame where none was expected (hello seen: {_helloSeen}, ready: {_isReady})", bytes));
-                return false;
-        }
-    }
-
-    private bool OnHello(ReadOnlySequence<byte> payload)
-    {
-        if (!ProtocolJson.TryDecode<HelloMessage>(payload, out var hello, out var error) || hello.Magic != ProtocolVersion.Magic)
-        {
-            Terminate(new ChildFailure.ProtocolViolation($"the child's first frame is not a Nursery hello ({(error.Length > 0 ? error : "wrong magic")})", payload.Slice(0, Math.Min(payload.Length, 64)).ToArray()));
-            return false;
-        }
-        if (hello.Version != ProtocolVersion.Current)
-        {
-            Terminate(new ChildFailure.StartFailed($"the child host speaks protocol version {hello.Version}, this library speaks {ProtocolVersion.Current}; use the Nursery.ChildHost that ships with this version of Nursery"));
-            return false;
-        }
-        _helloSeen = true;
-        Interlocked.Exchange(ref _processId, hello.ProcessId);
-        if (_cgroup is not null)
-        {
-            _cgroup.Add(hello.ProcessId).IfLeft(reason =>
+            if (_inFlight.Remove(id, out item))
             {
-                WarnNoCgroup(reason);
-                _ = _cgroup.RemoveAsync();
-                _cgroup = null;
-            });
+                while (_order.TryPeek(out var head) && !_inFlight.ContainsKey(head.Id))
+                    _order.Dequeue();
+                _headSince = Stopwatch.GetTimestamp();
+            }
         }
-        var init = new InitMessage(_body, _initializer, _stateJson, (int)_options.HeartbeatInterval.TotalMilliseconds, _codecType);
-        using var frame = new FrameBuffer();
-        frame.WriteFrame(FrameKind.Init, ProtocolJson.Encode(init));
-        _initFrame.TrySetResult(frame.WrittenSpan.ToArray());
+        if (item is null)
+        {
+            Terminate(new ChildFailure.ProtocolViolation($"the child replied to item id {id}, which it was not given", []));
+            return false;
+        }
+        item.Registration.Unregister();
+        Interlocked.Increment(ref _itemsCompleted);
+        complete(item).IfSome(failure => item.TryFail(Stamp(failure, item)));
         return true;
     }
 
-    private bool OnReplies(ReadOnlySequence<byte> payload, List<ReplyEntry> replies)
+    /// <summary>Turns what the wire reads into the worker's state changes.</summary>
+    private sealed class Listener(WorkerCore core) : IWireListener
     {
-        replies.Clear();
-        if (!Batch.TryDecodeReplies(payload, replies, out var violation))
+        public void Heard() => Volatile.Write(ref core._lastHeard, Stopwatch.GetTimestamp());
+
+        public bool Hello(int processId)
         {
-            Terminate(new ChildFailure.ProtocolViolation($"the child sent {violation}", payload.Slice(0, Math.Min(payload.Length, 64)).ToArray()));
-            return false;
-        }
-        var now = Stopwatch.GetTimestamp();
-        foreach (var reply in replies)
-        {
-            PendingItem? item;
-            lock (_gate)
+            lock (core._gate)
+                core._helloSeen = true;
+            if (processId > 0)
+                Interlocked.Exchange(ref core._processId, processId);
+            if (core._cgroup is not null && !core._wire.PlacesItselfInCgroup)
             {
-                if (_inFlight.Remove(reply.Id, out item))
+                core._cgroup.Add(core.ProcessId).IfLeft(reason =>
                 {
-                    while (_order.TryPeek(out var head) && !_inFlight.ContainsKey(head.Id))
-                        _order.Dequeue();
-                    _headSince = now;
-                }
+                    core.WarnNoCgroup(reason);
+                    _ = core._cgroup.RemoveAsync();
+                    core._cgroup = null;
+                });
             }
-            if (item is null)
-            {
-                Terminate(new ChildFailure.ProtocolViolation($"the child replied to item id {reply.Id}, which it was not given", []));
-                return false;
-            }
-            item.Registration.Unregister();
-            Interlocked.Increment(ref _itemsCompleted);
-            if (reply.Status == ReplyStatus.Ok)
-            {
-                item.TryCompleteWithResult(reply.Payload).IfSome(failure => item.TryFail(Stamp(failure, item)));
-            }
-            else
-            {
-                var error = ProtocolJson.TryDecode<RemoteError>(reply.Payload, out var remote, out var decodeError)
-                    ? remote
-                    : new RemoteError("Nursery.UnreadableError", decodeError, "", []);
-                item.TryFail(Stamp(new ChildFailure.Faulted(error), item));
-            }
+            return true;
         }
-        return true;
+
+        public void Ready()
+        {
+            lock (core._gate)
+                core._isReady = true;
+            core._ready.TrySetResult(Prelude.Right<ChildFailure, Unit>(Unit.Default));
+        }
+
+        public void Failed(string phase, RemoteError error) =>
+            core.Terminate(core._isReady ? new ChildFailure.Faulted(error) : new ChildFailure.StartFailed($"the child failed to {phase}: {error.Type}: {error.Message}", error));
+
+        public bool Result(long id, in ReadOnlySequence<byte> payload)
+        {
+            var bytes = payload;
+            return core.Complete(id, item => item.TryCompleteWithResult(bytes));
+        }
+
+        public bool Error(long id, RemoteError error) => core.Complete(id, _ => new ChildFailure.Faulted(error));
+
+        public void Log(int level, string text)
+        {
+            var logLevel = (LogLevel)Math.Clamp(level, 0, 6);
+            Supervision.Log.ChildLog(core._logger, logLevel, core._options.StageName, core.ProcessId, text);
+        }
+
+        public void Violation(string detail, byte[] bytesSeen) => core.Terminate(new ChildFailure.ProtocolViolation(detail, bytesSeen));
+
+        public void Incompatible(string reason) => core.Terminate(new ChildFailure.StartFailed(reason));
     }
 
     private void OnStderrLine(string line) => Log.ChildStderr(_logger, _options.StageName, ProcessId, line);
@@ -455,7 +393,7 @@ internal sealed class WorkerCore
             _cause ??= cause;
         }
         _queue.Writer.TryComplete();
-        _initFrame.TrySetCanceled();
+        _wire.Abandon();
 
         if (disposing)
             cause = new ChildFailure.Cancelled("the worker was disposed", Option<ChildFailure>.None, true);

@@ -1,0 +1,102 @@
+using System.Buffers;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace Nursery.Protocol.Tests;
+
+/// <summary>
+/// What <see cref="Batch"/> guarantees: batches written the way the worker and the child host write them decode back exactly,
+/// however the payload is cut into segments, and decoding any bytes at all answers true or false without throwing.
+/// A failing case prints FsCheck's seed and the items or bytes with their segment cuts.
+/// </summary>
+public sealed class BatchProperties
+{
+    [Property(MaxTest = 300, QuietOnSuccess = true)]
+    public Property Requests_written_in_a_batch_decode_back_exactly() =>
+        Prop.ForAll(
+            Arb.From(BatchGen.RequestBatch),
+            batch =>
+            {
+                var payload = Wire.Segmented(Batches.RequestPayload(batch.Items), batch.Cuts);
+                var decoded = new List<RequestEntry>();
+
+                var ok = Batch.TryDecodeRequests(payload, decoded, out var violation);
+
+                Assert.True(ok, violation);
+                Assert.Equal(batch.Items, decoded.Select(entry => new RequestItem(entry.Id, entry.Payload.ToArray())));
+            }
+        );
+
+    [Property(MaxTest = 300, QuietOnSuccess = true)]
+    public Property Replies_written_in_a_batch_decode_back_exactly() =>
+        Prop.ForAll(
+            Arb.From(BatchGen.ReplyBatch),
+            batch =>
+            {
+                var payload = Wire.Segmented(Batches.ReplyPayload(batch.Items), batch.Cuts);
+                var decoded = new List<ReplyEntry>();
+
+                var ok = Batch.TryDecodeReplies(payload, decoded, out var violation);
+
+                Assert.True(ok, violation);
+                Assert.Equal(batch.Items, decoded.Select(entry => new ReplyItem(entry.Id, entry.Status, entry.Payload.ToArray())));
+            }
+        );
+
+    [Property(MaxTest = 500, QuietOnSuccess = true)]
+    public Property Any_bytes_decode_as_requests_to_true_or_to_false_with_a_reason_and_never_throw() =>
+        Prop.ForAll(
+            Arb.From(BatchGen.AnyRequestPayload),
+            payload =>
+            {
+                var ok = Batch.TryDecodeRequests(payload.Sequence, [], out var violation);
+
+                Assert.True(ok || violation.Length > 0, "false without a reason");
+            }
+        );
+
+    [Property(MaxTest = 500, QuietOnSuccess = true)]
+    public Property Any_bytes_decode_as_replies_to_true_or_to_false_with_a_reason_and_never_throw() =>
+        Prop.ForAll(
+            Arb.From(BatchGen.AnyReplyPayload),
+            payload =>
+            {
+                var ok = Batch.TryDecodeReplies(payload.Sequence, [], out var violation);
+
+                Assert.True(ok || violation.Length > 0, "false without a reason");
+            }
+        );
+
+    /// <summary>Nothing is skipped or invented: what decodes, written again, is byte for byte what was given.</summary>
+    [Property(MaxTest = 500, QuietOnSuccess = true)]
+    public Property Bytes_that_decode_as_requests_are_exactly_the_encoding_of_what_they_decode_to() =>
+        Prop.ForAll(
+            Arb.From(BatchGen.AnyRequestPayload),
+            payload =>
+            {
+                var decoded = new List<RequestEntry>();
+                var ok = Batch.TryDecodeRequests(payload.Sequence, decoded, out _);
+
+                var written = Batches.RequestPayload([.. decoded.Select(entry => new RequestItem(entry.Id, entry.Payload.ToArray()))]);
+
+                return Prop.Or(!ok, () => Assert.Equal(payload.Bytes, written)).Classify(ok, "decoded");
+            }
+        );
+
+    /// <summary>Nothing is skipped or invented: what decodes, written again, is byte for byte what was given.</summary>
+    [Property(MaxTest = 500, QuietOnSuccess = true)]
+    public Property Bytes_that_decode_as_replies_are_exactly_the_encoding_of_what_they_decode_to() =>
+        Prop.ForAll(
+            Arb.From(BatchGen.AnyReplyPayload),
+            payload =>
+            {
+                var decoded = new List<ReplyEntry>();
+                var ok = Batch.TryDecodeReplies(payload.Sequence, decoded, out _);
+
+                var written = Batches.ReplyPayload([.. decoded.Select(entry => new ReplyItem(entry.Id, entry.Status, entry.Payload.ToArray()))]);
+
+                return Prop.Or(!ok, () => Assert.Equal(payload.Bytes, written)).Classify(ok, "decoded");
+            }
+        );
+}

@@ -54,7 +54,33 @@ public sealed class NurseryScope : IAsyncDisposable
         EnsureNotRunning();
         options ??= new StageOptions();
         var name = string.IsNullOrWhiteSpace(options.Name) ? body.Method.MethodName : options.Name;
-        var stage = new Stage<TIn, TOut>(this, body, options, UniqueName(name));
+        return Add(new Stage<TIn, TOut>(this, pool => new WorkerPool<TIn, TOut>(body, pool), options, UniqueName(name)));
+    }
+
+    /// <summary>A stage that runs a program once per item (GNU parallel style); see <see cref="PerItemCommand{TIn,TOut}"/>.</summary>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    public Stage<TIn, TOut> CommandStage<TIn, TOut>(PerItemCommand<TIn, TOut> command, StageOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        EnsureNotRunning();
+        options ??= new StageOptions();
+        var name = string.IsNullOrWhiteSpace(options.Name) ? Path.GetFileName(command.Executable) : options.Name;
+        return Add(new Stage<TIn, TOut>(this, pool => new PerItemRunner<TIn, TOut>(command, pool), options with { ItemsPerWorker = 1 }, UniqueName(name)));
+    }
+
+    /// <summary>A stage served by long-lived programs speaking newline-delimited JSON; see <see cref="PersistentCommand{TIn,TOut}"/>.</summary>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    public Stage<TIn, TOut> CommandStage<TIn, TOut>(PersistentCommand<TIn, TOut> command, StageOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        EnsureNotRunning();
+        options ??= new StageOptions();
+        var name = string.IsNullOrWhiteSpace(options.Name) ? Path.GetFileName(command.Executable) : options.Name;
+        return Add(new Stage<TIn, TOut>(this, pool => new WorkerPool<TIn, TOut>(command, pool), options, UniqueName(name)));
+    }
+
+    private Stage<TIn, TOut> Add<TIn, TOut>(Stage<TIn, TOut> stage)
+    {
         lock (_gate)
             _blocks.Add(stage);
         return stage;

@@ -13,20 +13,20 @@ namespace Nursery;
 public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, IReceivableSourceBlock<Item<TOut>>, INurseryBlock
 {
     private readonly TransformBlock<Item<TIn>, Item<TOut>> _block;
-    private readonly WorkerPool<TIn, TOut> _pool;
+    private readonly IItemRunner<TIn, TOut> _pool;
     private readonly Policy _policy;
     private readonly long _memoryLimit;
     private readonly List<INurseryBlock> _upstreams = [];
     private bool _linkedToScope;
     private bool _linkedElsewhere;
 
-    internal Stage(NurseryScope scope, Body<TIn, TOut> body, StageOptions options, string name)
+    internal Stage(NurseryScope scope, Func<PoolOptions, IItemRunner<TIn, TOut>> runner, StageOptions options, string name)
     {
         Scope = scope;
         Name = name;
         _policy = options.Policy.IfNone(scope.Options.DefaultPolicy).Validate();
         _memoryLimit = options.MemoryLimit;
-        _pool = new WorkerPool<TIn, TOut>(body, options.ToPoolOptions(name, scope.Options));
+        _pool = runner(options.ToPoolOptions(name, scope.Options));
         var inFlight = options.Workers * options.ItemsPerWorker;
         _block = new TransformBlock<Item<TIn>, Item<TOut>>(
             ProcessAsync,
@@ -42,8 +42,11 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
     /// <summary>The stage's name in failures, records and logs.</summary>
     public string Name { get; }
 
-    /// <summary>The pool of children running this stage's body (for its pids and spawn count).</summary>
-    public WorkerPool<TIn, TOut> Pool => _pool;
+    /// <summary>What runs this stage's items in child processes (a pool of workers, or a process per item).</summary>
+    public IItemRunner<TIn, TOut> Runner => _pool;
+
+    /// <summary>Every process id this stage has started.</summary>
+    public IReadOnlyCollection<int> ProcessIds => _pool.ProcessIds;
 
     /// <summary>Completes when the stage has processed every item it accepted. Never faults for a child's failure.</summary>
     public Task Completion => _block.Completion;

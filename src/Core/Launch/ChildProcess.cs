@@ -14,9 +14,12 @@ internal sealed class ChildProcess
     private readonly CancellationTokenSource _kill;
     private readonly Task<ChildExit> _exit;
 
-    private ChildProcess(int processId, Task<CommandResult> running, StderrTail stderr, CancellationTokenSource kill)
+    private readonly bool _ownProcessGroup;
+
+    private ChildProcess(int processId, Task<CommandResult> running, StderrTail stderr, CancellationTokenSource kill, bool ownProcessGroup)
     {
         _kill = kill;
+        _ownProcessGroup = ownProcessGroup;
         ProcessId = processId;
         Stderr = stderr;
         _exit = ObserveAsync(running);
@@ -62,7 +65,7 @@ internal sealed class ChildProcess
         try
         {
             var started = await Spawner.RunAsync(() => command.ExecuteAsync(killSource.Token)).ConfigureAwait(false);
-            return new ChildProcess(started.ProcessId, started.Task, stderr, killSource);
+            return new ChildProcess(started.ProcessId, started.Task, stderr, killSource, spec.OwnProcessGroup);
         }
         catch (Exception exception) when (exception is Win32Exception or InvalidOperationException or IOException or UnauthorizedAccessException)
         {
@@ -75,6 +78,9 @@ internal sealed class ChildProcess
     /// <summary>Kills the process and everything it started. Safe to call many times and after exit.</summary>
     public void Kill()
     {
+        // The group first: it holds what the child started, which outlives the child if it exited already.
+        if (_ownProcessGroup && OperatingSystem.IsLinux())
+            _ = Signals.kill(-ProcessId, Signals.SigKill);
         try
         {
             _kill.Cancel();

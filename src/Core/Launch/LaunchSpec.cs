@@ -1,7 +1,12 @@
 namespace Nursery.Launch;
 
 /// <summary>What to start: an executable, its arguments (never through a shell) and extra environment variables.</summary>
-internal sealed record LaunchSpec(string Executable, IReadOnlyList<string> Arguments, IReadOnlyDictionary<string, string> Environment, string WorkingDirectory)
+/// <param name="Executable">The program.</param>
+/// <param name="Arguments">Its arguments, passed as a list.</param>
+/// <param name="Environment">Extra environment variables.</param>
+/// <param name="WorkingDirectory">The working directory.</param>
+/// <param name="OwnProcessGroup">The command makes itself a process group leader (setsid), so a kill reaches everything it started, even after it exited.</param>
+internal sealed record LaunchSpec(string Executable, IReadOnlyList<string> Arguments, IReadOnlyDictionary<string, string> Environment, string WorkingDirectory, bool OwnProcessGroup = false)
 {
     public override string ToString() => Arguments.Count == 0 ? Executable : $"{Executable} {string.Join(' ', Arguments)}";
 }

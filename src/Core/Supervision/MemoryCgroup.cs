@@ -23,6 +23,9 @@ internal sealed class MemoryCgroup
 
     public long LimitBytes { get; }
 
+    /// <summary>The file a process writes its pid to in order to enter the cgroup.</summary>
+    public string ProcessesFile => Path.Combine(_path, "cgroup.procs");
+
     /// <summary>Why memory limits cannot be enforced here, or None when they can.</summary>
     public static Option<string> Unavailable => Parent.Value.Match(_ => Option<string>.None, reason => reason);
 

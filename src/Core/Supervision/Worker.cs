@@ -36,7 +36,7 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable
     public Task<Option<ChildFailure>> Completion => _core.Completion;
 
     /// <summary>
-    /// Starts a child, loads the body and runs its initializer (see <see cref="Worker.StartAsync{TIn,TOut}"/>). Returns the ready worker, or the reason it could not
+    /// Starts a child, loads the body and runs its initializer (see <see cref="Worker.StartAsync{TIn,TOut}(Body{TIn,TOut}, WorkerOptions?, CancellationToken)"/>). Returns the ready worker, or the reason it could not
     /// start (<see cref="ChildFailure.StartFailed"/>, or <see cref="ChildFailure.Cancelled"/> if <paramref name="cancellationToken"/>
     /// fired); on failure no process is left. Bounded by <see cref="WorkerOptions.StartTimeout"/>.
     /// </summary>
@@ -49,6 +49,24 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable
         var core = new WorkerCore(options, new FrameWire(options, init));
         var started = await core.StartAsync(cancellationToken).ConfigureAwait(false);
         return started.Map(_ => new Worker<TIn, TOut>(core, body.Codec));
+    }
+
+    internal static async Task<Either<ChildFailure, Worker<TIn, TOut>>> StartAsync(PersistentCommand<TIn, TOut> command, WorkerOptions? options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        options = (options ?? new WorkerOptions()).Validate();
+        var environment = new Dictionary<string, string>(options.Environment);
+        foreach (var (name, value) in command.Environment)
+            environment[name] = value;
+        options = options with
+        {
+            Environment = environment,
+            HeartbeatTimeout = command.SendsHeartbeats ? options.HeartbeatTimeout : Timeout.InfiniteTimeSpan,
+        };
+        var wire = new Commands.NdjsonWire(command.Executable, command.Arguments, command.WorkingDirectory, command.ExpectReady);
+        var core = new WorkerCore(options, wire);
+        var started = await core.StartAsync(cancellationToken).ConfigureAwait(false);
+        return started.Map(_ => new Worker<TIn, TOut>(core, new JsonCodec()));
     }
 
     /// <summary>

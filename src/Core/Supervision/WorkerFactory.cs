@@ -13,4 +13,12 @@ public static class Worker
     /// <exception cref="ArgumentException">An option is out of range.</exception>
     public static Task<Either<ChildFailure, Worker<TIn, TOut>>> StartAsync<TIn, TOut>(Body<TIn, TOut> body, WorkerOptions? options = null, CancellationToken cancellationToken = default) =>
         Worker<TIn, TOut>.StartAsync(body, options, cancellationToken);
+
+    /// <summary>
+    /// Starts a persistent command worker (newline-delimited JSON, see docs/protocol.md) and waits for its ready line when it
+    /// sends one. Returns the worker or why it could not start; on failure no process is left.
+    /// </summary>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    public static Task<Either<ChildFailure, Worker<TIn, TOut>>> StartAsync<TIn, TOut>(PersistentCommand<TIn, TOut> command, WorkerOptions? options = null, CancellationToken cancellationToken = default) =>
+        Worker<TIn, TOut>.StartAsync(command, options, cancellationToken);
 }

@@ -10,10 +10,10 @@ namespace Nursery;
 /// attempt does not change); too many restarts fail the pool (<see cref="ChildFailure.StartFailed"/>) instead of
 /// respawning forever. Every call completes exactly once; after <see cref="DisposeAsync"/> every child is reaped.
 /// </summary>
-public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
+public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
 {
     private const int MaxRedispatch = 1000;
-    private readonly Body<TIn, TOut> _body;
+    private readonly Func<WorkerOptions, CancellationToken, Task<Either<ChildFailure, Worker<TIn, TOut>>>> _start;
     private readonly PoolOptions _options;
     private readonly Slot[] _slots;
     private readonly Lock _gate = new();
@@ -30,10 +30,17 @@ public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
     /// <summary>Makes a pool; no child starts until <see cref="StartAsync"/> or the first item.</summary>
     /// <exception cref="ArgumentException">An option is out of range.</exception>
     public WorkerPool(Body<TIn, TOut> body, PoolOptions? options = null)
+        : this((options ?? new PoolOptions()).Validate(), (worker, token) => Worker.StartAsync(body ?? throw new ArgumentNullException(nameof(body)), worker, token)) { }
+
+    /// <summary>Makes a pool of persistent command workers (newline-delimited JSON); none starts until <see cref="StartAsync"/> or the first item.</summary>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    public WorkerPool(PersistentCommand<TIn, TOut> command, PoolOptions? options = null)
+        : this((options ?? new PoolOptions()).Validate(), (worker, token) => Worker.StartAsync(command ?? throw new ArgumentNullException(nameof(command)), worker, token)) { }
+
+    private WorkerPool(PoolOptions options, Func<WorkerOptions, CancellationToken, Task<Either<ChildFailure, Worker<TIn, TOut>>>> start)
     {
-        ArgumentNullException.ThrowIfNull(body);
-        _body = body;
-        _options = (options ?? new PoolOptions()).Validate();
+        _start = start;
+        _options = options;
         _slots = [.. Enumerable.Range(0, _options.Workers).Select(_ => new Slot())];
     }
 
@@ -84,7 +91,7 @@ public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
         (await InvokeWithProcessIdAsync(input, key, attempt, memoryLimit, cancellationToken).ConfigureAwait(false)).Result;
 
     /// <summary>As <see cref="InvokeAsync"/>, with the pid of the child that answered (0 if none did).</summary>
-    internal async Task<(Either<ChildFailure, TOut> Result, int ProcessId)> InvokeWithProcessIdAsync(TIn input, string key, int attempt, long memoryLimit, CancellationToken cancellationToken)
+    public async Task<(Either<ChildFailure, TOut> Result, int ProcessId)> InvokeWithProcessIdAsync(TIn input, string key, int attempt, long memoryLimit, CancellationToken cancellationToken)
     {
         if (memoryLimit > 0 && memoryLimit != _options.Worker.MemoryLimit)
             return await RunInOneOffChildAsync(input, key, attempt, memoryLimit, cancellationToken).ConfigureAwait(false);
@@ -212,7 +219,7 @@ public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
             return refused;
         }
 
-        var started = await Worker.StartAsync(_body, _options.Worker, _disposing.Token).ConfigureAwait(false);
+        var started = await _start(_options.Worker, _disposing.Token).ConfigureAwait(false);
         started.Match(worker => _processIds.Add(worker.ProcessId), failure => { if (failure.ProcessId > 0) _processIds.Add(failure.ProcessId); });
         return started.Match(
             worker =>
@@ -308,7 +315,7 @@ public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
     {
         var options = _options.Worker with { MemoryLimit = memoryLimit };
         Interlocked.Increment(ref _starts);
-        var started = await Worker.StartAsync(_body, options, cancellationToken).ConfigureAwait(false);
+        var started = await _start(options, cancellationToken).ConfigureAwait(false);
         if (started.IsLeft)
         {
             var failure = started.Match(_ => throw new UnreachableException(), f => f);

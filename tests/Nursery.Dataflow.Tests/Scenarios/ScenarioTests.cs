@@ -33,7 +33,7 @@ public sealed class ScenarioTests
         Assert.Matches(@"PipelineBodies\.cs:line \d+", first.Error.StackTrace);
         Assert.Equal(0, transaction.Committed);
         Assert.True(result.IsBalanced, result.ToString());
-        await Pipelines.AssertAllChildrenGoneAsync(map.Pool.ProcessIds, convert.Pool.ProcessIds);
+        await Pipelines.AssertAllChildrenGoneAsync(map.ProcessIds, convert.ProcessIds);
     }
 
     [Fact]
@@ -106,7 +106,7 @@ public sealed class ScenarioTests
                     Assert.DoesNotContain(70, seen);
                     break;
             }
-            await Pipelines.AssertAllChildrenGoneAsync(stage.Pool.ProcessIds);
+            await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
         }
         finally
         {
@@ -127,9 +127,9 @@ public sealed class ScenarioTests
         Assert.True(result.Aborted);
         var failure = Assert.IsType<ChildFailure.StartFailed>(result.FirstFailure.Case);
         Assert.Contains("the license server is down", failure.ToString(), StringComparison.Ordinal);
-        Assert.InRange(stage.Pool.Spawns, 1, 2 + intensity.MaxRestarts + 1);
+        Assert.InRange(stage.Runner.Spawns, 1, 2 + intensity.MaxRestarts + 1);
         Assert.True(result.IsBalanced, result.ToString());
-        await Pipelines.AssertAllChildrenGoneAsync(stage.Pool.ProcessIds);
+        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
     }
 
     [Fact]
@@ -144,7 +144,7 @@ public sealed class ScenarioTests
         Assert.Equal(9, result.Succeeded);
         var timedOut = Assert.IsType<ChildFailure.TimedOut>(Assert.Single(result.Failures));
         Assert.Equal("3", timedOut.Key);
-        await Pipelines.AssertAllChildrenGoneAsync(stage.Pool.ProcessIds);
+        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
     }
 
     [Fact]
@@ -159,7 +159,7 @@ public sealed class ScenarioTests
         Assert.Contains("deadline", result.AbortReason, StringComparison.Ordinal);
         Assert.True(result.IsBalanced, result.ToString());
         Assert.True(result.CountsByKind["Cancelled"] > 0);
-        await Pipelines.AssertAllChildrenGoneAsync(stage.Pool.ProcessIds);
+        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
     }
 
     [Fact]
@@ -174,7 +174,7 @@ public sealed class ScenarioTests
         Assert.True(result.Aborted);
         Assert.Contains("caller cancelled", result.AbortReason, StringComparison.Ordinal);
         Assert.True(result.IsBalanced, result.ToString());
-        await Pipelines.AssertAllChildrenGoneAsync(stage.Pool.ProcessIds);
+        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
     }
 
     [Fact]
@@ -197,7 +197,7 @@ public sealed class ScenarioTests
         Assert.Equal("20", failure.Key);
         Assert.Equal(0, failure.ProcessId);
         Assert.True(result.IsBalanced, result.ToString());
-        await Pipelines.AssertAllChildrenGoneAsync(stage.Pool.ProcessIds);
+        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
     }
 
     [Fact]
@@ -217,7 +217,7 @@ public sealed class ScenarioTests
         Assert.True(result.Aborted);
         Assert.Contains("my block broke", result.AbortReason, StringComparison.Ordinal);
         Assert.True(result.IsBalanced, result.ToString());
-        await Pipelines.AssertAllChildrenGoneAsync(stage.Pool.ProcessIds);
+        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
     }
 
     [Fact]

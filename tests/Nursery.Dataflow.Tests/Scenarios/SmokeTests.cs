@@ -23,7 +23,7 @@ public sealed class SmokeTests
         Assert.Equal(1000, result.Succeeded);
         Assert.True(result.IsBalanced);
         Assert.Equal(Enumerable.Range(0, 1000).Select(x => (x * 2) + 1).Order(), seen.Order());
-        foreach (var pid in first.Pool.ProcessIds.Concat(second.Pool.ProcessIds))
+        foreach (var pid in first.ProcessIds.Concat(second.ProcessIds))
             await Processes.AssertGoneAsync(pid, TimeSpan.FromSeconds(5));
     }
 }

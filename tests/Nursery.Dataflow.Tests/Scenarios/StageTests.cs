@@ -63,7 +63,7 @@ public sealed class StageTests
         Assert.Equal([8, 160], sizes.Order());
         Assert.Contains(result.Records, record => record.Key == "1" && record.Attempt == 1 && record.Outcome == "OutOfMemory");
         Assert.Contains(result.Records, record => record.Key == "1" && record.Attempt == 2 && record.Outcome == "Succeeded");
-        await Pipelines.AssertAllChildrenGoneAsync(stage.Pool.ProcessIds);
+        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
     }
 
     [Fact]
@@ -94,7 +94,7 @@ public sealed class StageTests
         Assert.True(result.Completed, result.ToString());
         Assert.Equal(4, pids.Distinct().Count());
         Assert.All(pids.GroupBy(pid => pid), group => Assert.Equal(5, group.Count()));
-        await Pipelines.AssertAllChildrenGoneAsync(stage.Pool.ProcessIds);
+        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
     }
 
     [Fact]

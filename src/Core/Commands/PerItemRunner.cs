@@ -1,0 +1,214 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using LanguageExt;
+using Nursery.Commands;
+using Nursery.Launch;
+using Nursery.Supervision;
+
+namespace Nursery;
+
+/// <summary>
+/// Runs a <see cref="PerItemCommand{TIn,TOut}"/>: one process per item, at most <see cref="PoolOptions.Workers"/> at a
+/// time, each under the item deadline and memory limit of <see cref="PoolOptions.Worker"/>, its whole process group
+/// killed when the deadline passes or the call is cancelled. Every call completes exactly once with the parsed stdout
+/// or a failure; after disposal no process it started is left.
+/// </summary>
+public sealed class PerItemRunner<TIn, TOut> : IItemRunner<TIn, TOut>
+{
+    private readonly PerItemCommand<TIn, TOut> _command;
+    private readonly PoolOptions _options;
+    private readonly SemaphoreSlim _slots;
+    private readonly ConcurrentBag<int> _processIds = [];
+    private readonly ConcurrentDictionary<ChildProcess, byte> _running = new();
+    private readonly CancellationTokenSource _disposing = new();
+    private int _spawns;
+
+    /// <summary>Makes a runner; nothing starts until the first item.</summary>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    public PerItemRunner(PerItemCommand<TIn, TOut> command, PoolOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        _command = command;
+        _options = (options ?? new PoolOptions()).Validate();
+        _slots = new SemaphoreSlim(_options.Workers, _options.Workers);
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyCollection<int> ProcessIds => [.. _processIds];
+
+    /// <inheritdoc />
+    public int Spawns => Volatile.Read(ref _spawns);
+
+    /// <inheritdoc />
+    public Task StartAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+    /// <summary>Runs one item; see <see cref="IItemRunner{TIn,TOut}.InvokeWithProcessIdAsync"/>.</summary>
+    public async Task<Either<ChildFailure, TOut>> InvokeAsync(TIn input, string key, int attempt = 1, CancellationToken cancellationToken = default) =>
+        (await InvokeWithProcessIdAsync(input, key, attempt, 0, cancellationToken).ConfigureAwait(false)).Result;
+
+    /// <inheritdoc />
+    public async Task<(Either<ChildFailure, TOut> Result, int ProcessId)> InvokeWithProcessIdAsync(TIn input, string key, int attempt, long memoryLimit, CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
+        try
+        {
+            await _slots.WaitAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return (Stamp(new ChildFailure.Cancelled("cancelled before its process was started", Option<ChildFailure>.None, false), key, attempt, 0, TimeSpan.Zero, []), 0);
+        }
+        try
+        {
+            return await RunAsync(input, key, attempt, memoryLimit > 0 ? memoryLimit : _options.Worker.MemoryLimit, linked.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    /// <summary>Kills every running process group and waits until each is reaped.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposing.IsCancellationRequested)
+            return;
+        await _disposing.CancelAsync().ConfigureAwait(false);
+        var running = _running.Keys.ToArray();
+        foreach (var process in running)
+            process.Kill();
+        await Task.WhenAll(running.Select(process => process.Exit)).ConfigureAwait(false);
+    }
+
+    private async Task<(Either<ChildFailure, TOut>, int)> RunAsync(TIn input, string key, int attempt, long memoryLimit, CancellationToken cancellationToken)
+    {
+        string text;
+        try
+        {
+            text = _command.Format(input);
+        }
+        catch (Exception exception)
+        {
+            return (Stamp(new ChildFailure.Faulted(RemoteError.From(exception) with { Message = $"the item could not be formatted for the command: {exception.Message}" }), key, attempt, 0, TimeSpan.Zero, []), 0);
+        }
+        var missing = CommandLaunch.Preflight(_command.Executable);
+        if (missing.IsSome)
+            return (Stamp(new ChildFailure.StartFailed(missing.IfNone("")), key, attempt, 0, TimeSpan.Zero, []), 0);
+
+        MemoryCgroup? cgroup = null;
+        if (memoryLimit > 0)
+            MemoryCgroup.Create(memoryLimit).Match(made => cgroup = made, reason => Log.NoMemoryCgroup(_options.Worker.Logger, reason));
+        try
+        {
+            return await RunInCgroupAsync(text, key, attempt, cgroup, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (cgroup is not null)
+                await cgroup.RemoveAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<(Either<ChildFailure, TOut>, int)> RunInCgroupAsync(string text, string key, int attempt, MemoryCgroup? cgroup, CancellationToken cancellationToken)
+    {
+        var environment = new Dictionary<string, string>(_options.Worker.Environment) { ["NURSERY_ITEM_KEY"] = key };
+        foreach (var (name, value) in _command.Environment)
+            environment[name] = value;
+        var spec = CommandLaunch.Build(_command.Executable, _command.ArgumentsFor(text, key), environment, _command.WorkingDirectory, cgroup);
+        var stdin = _command.ItemToStdin ? Encoding.UTF8.GetBytes(text) : [];
+        var output = new MemoryStream();
+        var overflow = false;
+        var started = Stopwatch.GetTimestamp();
+        var launched = await ChildProcess.StartAsync(
+                spec,
+                async (stream, token) => await stream.WriteAsync(stdin, token).ConfigureAwait(false),
+                async (stream, token) => overflow = await CopyBoundedAsync(stream, output, _command.MaxOutputBytes, token).ConfigureAwait(false),
+                line => Log.ChildStderr(_options.Worker.Logger, _options.Worker.StageName, 0, line),
+                _options.Worker.Logger
+            )
+            .ConfigureAwait(false);
+        if (launched.IsLeft)
+            return (Stamp(new ChildFailure.StartFailed(launched.Match(_ => "", reason => reason)), key, attempt, 0, TimeSpan.Zero, []), 0);
+        var process = launched.Match(p => p, _ => throw new UnreachableException());
+        Interlocked.Increment(ref _spawns);
+        _processIds.Add(process.ProcessId);
+        _running[process] = 0;
+        try
+        {
+            var timedOut = false;
+            var cancelled = false;
+            using (cancellationToken.Register(() =>
+            {
+                cancelled = true;
+                process.Kill();
+            }))
+            {
+                var timeout = _options.Worker.ItemTimeout;
+                if (timeout != Timeout.InfiniteTimeSpan && await Task.WhenAny(process.Exit, Task.Delay(timeout, CancellationToken.None)).ConfigureAwait(false) != process.Exit)
+                {
+                    timedOut = !process.HasExited;
+                    if (timedOut)
+                        process.Kill();
+                }
+                var exit = await process.Exit.ConfigureAwait(false);
+                var elapsed = Stopwatch.GetElapsedTime(started);
+                var stderr = process.Stderr.Snapshot();
+                var result = Classify(exit, output, overflow, cgroup, timedOut, cancelled);
+                return (result.MapLeft(failure => (ChildFailure)Stamp(failure, key, attempt, process.ProcessId, elapsed, stderr)), process.ProcessId);
+            }
+        }
+        finally
+        {
+            _running.TryRemove(process, out _);
+        }
+    }
+
+    private Either<ChildFailure, TOut> Classify(ChildExit exit, MemoryStream output, bool overflow, MemoryCgroup? cgroup, bool timedOut, bool cancelled)
+    {
+        if (timedOut)
+            return new ChildFailure.TimedOut(TimeoutKind.ItemDeadline, _options.Worker.ItemTimeout);
+        if (cancelled)
+            return new ChildFailure.Cancelled("cancelled while its process ran; the process group was killed", Option<ChildFailure>.None, true);
+        if (cgroup is not null && cgroup.OomKills() > 0)
+            return new ChildFailure.OutOfMemory(cgroup.LimitBytes, cgroup.PeakBytes());
+        if (exit.ExitCode != 0)
+        {
+            var note = exit.Signal.Match(signal => signal == 9 && cgroup is null ? "possibly out of memory (no memory limit was set)" : "", () => "");
+            return new ChildFailure.Crashed(exit.ExitCode, exit.Signal, note);
+        }
+        var bytes = output.ToArray();
+        if (overflow)
+            return new ChildFailure.ProtocolViolation($"the command wrote more than {_command.MaxOutputBytes} bytes to stdout (PerItemCommand.MaxOutputBytes)", bytes[..Math.Min(bytes.Length, 64)]);
+        TOut parsed;
+        try
+        {
+            parsed = _command.Parse(Encoding.UTF8.GetString(bytes));
+        }
+        catch (Exception exception)
+        {
+            return new ChildFailure.ProtocolViolation($"the command's stdout could not be parsed as {typeof(TOut).Name}: {exception.Message}", bytes[..Math.Min(bytes.Length, 64)]);
+        }
+        if (parsed is null)
+            return new ChildFailure.Faulted(new RemoteError("Nursery.NullResult", "the parser returned null; a result must be a value", "", []));
+        return parsed;
+    }
+
+    private ChildFailure Stamp(ChildFailure failure, string key, int attempt, int processId, TimeSpan elapsed, IReadOnlyList<string> stderr) =>
+        failure with { Stage = _options.Worker.StageName, Key = key, Attempt = attempt, ProcessId = processId, Elapsed = elapsed, StderrTail = stderr };
+
+    private static async Task<bool> CopyBoundedAsync(Stream source, MemoryStream destination, int limit, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[16 * 1024];
+        var overflow = false;
+        int read;
+        while ((read = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            if (destination.Length + read > limit)
+                overflow = true;
+            else
+                destination.Write(buffer, 0, read);
+        }
+        return overflow;
+    }
+}

@@ -22,7 +22,16 @@ public static class Command
         return new PersistentCommand<TIn, TOut>(executable, arguments ?? []);
     }
 
-    /// <summary>A persistent worker written in Python with the helper shipped with Nursery (nursery_worker.py), run by python3.</summary>
-    public static PersistentCommand<TIn, TOut> Python<TIn, TOut>(string script, params string[] arguments) =>
-        Persistent<TIn, TOut>("python3", [.. new[] { "-u", script }.Concat(arguments ?? [])]).WithHandshake();
+    /// <summary>
+    /// A persistent worker written in Python with the helper shipped next to the application (nursery_worker.py, found
+    /// through PYTHONPATH), run by python3: ready line, heartbeats, tracebacks as Faulted.
+    /// </summary>
+    public static PersistentCommand<TIn, TOut> Python<TIn, TOut>(string script, params string[] arguments)
+    {
+        var path = Environment.GetEnvironmentVariable("PYTHONPATH");
+        var helper = AppContext.BaseDirectory.TrimEnd('/');
+        return Persistent<TIn, TOut>("python3", [.. new[] { "-u", script }.Concat(arguments ?? [])])
+            .WithHandshake()
+            .WithEnvironment(new Dictionary<string, string> { ["PYTHONPATH"] = string.IsNullOrEmpty(path) ? helper : $"{helper}:{path}" });
+    }
 }

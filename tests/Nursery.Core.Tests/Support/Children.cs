@@ -42,6 +42,13 @@ public sealed class Children : IAsyncDisposable
         return started;
     }
 
+    /// <summary>Takes charge of a worker started another way: disposed and checked at the end.</summary>
+    public void Adopt<TIn, TOut>(Worker<TIn, TOut> worker)
+    {
+        _pids.Add(worker.ProcessId);
+        _workers.Add(worker);
+    }
+
     /// <summary>Remembers a pid the test learned another way, so it is checked at the end.</summary>
     public void Track(int pid) => _pids.Add(pid);
 

@@ -98,7 +98,15 @@ internal sealed class WorkerCore
                 await _cgroup.RemoveAsync().ConfigureAwait(false);
             return Prelude.Left<ChildFailure, Unit>(Stamp(new ChildFailure.StartFailed(reason), null));
         }
-        _process = started.Match(process => process, _ => throw new UnreachableException());
+        bool terminatedDuringStart;
+        lock (_gate)
+        {
+            _process = started.Match(process => process, _ => throw new UnreachableException());
+            terminatedDuringStart = _cause is not null;
+        }
+        // The child may have broken the protocol before StartAsync returned; Terminate could not kill it then.
+        if (terminatedDuringStart)
+            _process.Kill();
         Interlocked.CompareExchange(ref _processId, _process.ProcessId, 0);
         var tick = WatchdogPeriod();
         _watchdog = new Timer(_ => Watch(), null, tick, tick);
@@ -161,16 +169,18 @@ internal sealed class WorkerCore
     /// <summary>Records the first reason the child must end and kills it. Later reasons are ignored.</summary>
     private void Terminate(ChildFailure cause)
     {
+        ChildProcess? process;
         lock (_gate)
         {
             if (_cause is not null || (_ended && _process is null))
                 return;
             _cause = cause;
             _ended = true;
+            process = _process;
         }
         _queue.Writer.TryComplete();
         _wire.Abandon();
-        _process?.Kill();
+        process?.Kill();
     }
 
     private async Task FeedStdinAsync(Stream stdin, CancellationToken cancellationToken)

@@ -306,6 +306,19 @@ public sealed class WorkerTests
     }
 
     [Fact]
+    public async Task A_child_that_writes_garbage_before_its_hello_is_StartFailed_and_killed()
+    {
+        await using var children = new Children();
+        var options = Children.Options() with { Host = ChildHostLocation.Default with { DotnetExecutable = "/usr/bin/yes" } };
+
+        var failure = EitherAssert.Left<ChildFailure.StartFailed, Unit>((await children.TryStartAsync(Body.From<int, int>(Bodies.Double), options)).Map(_ => Unit.Default));
+
+        Assert.Contains("before it was ready", failure.Reason, StringComparison.Ordinal);
+        Assert.Contains("the child wrote", failure.Reason, StringComparison.Ordinal);
+        Assert.True(failure.ProcessId > 0);
+    }
+
+    [Fact]
     public async Task A_missing_child_host_gives_StartFailed_saying_how_to_ship_it()
     {
         await using var children = new Children();

@@ -14,8 +14,10 @@ internal static partial class Native
     [LibraryImport("libc")]
     public static partial int getppid();
 
+    public const int FDupFdCloexec = 1030;
+
     [LibraryImport("libc", SetLastError = true)]
-    public static partial int dup(int fd);
+    public static partial int fcntl(int fd, int command, int argument);
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int dup2(int oldFd, int newFd);

@@ -30,7 +30,8 @@ internal sealed class ProtocolChannel
         var descriptor = 1;
         if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())
         {
-            var copy = Native.dup(1);
+            // Close-on-exec: processes the body starts must not hold the protocol channel open after the host dies.
+            var copy = Native.fcntl(1, Native.FDupFdCloexec, 3);
             if (copy >= 0 && Native.dup2(2, 1) >= 0)
                 descriptor = copy;
         }

@@ -88,6 +88,16 @@ public static class Bodies
         return x + 1;
     }
 
+    /// <summary>Starts a background process that inherits the host's stderr, prints its pid, then exits with code 3.</summary>
+    public static int SpawnSleeperThenExit(int x)
+    {
+        using var sleeper = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sleep", "300") { UseShellExecute = false })!;
+        Console.Error.WriteLine($"sleeper {sleeper.Id}");
+        Console.Error.Flush();
+        Environment.Exit(3);
+        return x;
+    }
+
     public static void FailingInitializer() => throw new InvalidOperationException("the database is not reachable from the initializer");
 
     public static void SetFactor(int factor) => _factor = factor;

@@ -12,9 +12,9 @@ internal static class CommandLaunch
 {
     private const string Setpriv = "/usr/bin/setpriv";
     private const string Shell = "/bin/sh";
-    private const string Setsid = "/usr/bin/setsid";
+    public const string Setsid = "/usr/bin/setsid";
     private static readonly bool HasSetpriv = OperatingSystem.IsLinux() && File.Exists(Setpriv);
-    private static readonly bool HasSetsid = OperatingSystem.IsLinux() && File.Exists(Setsid);
+    public static readonly bool HasSetsid = OperatingSystem.IsLinux() && File.Exists(Setsid);
 
     public static LaunchSpec Build(string executable, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, string workingDirectory, MemoryCgroup? cgroup)
     {

@@ -75,12 +75,18 @@ internal sealed class ChildProcess
         }
     }
 
+    /// <summary>
+    /// Kills what is left of the child's process group without marking the child as killed by us, so its own exit
+    /// status is still reported. For processes the child started that outlive it holding its pipes. False if the
+    /// child has no group of its own.
+    /// </summary>
+    public bool KillLeftovers() => _ownProcessGroup && OperatingSystem.IsLinux() && Signals.kill(-ProcessId, Signals.SigKill) == 0;
+
     /// <summary>Kills the process and everything it started. Safe to call many times and after exit.</summary>
     public void Kill()
     {
         // The group first: it holds what the child started, which outlives the child if it exited already.
-        if (_ownProcessGroup && OperatingSystem.IsLinux())
-            _ = Signals.kill(-ProcessId, Signals.SigKill);
+        KillLeftovers();
         try
         {
             _kill.Cancel();

@@ -18,7 +18,9 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init) : Wire
             : $"the child host was not found at '{options.Host.HostAssembly}'. Reference the Nursery.Dataflow package (or the Nursery.ChildHost project) so the host is copied next to your application, or set WorkerOptions.Host to where it is.";
 
     public override LaunchSpec Launch(IReadOnlyDictionary<string, string> environment, MemoryCgroup? cgroup) =>
-        new(options.Host.DotnetExecutable, [options.Host.HostAssembly], environment, Environment.CurrentDirectory);
+        Commands.CommandLaunch.HasSetsid
+            ? new(Commands.CommandLaunch.Setsid, [options.Host.DotnetExecutable, options.Host.HostAssembly], environment, Environment.CurrentDirectory, OwnProcessGroup: true)
+            : new(options.Host.DotnetExecutable, [options.Host.HostAssembly], environment, Environment.CurrentDirectory);
 
     public override async Task<bool> GreetAsync(Stream stdin, CancellationToken cancellationToken)
     {

@@ -270,7 +270,26 @@ internal sealed class WorkerCore
                 await stdout.CopyToAsync(Stream.Null, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception exception) when (exception is IOException or ObjectDisposedException or OperationCanceledException) { }
+            _ = ReapAfterEndOfOutputAsync();
         }
+    }
+
+    /// <summary>
+    /// The channel closed. If the process is not reaped soon, something it started still holds its stderr (a
+    /// background process of the body's): kill the process group so the end is observed instead of waited for.
+    /// </summary>
+    private async Task ReapAfterEndOfOutputAsync()
+    {
+        ChildProcess? process;
+        lock (_gate)
+            process = _process;
+        if (process is null)
+            return;
+        if (await Task.WhenAny(process.Exit, Task.Delay(TimeSpan.FromSeconds(1))).ConfigureAwait(false) == process.Exit)
+            return;
+        process.KillLeftovers();
+        if (await Task.WhenAny(process.Exit, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false) != process.Exit)
+            process.Kill();
     }
 
     private bool Complete(long id, Func<PendingItem, Option<ChildFailure>> complete)

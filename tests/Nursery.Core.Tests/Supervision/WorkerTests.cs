@@ -97,6 +97,22 @@ public sealed class WorkerTests
     }
 
     [Fact]
+    public async Task A_child_that_dies_leaving_a_background_process_holding_its_stderr_is_still_reported_and_the_process_killed()
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.SpawnSleeperThenExit));
+
+        var failure = EitherAssert.Left<ChildFailure.Crashed, int>(await worker.InvokeAsync(1, "bg").WaitAsync(Bound));
+
+        Assert.Equal(3, failure.ExitCode);
+        var line = Assert.Single(failure.StderrTail, text => text.StartsWith("sleeper ", StringComparison.Ordinal));
+        var sleeper = int.Parse(line["sleeper ".Length..], System.Globalization.CultureInfo.InvariantCulture);
+        children.Track(sleeper);
+        Assert.Equal("bg", failure.Key);
+        await Processes.AssertGoneAsync(sleeper, TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public async Task A_stack_overflow_gives_Crashed_with_the_runtime_message_in_stderr()
     {
         await using var children = new Children();

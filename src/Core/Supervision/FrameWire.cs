@@ -14,7 +14,7 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init) : Wire
 
     public override Option<string> Preflight() =>
         File.Exists(options.Host.HostAssembly)
-            ? Option<string>.None
+            ? Commands.CommandLaunch.Preflight(options.Host.DotnetExecutable).Map(reason => $"cannot start the child host: {reason} (WorkerOptions.Host.DotnetExecutable)")
             : $"the child host was not found at '{options.Host.HostAssembly}'. Reference the Nursery.Dataflow package (or the Nursery.ChildHost project) so the host is copied next to your application, or set WorkerOptions.Host to where it is.";
 
     public override LaunchSpec Launch(IReadOnlyDictionary<string, string> environment, MemoryCgroup? cgroup) =>

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.Globalization;
 using System.Threading.Channels;
 using Nursery.Protocol;
@@ -14,7 +13,6 @@ internal static class Program
 {
     private const int ExitBadStart = 2;
     private const int ExitProtocol = 3;
-    private static readonly TimeSpan BatchWindow = TimeSpan.FromMilliseconds(2);
 
     private static async Task<int> Main()
     {
@@ -86,32 +84,23 @@ internal static class Program
         }
     }
 
-    /// <summary>Runs items in order; replies go out in one frame while items keep coming fast, at once when they are slow.</summary>
+    /// <summary>
+    /// Runs items in order and sends each reply before the next item starts. Holding replies to batch them would
+    /// save a write per item, but if a later item then killed the process, the parent would blame the oldest
+    /// unanswered item, which had in fact succeeded: the reply frame is the parent's only proof of which item ran.
+    /// </summary>
     private static async Task ServeAsync(ProtocolChannel channel, IBodyInvoker body, ChannelReader<(long Id, byte[] Payload)> work)
     {
         using var replies = new FrameBuffer(64 * 1024);
-        var countAt = -1;
-        var count = 0;
-        var batchStarted = 0L;
         while (await work.WaitToReadAsync().ConfigureAwait(false))
         {
             while (work.TryRead(out var item))
             {
-                if (countAt < 0)
-                {
-                    replies.Clear();
-                    countAt = Batch.BeginBatch(replies, FrameKind.Reply);
-                    count = 0;
-                    batchStarted = Stopwatch.GetTimestamp();
-                }
+                replies.Clear();
+                var countAt = Batch.BeginBatch(replies, FrameKind.Reply);
                 await AnswerAsync(body, item.Id, item.Payload, replies).ConfigureAwait(false);
-                count++;
-                if (work.Count == 0 || count >= 256 || Stopwatch.GetElapsedTime(batchStarted) > BatchWindow)
-                {
-                    Batch.EndBatch(replies, countAt, count);
-                    channel.Send(replies);
-                    countAt = -1;
-                }
+                Batch.EndBatch(replies, countAt, 1);
+                channel.Send(replies);
             }
         }
     }

@@ -12,7 +12,7 @@ namespace Nursery;
 /// process it started is reaped before it returns, and that every input is counted exactly once in the result.
 /// One scope runs one pipeline once.
 /// </summary>
-public sealed class NurseryScope : IAsyncDisposable
+public sealed class NurseryScope : IAsyncDisposable, IDisposable
 {
     private readonly List<INurseryBlock> _blocks = [];
     private readonly CancellationTokenSource _abort = new();
@@ -182,6 +182,9 @@ public sealed class NurseryScope : IAsyncDisposable
             block.Complete();
         await Task.WhenAll(blocks.Select(block => block.StopAsync().AsTask())).ConfigureAwait(false);
     }
+
+    /// <summary>As <see cref="DisposeAsync"/>, blocking until every child is reaped (for F# <c>use</c> and synchronous code; prefer <c>await using</c>).</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     internal void EnsureNotRunning()
     {

@@ -20,6 +20,19 @@ public static class Body
     /// <summary>An asynchronous body: the child awaits the task. Same rules as <see cref="From{TIn,TOut}"/>.</summary>
     public static Body<TIn, TOut> FromAsync<TIn, TOut>(Func<TIn, Task<TOut>> function, ICodec? codec = null) => Create<TIn, TOut>(function, codec ?? new JsonCodec());
 
+    /// <summary>
+    /// A body from an F# function value (an FSharpFunc closure): its own Invoke method runs in the child, on a fresh
+    /// instance of the closure, so the closure must capture nothing. Used by Nursery.FSharp.
+    /// </summary>
+    internal static Body<TIn, TOut> FromClosure<TIn, TOut>(object closure)
+    {
+        ArgumentNullException.ThrowIfNull(closure);
+        var invoke = closure.GetType().GetMethod("Invoke", BindingFlags.Public | BindingFlags.Instance, [typeof(TIn)]);
+        if (invoke is null || invoke.ReturnType != typeof(TOut))
+            throw new ArgumentException($"{closure.GetType()} is not a function from {typeof(TIn)} to {typeof(TOut)}.", nameof(closure));
+        return Create<TIn, TOut>(Delegate.CreateDelegate(typeof(Func<TIn, TOut>), closure, invoke), new JsonCodec());
+    }
+
     private static Body<TIn, TOut> Create<TIn, TOut>(Delegate function, ICodec codec)
     {
         ArgumentNullException.ThrowIfNull(function);

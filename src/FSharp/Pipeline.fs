@@ -1,0 +1,60 @@
+namespace Nursery.FSharp
+
+open System
+open System.Threading
+open System.Threading.Tasks
+open Nursery
+
+/// Curried functions that build and run pipelines with `|>`.
+///
+///     use scope = Pipeline.scope { NurseryOptions() with DefaultPolicy = Policy.Skip }
+///     let parse = scope |> Pipeline.stage (StageOptions(Workers = 2)) Orders.parse
+///     let sink = scope |> Pipeline.sink (fun row -> rows.Add row)
+///     parse |> Pipeline.into sink
+///     let! result = scope |> Pipeline.run lines parse
+module Pipeline =
+
+    /// A body from an F# function (see `stage`), for use with `Body` methods such as WithInitializer.
+    let body (f: 'a -> 'b) : Body<'a, 'b> = Body.FromClosure<'a, 'b>(f :> obj)
+
+    /// A scope with these options (dispose it with `use`).
+    let scope (options: NurseryOptions) = new NurseryScope(options)
+
+    /// A scope with default options.
+    let defaultScope () = new NurseryScope(NurseryOptions())
+
+    /// A stage running `body` (a module function or a lambda that captures nothing, from a compiled assembly) in child processes.
+    /// A closure that captures values, or one from F# Interactive or a notebook, is refused here with a message that says what to do.
+    let stage (options: StageOptions) (body: 'a -> 'b) (scope: NurseryScope) : Stage<'a, 'b> =
+        scope.Stage<'a, 'b>(Body.FromClosure<'a, 'b>(body :> obj), options)
+
+    /// A stage running a prepared Body (with an initializer, say).
+    let stageOf (options: StageOptions) (body: Body<'a, 'b>) (scope: NurseryScope) : Stage<'a, 'b> = scope.Stage(body, options)
+
+    /// A stage running a program once per item.
+    let perItem (options: StageOptions) (command: PerItemCommand<'a, 'b>) (scope: NurseryScope) : Stage<'a, 'b> =
+        scope.CommandStage(command, options)
+
+    /// A stage served by persistent programs speaking newline-delimited JSON.
+    let persistent (options: StageOptions) (command: PersistentCommand<'a, 'b>) (scope: NurseryScope) : Stage<'a, 'b> =
+        scope.CommandStage(command, options)
+
+    /// An in-process sink for successful items.
+    let sink (action: 'a -> unit) (scope: NurseryScope) : Sink<'a> = scope.Sink<'a>(Action<'a>(action))
+
+    /// Links `source` to `target` (completion flows by itself between blocks of one scope).
+    let into (target: Dataflow.ITargetBlock<Item<'b>>) (source: Stage<'a, 'b>) : unit = source.LinkTo(target) |> ignore
+
+    /// Runs the pipeline from `entry` over `source`; the task ends when every item has ended or the run aborted.
+    let run (source: seq<'a>) (entry: Dataflow.ITargetBlock<Item<'a>>) (scope: NurseryScope) : Task<PipelineResult> =
+        scope.RunAsync(source, entry, null, CancellationToken.None)
+
+    /// Runs with a key function and a cancellation token.
+    let runWith (key: 'a -> string) (token: CancellationToken) (source: seq<'a>) (entry: Dataflow.ITargetBlock<Item<'a>>) (scope: NurseryScope) : Task<PipelineResult> =
+        scope.RunAsync(source, entry, Func<'a, string>(key), token)
+
+    /// The failures of a result, as an F# list.
+    let failures (result: PipelineResult) : ChildFailure list = List.ofSeq result.Failures
+
+    /// The first failure of a result, as an F# option.
+    let firstFailure (result: PipelineResult) : ChildFailure option = Failures.Option.ofLanguageExt result.FirstFailure

@@ -1,0 +1,18 @@
+namespace Nursery.FSharp.Tests
+
+/// F# bodies, compiled into this assembly so child processes can load them.
+module Bodies =
+    let double (x: int) = x * 2
+
+    let failOn13 (x: int) =
+        if x = 13 then invalidOp "13 is unlucky in F# too" else x + 1
+
+    let exitOn7 (x: int) =
+        if x = 7 then exit 3 else x
+
+    type Order = { Id: string; Quantity: int }
+
+    let parse (line: string) =
+        match line.Split ',' with
+        | [| id; quantity |] -> { Id = id; Quantity = int quantity }
+        | _ -> failwithf "malformed line: %s" line

@@ -1,0 +1,84 @@
+module Nursery.FSharp.Tests.PipelineTests
+
+open System
+open System.Collections.Concurrent
+open Xunit
+open Nursery
+open Nursery.FSharp
+
+let bound = TimeSpan.FromSeconds 60.0
+
+let describe failure =
+    match failure with
+    | Faulted f -> sprintf "faulted: %s" f.Error.Message
+    | StartFailed s -> sprintf "start failed: %s" s.Reason
+    | Crashed c -> sprintf "crashed with %d" c.ExitCode
+    | OutOfMemory o -> sprintf "out of memory at %d" o.LimitBytes
+    | TimedOut t -> sprintf "timed out after %O" t.LimitValue
+    | ProtocolViolation p -> sprintf "protocol violation: %s" p.Detail
+    | Cancelled c -> sprintf "cancelled: %s" c.Reason
+
+[<Fact>]
+let ``A pipeline of F# functions runs in child processes and failures match exhaustively`` () =
+    task {
+        let seen = ConcurrentBag<int>()
+        use scope = Pipeline.scope (NurseryOptions(DefaultPolicy = Policy.Skip))
+        let first = scope |> Pipeline.stage (StageOptions(Workers = 2)) Bodies.failOn13
+        let second = scope |> Pipeline.stage (StageOptions(Workers = 1)) (fun x -> x * 10)
+        let sink = scope |> Pipeline.sink seen.Add
+        first |> Pipeline.into second
+        second |> Pipeline.into sink
+
+        let! result = (scope |> Pipeline.run [ 10..15 ] first).WaitAsync bound
+
+        Assert.True(result.Completed, string result)
+        Assert.Equal<int list>([ 110; 120; 130; 150; 160 ], seen |> Seq.sort |> List.ofSeq)
+        let failure = Pipeline.firstFailure result |> Option.get
+        Assert.Equal("faulted: 13 is unlucky in F# too", describe failure)
+    }
+
+[<Fact>]
+let ``Either converts to Result and back`` () =
+    let ok: LanguageExt.Either<ChildFailure, int> = LanguageExt.Prelude.Right<ChildFailure, int>(5)
+    Assert.Equal(Ok 5, Result.ofEither ok)
+    Assert.True((Result.toEither (Ok 5)).IsRight)
+
+[<Fact>]
+let ``A closure that captures a value is refused naming it`` () =
+    use scope = Pipeline.defaultScope ()
+    let offset = DateTime.Now.Second
+
+    let error = Assert.Throws<ArgumentException>(fun () -> scope |> Pipeline.stage (StageOptions(Workers = 1)) (fun x -> x + offset) |> ignore)
+
+    Assert.Contains("'offset'", error.Message)
+
+[<Fact>]
+let ``A child that exits is Crashed and matched as such`` () =
+    task {
+        use scope = Pipeline.scope (NurseryOptions(DefaultPolicy = Policy.Skip))
+        let stage = scope |> Pipeline.stage (StageOptions(Workers = 1)) Bodies.exitOn7
+
+        let! result = (scope |> Pipeline.run [ 6; 7; 8 ] stage).WaitAsync bound
+
+        Assert.True((2L = result.Succeeded), string result)
+        Assert.Equal("crashed with 3", Pipeline.failures result |> List.exactlyOne |> describe)
+    }
+
+[<FsCheck.Xunit.Property(MaxTest = 200)>]
+let ``Result and Either round-trip`` (value: int) (fails: bool) =
+    let original: Result<int, ChildFailure> =
+        if fails then Error(ChildFailure.StartFailed("no")) else Ok value
+    Result.ofEither (Result.toEither original) = original
+
+[<FsCheck.Xunit.Property(MaxTest = 5)>]
+let ``Under skip the successes are exactly the items that do not fail`` (items: int list) =
+    let items = items |> List.truncate 20
+    let seen = ConcurrentBag<int>()
+    use scope = Pipeline.scope (NurseryOptions(DefaultPolicy = Policy.Skip))
+    let stage = scope |> Pipeline.stage (StageOptions(Workers = 2)) Bodies.failOn13
+    stage |> Pipeline.into (scope |> Pipeline.sink seen.Add)
+
+    let result = (scope |> Pipeline.run items stage).WaitAsync(bound).GetAwaiter().GetResult()
+
+    let expected = items |> List.filter ((<>) 13) |> List.map ((+) 1) |> List.sort
+    result.IsBalanced && (seen |> Seq.sort |> List.ofSeq) = expected

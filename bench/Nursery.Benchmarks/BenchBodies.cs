@@ -1,0 +1,22 @@
+namespace Nursery.Benchmarks;
+
+/// <summary>The bodies the benchmark runs in child processes: as cheap as possible, so what is measured is Nursery.</summary>
+internal static class BenchBodies
+{
+    /// <summary>The line <see cref="SleepThenAnswer"/> writes to stderr once the child is running the item.</summary>
+    public const string SleepingMarker = "nursery-bench: the item is sleeping";
+
+    /// <summary>The trivial item: nothing to compute, so items/s is the cost of carrying an item there and back.</summary>
+    public static int Identity(int x) => x;
+
+    /// <summary>Returns its input: a 10 KiB string crosses the pipe twice.</summary>
+    public static string Echo(string text) => text;
+
+    /// <summary>Says on stderr that it runs, then sleeps; the kill benchmark SIGKILLs the child meanwhile.</summary>
+    public static async Task<int> SleepThenAnswer(int milliseconds)
+    {
+        await Console.Error.WriteLineAsync(SleepingMarker);
+        await Task.Delay(milliseconds);
+        return milliseconds;
+    }
+}

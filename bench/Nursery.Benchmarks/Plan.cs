@@ -1,0 +1,71 @@
+namespace Nursery.Benchmarks;
+
+/// <summary>How much to measure. <see cref="Full"/> is for the published figures, <see cref="Quick"/> a smoke test for CI.</summary>
+internal sealed record Plan
+{
+    public required string Name { get; init; }
+
+    /// <summary>Timed runs per throughput row (after one untimed warm-up run).</summary>
+    public required int Runs { get; init; }
+
+    /// <summary>Trivial items per run, batched, through one worker (and shared between two workers).</summary>
+    public required int TrivialItems { get; init; }
+
+    /// <summary>Calls kept in flight by the windowed drivers.</summary>
+    public required int Window { get; init; }
+
+    /// <summary>Trivial items per run with MaxBatch = 1.</summary>
+    public required int UnbatchedItems { get; init; }
+
+    /// <summary>Items per run sent one at a time, each awaited before the next.</summary>
+    public required int RoundTripItems { get; init; }
+
+    /// <summary>10 KiB strings per run echoed through one worker.</summary>
+    public required int EchoItems { get; init; }
+
+    public required int EchoWindow { get; init; }
+
+    public required int KillRepetitions { get; init; }
+
+    public required int StartRepetitions { get; init; }
+
+    /// <summary>Direct calls per run for the in-process context row.</summary>
+    public required int InProcessCalls { get; init; }
+
+    /// <summary>Items per run for the in-process codec context rows.</summary>
+    public required int CodecItems { get; init; }
+
+    public static Plan Full { get; } =
+        new()
+        {
+            Name = "full",
+            Runs = 9,
+            TrivialItems = 2_000_000,
+            Window = 4_096,
+            UnbatchedItems = 1_000_000,
+            RoundTripItems = 30_000,
+            EchoItems = 50_000,
+            EchoWindow = 256,
+            KillRepetitions = 100,
+            StartRepetitions = 30,
+            InProcessCalls = 500_000_000,
+            CodecItems = 2_000_000,
+        };
+
+    public static Plan Quick { get; } =
+        new()
+        {
+            Name = "quick",
+            Runs = 2,
+            TrivialItems = 20_000,
+            Window = 4_096,
+            UnbatchedItems = 4_000,
+            RoundTripItems = 300,
+            EchoItems = 500,
+            EchoWindow = 256,
+            KillRepetitions = 5,
+            StartRepetitions = 3,
+            InProcessCalls = 10_000_000,
+            CodecItems = 50_000,
+        };
+}

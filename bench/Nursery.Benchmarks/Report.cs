@@ -1,0 +1,123 @@
+using System.Globalization;
+using System.Text;
+
+namespace Nursery.Benchmarks;
+
+/// <summary>Writes the results as Markdown. Everything below <see cref="NotesMarker"/> in an existing file is hand-written and kept.</summary>
+internal static class Report
+{
+    public const string NotesMarker = "<!-- Hand-written notes below this line are kept when the harness rewrites this file. -->";
+
+    private static readonly Dictionary<string, string> Limits = new()
+    {
+        ["1a"] =
+            "Per-item CPU on both sides, shared by the parent, the child and the harness's loop on 2 cores: in the parent a Task, a TaskCompletionSource and an Either per call, a JSON encode of the input and a decode of the result, the in-flight dictionary under a lock; in the child a byte[] copy of the request, a JSON decode and encode. Frames carry up to 256 items, so the pipe's system calls are amortised over many items.",
+        ["1b"] = "One frame, one write + flush and one read system call per item in each direction; the child still batches its replies (up to 256 per frame while more requests are queued), so only the request side is unbatched.",
+        ["1c"] = "A full pipe round trip per item: wake the writer, write, wake the child, run, write the reply, wake the reader, complete the task, wake the awaiting continuation: several context switches per item, no batching possible.",
+        ["2"] =
+            "The parent, two children and the harness's loop share 2 cores: a second worker helps only as far as one worker left a core idle (the parent waiting for a reply frame, the child for a request frame); the CPU column says how busy both cores were.",
+        ["3"] =
+            "JSON encode and decode of the string on both sides (6c measures that alone, in one thread), copying each 10 KiB into and out of frame buffers (and, in the child, into a byte[] per request), and the 64 KiB pipe: a 256-item request frame is 2.6 MB and goes through in many write(2) calls (items per write column).",
+        ["4"] =
+            "The path is: the kernel ends the child and closes its pipes, the parent's stdout reader sees end of file, CliWrap's wait for the process completes, Nursery classifies the exit status (128 + 9) and fails the item in flight, and the awaiting code resumes on the thread pool. Nothing polls, so the 250 ms watchdog tick does not enter into it.",
+        ["5a"] =
+            "The child's runtime start (5d is the floor for any `dotnet x.dll`), what the child host does before its first write (5e − 5d), then the Hello → Init exchange, loading the body's assembly with its deps.json in an AssemblyLoadContext, and Ready; the parent spawns through CliWrap on its spawner thread.",
+        ["5b"] = "Cold JIT in the child: System.Text.Json's serializer for the item types, the invoker, the reply path; and in the parent the first decode of that type.",
+        ["5c"] = "The child exits at stdin end of file; the parent waits for the exit to be observed and the pipes drained.",
+        ["5d"] = "The `dotnet` muxer resolving the framework, hostfxr/hostpolicy reading runtimeconfig.json and deps.json, and the runtime starting: the floor under every .NET child.",
+        ["5e"] =
+            "5d plus what the child host does before its first write: loading Nursery.Core and System.Text.Json and the first (cold) JSON serialisation, of the Hello message.",
+        ["6a"] = "A delegate call the JIT may even devirtualise and inline with PGO; it shows how much of 1a is the cost of crossing processes.",
+        ["6b"] = "System.Text.Json (de)serialising an int four times, on one thread: the codec's share of an item's cost, split between two processes in 1a.",
+        ["6c"] = "System.Text.Json copying and validating 10 KiB of UTF-8 four times, on one thread.",
+    };
+
+    public static string Render(Plan plan, IReadOnlyList<Row> rows, MachineFacts facts, PidCheck pids, string command, DateTimeOffset started, TimeSpan duration, string loadBefore, string loadAfter, string notes)
+    {
+        var text = new StringBuilder();
+        var line = (string value) => text.Append(value).Append('\n');
+        line("# Nursery benchmarks");
+        line("");
+        line("Written by the harness in `bench/Nursery.Benchmarks` (see `bench/README.md`). The table and the facts are regenerated on every run; do not edit them by hand.");
+        line("");
+        if (plan.Name != "full")
+            line($"**These figures come from the `{plan.Name}` mode (few runs, small N): a smoke test, not figures to quote.**\n");
+        line("```");
+        line(command);
+        line("```");
+        line("");
+        line($"- Date: {started.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)} UTC; the harness ran for {duration.TotalSeconds.ToString("N0", CultureInfo.InvariantCulture)} s");
+        line($"- Mode: {plan.Name} ({plan.Runs} timed runs per throughput row after one untimed warm-up run; {plan.KillRepetitions} kills; {plan.StartRepetitions} starts)");
+        line($"- Commit: {facts.Commit}; build: {facts.Configuration}");
+        line($"- Machine: {facts.Cores} logical cores ({facts.Cpu}), {facts.Memory} RAM, kernel {facts.Kernel}, {facts.Os}");
+        line($"- .NET: `dotnet --version` {facts.DotnetVersion}; runtime {facts.Runtime}");
+        line($"- Load average (/proc/loadavg) before: {loadBefore}; after: {loadAfter}. The machine is shared with other builds and test runs, so the figures are noisy: compare ratios within one file, not numbers across files.");
+        line($"- Child processes: {pids.Summary}");
+        line("");
+        line("| # | workload | median [min–max] | p90 | unit | n | ratio | CPU µs/item, parent / child | items per write(2), parent / child | parent GCs per 1,000 items, gen 0 / 1 / 2 |");
+        line("|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var row in rows)
+        {
+            var (figures, p90, count) = row.Figures.Match(
+                sample => ($"{Format(sample.Median, row.Unit)} [{Format(sample.Min, row.Unit)}–{Format(sample.Max, row.Unit)}]", row.Unit == Unit.Milliseconds ? Format(sample.P90, row.Unit) : "", sample.Count.ToString(CultureInfo.InvariantCulture)),
+                () => ("not measured", "", "0")
+            );
+            var problems = row.Problems.Count == 0 ? "" : $" ⚠ {row.Problems.Count} problem(s), see below";
+            line($"| {row.Id} | {Escape(row.Workload)} | {figures} | {p90} | {UnitName(row.Unit)} | {count} | {row.Ratio}{problems} | {row.CpuPerItem} | {row.ItemsPerWrite} | {row.ParentCollections} |");
+        }
+        line("");
+        line("Ratios are of medians from this run. n is the number of timed runs (throughput) or repetitions (latency). CPU µs/item is the median over the timed runs of the CPU time used during a run divided by its items: parent = this whole process (the harness's loop included, from getrusage), child = the worker process(es) (utime + stime from /proc, 10 ms ticks). Parent + child near 2 × 1,000,000 ÷ (items/s) means both cores were busy. Items per write(2) is items ÷ write system calls during a run (syscw in /proc/pid/io): in the parent about the items per request frame (plus a few console lines), in the child about the items per reply frame (plus two heartbeats a second). Parent GCs are GC.CollectionCount deltas (the child's are not visible from outside).");
+        var withProblems = rows.Where(row => row.Problems.Count > 0).ToArray();
+        if (withProblems.Length > 0)
+        {
+            line("");
+            line("## Problems seen during this run");
+            line("");
+            foreach (var row in withProblems)
+            {
+                foreach (var problem in row.Problems)
+                    line($"- {row.Id}: {Escape(problem)}");
+            }
+        }
+        line("");
+        line("## What limits each figure");
+        line("");
+        foreach (var row in rows)
+        {
+            if (Limits.TryGetValue(row.Id, out var limit))
+                line($"- **{row.Id}**: {limit}");
+        }
+        line("");
+        line(NotesMarker);
+        text.Append(notes);
+        return text.ToString();
+    }
+
+    /// <summary>The hand-written part of an existing report (everything after the marker), or nothing.</summary>
+    public static string ReadNotes(string path)
+    {
+        if (!File.Exists(path))
+            return "";
+        var existing = File.ReadAllText(path);
+        var at = existing.IndexOf(NotesMarker, StringComparison.Ordinal);
+        return at < 0 ? "" : existing[(at + NotesMarker.Length)..].TrimStart('\n');
+    }
+
+    private static string Format(double value, Unit unit) =>
+        unit switch
+        {
+            Unit.ItemsPerSecond => value.ToString("N0", CultureInfo.InvariantCulture),
+            Unit.MegabytesPerSecond => value.ToString("N1", CultureInfo.InvariantCulture),
+            _ => value.ToString("N2", CultureInfo.InvariantCulture),
+        };
+
+    private static string UnitName(Unit unit) =>
+        unit switch
+        {
+            Unit.ItemsPerSecond => "items/s",
+            Unit.MegabytesPerSecond => "MB/s",
+            _ => "ms",
+        };
+
+    private static string Escape(string text) => text.Replace("|", "\\|", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
+}

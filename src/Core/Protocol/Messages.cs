@@ -33,12 +33,31 @@ internal sealed record ErrorMessage(string Phase, RemoteError Error);
 /// <summary>A log line from the child.</summary>
 internal sealed record LogMessage(int Level, string Text);
 
+/// <summary>Source-generated JSON metadata for control frames: no reflection at start-up, where every millisecond of a child's start counts.</summary>
+[System.Text.Json.Serialization.JsonSerializable(typeof(HelloMessage))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(InitMessage))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(ErrorMessage))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(LogMessage))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(RemoteError))]
+internal sealed partial class ProtocolJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
+
 /// <summary>JSON for control frames (not for items: those go through the stage's <see cref="ICodec"/>).</summary>
 internal static class ProtocolJson
 {
-    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.General);
+    /// <summary>Options backed by the generated metadata, falling back to reflection for other types (initializer state).</summary>
+    public static readonly JsonSerializerOptions Options = CreateOptions();
 
     public static byte[] Encode<T>(T message) => JsonSerializer.SerializeToUtf8Bytes(message, Options);
+
+    private static JsonSerializerOptions CreateOptions()
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.General)
+        {
+            TypeInfoResolver = System.Text.Json.Serialization.Metadata.JsonTypeInfoResolver.Combine(ProtocolJsonContext.Default, new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver()),
+        };
+        options.MakeReadOnly();
+        return options;
+    }
 
     public static bool TryDecode<T>(ReadOnlySequence<byte> payload, out T message, out string error)
         where T : class

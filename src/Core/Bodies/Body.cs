@@ -30,7 +30,48 @@ public static class Body
         var invoke = closure.GetType().GetMethod("Invoke", BindingFlags.Public | BindingFlags.Instance, [typeof(TIn)]);
         if (invoke is null || invoke.ReturnType != typeof(TOut))
             throw new ArgumentException($"{closure.GetType()} is not a function from {typeof(TIn)} to {typeof(TOut)}.", nameof(closure));
+        // F# Interactive and notebooks wrap a compiled function passed by name in a closure of their own dynamic
+        // assembly; when that closure only forwards to a compiled static method, the child runs the method itself.
+        if (!CanBeLoadedByAChild(closure.GetType().Assembly) && ForwardedStaticMethod(invoke) is { } forwarded && forwarded.ReturnType == typeof(TOut))
+            return Create<TIn, TOut>(Delegate.CreateDelegate(typeof(Func<TIn, TOut>), forwarded), new JsonCodec());
         return Create<TIn, TOut>(Delegate.CreateDelegate(typeof(Func<TIn, TOut>), closure, invoke), new JsonCodec());
+    }
+
+    /// <summary>Whether a child process can load the assembly from a file (not emitted in memory, as F# Interactive's are).</summary>
+    private static bool CanBeLoadedByAChild(Assembly assembly) => !assembly.IsDynamic && !string.IsNullOrEmpty(assembly.Location);
+
+    /// <summary>The static method a one-argument Invoke forwards to, when its IL is exactly <c>ldarg.1; [tail.] call m; ret</c>.</summary>
+    private static MethodInfo? ForwardedStaticMethod(MethodInfo invoke)
+    {
+        byte[]? il;
+        try
+        {
+            il = invoke.GetMethodBody()?.GetILAsByteArray();
+        }
+        catch (Exception exception) when (exception is InvalidOperationException or NotSupportedException)
+        {
+            return null;
+        }
+        if (il is null)
+            return null;
+        var at = 0;
+        if (il.Length > at && il[at] == 0x03)
+            at++;
+        else
+            return null;
+        if (il.Length > at + 1 && il[at] == 0xFE && il[at + 1] == 0x14)
+            at += 2;
+        if (il.Length != at + 6 || il[at] != 0x28 || il[at + 5] != 0x2A)
+            return null;
+        var token = BitConverter.ToInt32(il, at + 1);
+        try
+        {
+            return invoke.Module.ResolveMethod(token) is MethodInfo { IsStatic: true } target && CanBeLoadedByAChild(target.Module.Assembly) && target.GetParameters().Length == 1 ? target : null;
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
     }
 
     private static Body<TIn, TOut> Create<TIn, TOut>(Delegate function, ICodec codec)
@@ -50,7 +91,7 @@ public static class Body
         var method = function.Method;
         var assembly = method.Module.Assembly;
         var name = DescribeMethod(method);
-        if (assembly.IsDynamic || string.IsNullOrEmpty(assembly.Location))
+        if (!CanBeLoadedByAChild(assembly))
         {
             throw new ArgumentException(
                 $"The {role} {name} is defined in a dynamic assembly ('{assembly.GetName().Name}'), such as F# Interactive, a notebook cell or Reflection.Emit code, "

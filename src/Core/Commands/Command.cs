@@ -29,7 +29,7 @@ public static class Command
     public static PersistentCommand<TIn, TOut> Python<TIn, TOut>(string script, params string[] arguments)
     {
         var path = Environment.GetEnvironmentVariable("PYTHONPATH");
-        var helper = AppContext.BaseDirectory.TrimEnd('/');
+        var helper = Path.GetDirectoryName(Launch.ShippedFiles.Locate("nursery_worker.py") ?? Path.Combine(AppContext.BaseDirectory, "nursery_worker.py"))!;
         return Persistent<TIn, TOut>("python3", [.. new[] { "-u", script }.Concat(arguments ?? [])])
             .WithHandshake()
             .WithEnvironment(new Dictionary<string, string> { ["PYTHONPATH"] = string.IsNullOrEmpty(path) ? helper : $"{helper}:{path}" });

@@ -8,8 +8,8 @@ namespace Nursery;
 /// <param name="DotnetExecutable">Full path (or name on PATH) of the dotnet executable.</param>
 public sealed record ChildHostLocation(string HostAssembly, string DotnetExecutable)
 {
-    /// <summary>The host next to the running application, dotnet from DOTNET_HOST_PATH, the running dotnet, DOTNET_ROOT or PATH.</summary>
-    public static ChildHostLocation Default { get; } = new(Path.Combine(AppContext.BaseDirectory, "Nursery.ChildHost.dll"), FindDotnet());
+    /// <summary>The host next to the running application (or next to Nursery.Core.dll, for #r in notebooks), dotnet from DOTNET_HOST_PATH, the running dotnet, DOTNET_ROOT or PATH.</summary>
+    public static ChildHostLocation Default { get; } = new(Launch.ShippedFiles.Locate("Nursery.ChildHost.dll") ?? Path.Combine(AppContext.BaseDirectory, "Nursery.ChildHost.dll"), FindDotnet());
 
     private static string FindDotnet()
     {

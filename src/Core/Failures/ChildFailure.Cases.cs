@@ -154,7 +154,10 @@ public abstract partial record ChildFailure
         public override TResult Match<TResult>(Func<Faulted, TResult> faulted, Func<StartFailed, TResult> startFailed, Func<Crashed, TResult> crashed, Func<OutOfMemory, TResult> outOfMemory, Func<TimedOut, TResult> timedOut, Func<ProtocolViolation, TResult> protocolViolation, Func<Cancelled, TResult> cancelled) => timedOut(this);
     }
 
-    /// <summary>The child wrote something that is not a frame, or a frame the parent cannot decode. The child was killed.</summary>
+    /// <summary>
+    /// The child wrote something that is not the protocol (the child was killed), or a result for this item that the
+    /// parent cannot decode as the output type (this item only; the channel is intact, so the child goes on).
+    /// </summary>
     /// <param name="Detail">What was wrong.</param>
     /// <param name="BytesSeen">The first bytes of what was read (at most 64), for the report.</param>
     public sealed record ProtocolViolation(string Detail, IReadOnlyList<byte> BytesSeen) : ChildFailure

@@ -16,7 +16,7 @@ namespace Nursery.Supervision;
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The watchdog timer is disposed in FinishAsync, when the child is reaped.")]
 internal sealed class WorkerCore
 {
-    private const int MaxItemBytes = 64 << 20;
+    private const int MaxItemBytes = 60 << 20;
     private const int MaxBatchBytes = 8 << 20;
     private static int _cgroupWarningGiven;
     private readonly WorkerOptions _options;
@@ -26,6 +26,7 @@ internal sealed class WorkerCore
     private readonly Lock _gate = new();
     private readonly Dictionary<long, PendingItem> _inFlight = [];
     private readonly Queue<PendingItem> _order = new();
+    private readonly System.Collections.Generic.HashSet<long> _abandoned = [];
     private readonly TaskCompletionSource<Either<ChildFailure, Unit>> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly long _startTimestamp = Stopwatch.GetTimestamp();
     private MemoryCgroup? _cgroup;
@@ -131,16 +132,24 @@ internal sealed class WorkerCore
         return NotStarted(item, cause, "the worker has ended");
     }
 
-    /// <summary>Cancels one item: dropped if still queued; if the child already has it, the child is killed (its work cannot be stopped otherwise).</summary>
+    /// <summary>
+    /// Cancels one item. Still queued, or waiting in the child behind another item: it completes Cancelled (not started)
+    /// at once and its reply, if one comes, is ignored. Running in the child: the child is killed, since its work
+    /// cannot be stopped otherwise.
+    /// </summary>
     public void Cancel(PendingItem item)
     {
-        bool inChild;
+        bool running;
         lock (_gate)
-            inChild = _inFlight.ContainsKey(item.Id);
-        if (inChild)
+        {
+            running = _order.TryPeek(out var head) && head.Id == item.Id && _inFlight.ContainsKey(item.Id);
+            if (!running && _inFlight.ContainsKey(item.Id))
+                _abandoned.Add(item.Id);
+        }
+        if (running)
             Terminate(new ChildFailure.Cancelled("cancelled by the caller while the child was running it; the child was killed", Option<ChildFailure>.None, true));
         else
-            item.TryFail(Stamp(new ChildFailure.Cancelled("cancelled by the caller before it was sent", Option<ChildFailure>.None, false), item));
+            item.TryFail(Stamp(new ChildFailure.Cancelled("cancelled by the caller before the child started it", Option<ChildFailure>.None, false), item));
     }
 
     /// <summary>Closes the child's stdin so it leaves on its own, then kills it after the grace period. Completes when it is reaped.</summary>
@@ -309,6 +318,11 @@ internal sealed class WorkerCore
             Terminate(new ChildFailure.ProtocolViolation($"the child replied to item id {id}, which it was not given", []));
             return false;
         }
+        lock (_gate)
+        {
+            if (_abandoned.Remove(id))
+                return true;
+        }
         item.Registration.Unregister();
         Interlocked.Increment(ref _itemsCompleted);
         complete(item).IfSome(failure => item.TryFail(Stamp(failure, item)));
@@ -455,7 +469,7 @@ internal sealed class WorkerCore
                 exit.ExitCode,
                 signal,
                 signal == 9
-                    ? _options.MemoryLimit > 0
+                    ? _cgroup is not null
                         ? "nobody in this process sent it"
                         : "possibly out of memory (no memory limit was set, so an OOM kill cannot be told apart from another SIGKILL)"
                     : ""

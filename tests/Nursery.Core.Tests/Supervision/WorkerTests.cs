@@ -374,6 +374,26 @@ public sealed class WorkerTests
     }
 
     [Fact]
+    public async Task Cancelling_an_item_waiting_behind_another_leaves_the_child_and_the_running_item_alone()
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.SleepMilliseconds));
+        using var cancel = new CancellationTokenSource();
+        var running = worker.InvokeAsync(400, "running");
+        var waiting = worker.InvokeAsync(1, "waiting", cancellationToken: cancel.Token);
+        await Task.Delay(100);
+
+        await cancel.CancelAsync();
+        var cancelled = EitherAssert.Left<ChildFailure.Cancelled, int>(await waiting.WaitAsync(Bound));
+        var finished = await running.WaitAsync(Bound);
+
+        Assert.False(cancelled.ItemStarted);
+        Assert.Equal(400, EitherAssert.Right(finished));
+        Assert.True(worker.IsAlive);
+        Assert.Equal(6, EitherAssert.Right(await worker.InvokeAsync(6, "after").WaitAsync(Bound)));
+    }
+
+    [Fact]
     public async Task Disposing_a_worker_reaps_its_child_and_later_items_are_Cancelled()
     {
         await using var children = new Children();

@@ -16,3 +16,7 @@ module Bodies =
         match line.Split ',' with
         | [| id; quantity |] -> { Id = id; Quantity = int quantity }
         | _ -> failwithf "malformed line: %s" line
+
+/// The README's F# example's body.
+module Work =
+    let parse (line: string) = int line

@@ -19,6 +19,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, long> _byKind = Kinds.ToDictionary(kind => kind, _ => 0L);
+    private readonly Dictionary<string, (long Succeeded, long Failed)> _byStage = new(StringComparer.Ordinal);
     private readonly List<ChildFailure> _failures = [];
     private readonly List<ItemRecord> _records = [];
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -94,6 +95,8 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
         jobLog?.Attempt(record);
         lock (_gate)
         {
+            var counts = _byStage.GetValueOrDefault(record.Stage);
+            _byStage[record.Stage] = record.Outcome == "Succeeded" ? (counts.Succeeded + 1, counts.Failed) : (counts.Succeeded, counts.Failed + 1);
             if (_records.Count < options.MaxRecords)
                 _records.Add(record);
             else if (record.Outcome != "Succeeded")
@@ -109,7 +112,14 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
     {
         var succeeded = Interlocked.Read(ref _succeeded);
         var ended = Interlocked.Read(ref _ended);
-        return new PipelineProgress(Inputs, succeeded, ended - succeeded, InFlight, Stopwatch.GetElapsedTime(_started));
+        lock (_gate)
+        {
+            return new PipelineProgress(Inputs, succeeded, ended - succeeded, InFlight, Stopwatch.GetElapsedTime(_started))
+            {
+                Stages = _byStage.ToDictionary(pair => pair.Key, pair => new StageProgress(pair.Value.Succeeded, pair.Value.Failed), StringComparer.Ordinal),
+                FailedByKind = new Dictionary<string, long>(_byKind),
+            };
+        }
     }
 
     public PipelineResult Result(bool completed, string abortReason)

@@ -1,0 +1,138 @@
+using System.Globalization;
+using System.Text.Json;
+using Nursery.Etl.Bodies;
+using Spectre.Console;
+
+namespace Nursery.Etl;
+
+/// <summary>One run of the ETL job: build the pipeline, run it with a progress display, write the summary.</summary>
+internal static class EtlRun
+{
+    private const int BatchSize = 500;
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static async Task<int> RunAsync(EtlSettings settings, CancellationToken cancellationToken)
+    {
+        if (settings.Generate > 0)
+        {
+            Console.WriteLine($"generating {settings.Generate:N0} orders into {settings.Input}");
+            Generator.Write(settings.Input, settings.Generate, settings.Seed);
+        }
+        var total = File.ReadLines(settings.Input).LongCount();
+        var plan = Injection.Parse(settings.Inject, settings.Seed, total, 0);
+        // A fault needs its limit to be caught: oom needs a memory limit, hang an item deadline. Give sensible ones.
+        var memoryLimit = settings.MemoryLimit > 0 ? settings.MemoryLimit : Injection.Has(plan, "oom") ? 256L << 20 : 0;
+        var itemTimeout = settings.ItemTimeout != Timeout.InfiniteTimeSpan ? settings.ItemTimeout : Injection.Has(plan, "hang") ? TimeSpan.FromSeconds(2) : Timeout.InfiniteTimeSpan;
+        plan = plan with { MemoryLimitBytes = memoryLimit };
+
+        if (!settings.Resume)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(settings.JobLog))!);
+            File.Delete(settings.JobLog);
+        }
+        string[] stages = ["parse", "convert", "write"];
+        var display = new Display(total, stages);
+        var options = new NurseryOptions
+        {
+            DefaultPolicy = settings.Policy switch
+            {
+                "retry" => Policy.Retry(3).ThenSkip(),
+                "skip" => Policy.Skip,
+                _ => Policy.FailFast,
+            },
+            Deadline = settings.Deadline,
+            JobLog = settings.JobLog,
+            Resume = settings.Resume,
+            Progress = display,
+            ProgressInterval = TimeSpan.FromMilliseconds(200),
+        };
+        var stageOptions = new StageOptions { Workers = settings.Workers, ItemTimeout = itemTimeout, MemoryLimit = memoryLimit };
+
+        Console.WriteLine(
+            $"{settings.Input} ({total:N0} lines) → parse ×{settings.Workers} → convert ×{settings.Workers}{(settings.Python ? " (python)" : "")} → {settings.Database}; policy {settings.Policy}"
+                + (settings.Inject.Length > 0 ? $"; injecting {settings.Inject}" : "")
+                + (settings.Resume ? "; resuming" : "")
+        );
+        await using var database = OrderDatabase.Open(settings.Database, fresh: !settings.Resume, BatchSize);
+        PipelineResult result;
+        Dictionary<string, int[]> pids;
+        await using (var scope = new NurseryScope(options))
+        {
+            var parse = scope.Stage(Body.From<Line, Parsed>(Orders.Parse).WithInitializer<FaultPlan>(Orders.Initialize, plan), stageOptions with { Name = "parse" });
+            var convert = settings.Python
+                ? scope.CommandStage(Command.Python<Parsed, Row>(Path.Combine(AppContext.BaseDirectory, "convert.py")), stageOptions with { Name = "convert", MemoryLimit = 0 })
+                : scope.Stage<Parsed, Row>(Orders.Convert, stageOptions with { Name = "convert" });
+            var write = scope.Sink<Row>(database.WriteAsync, new SinkOptions { Name = "write", Parallelism = BatchSize, BoundedCapacity = 2 * BatchSize });
+            parse.LinkTo(convert);
+            convert.LinkTo(write);
+
+            var lines = File.ReadLines(settings.Input).Select((text, index) => new Line(index, text));
+            var run = scope.RunAsync(lines, parse, line => line.Index.ToString(CultureInfo.InvariantCulture), cancellationToken);
+            await display.ShowAsync(run);
+            result = await run;
+            pids = new Dictionary<string, int[]> { ["parse"] = [.. parse.ProcessIds], ["convert"] = [.. convert.ProcessIds] };
+        }
+        var batches = database.Batches;
+        await database.DisposeAsync();
+        var (orderRows, rejectRows) = OrderDatabase.Count(settings.Database);
+
+        var exitCode = result.Completed ? 0 : 1;
+        Report(result, orderRows, rejectRows, batches, settings);
+        var summary = new Summary
+        {
+            Outcome = result.Completed ? "completed" : "aborted",
+            ExitCode = exitCode,
+            Input = Path.GetFullPath(settings.Input),
+            Database = Path.GetFullPath(settings.Database),
+            JobLog = Path.GetFullPath(settings.JobLog),
+            Policy = settings.Policy,
+            Inputs = result.Inputs,
+            Succeeded = result.Succeeded,
+            Failed = result.Failed,
+            Resumed = result.Resumed,
+            OrderRows = orderRows,
+            RejectRows = rejectRows,
+            Batches = batches,
+            FailedByKind = result.CountsByKind,
+            ProcessIds = pids,
+            Seconds = Math.Round(result.Elapsed.TotalSeconds, 3),
+            AbortReason = result.AbortReason,
+            FirstFailure = result.FirstFailure.Match(f => f.ToString(), () => ""),
+        };
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(settings.SummaryFile))!);
+        await File.WriteAllTextAsync(settings.SummaryFile, JsonSerializer.Serialize(summary, Indented), CancellationToken.None);
+        return exitCode;
+    }
+
+    private static void Report(PipelineResult result, long orderRows, long rejectRows, long batches, EtlSettings settings)
+    {
+        var table = new Table().Border(TableBorder.Rounded).AddColumn("").AddColumn(new TableColumn("").RightAligned()).HideHeaders();
+        table.Title(result.Completed ? "[green]completed[/]" : "[red]aborted[/]");
+        void Add(string name, string value) => table.AddRow(new Text(name), new Text(value));
+        Add("items read", result.Inputs.ToString("N0", CultureInfo.InvariantCulture));
+        if (result.Resumed > 0)
+            Add("skipped (done in an earlier run)", result.Resumed.ToString("N0", CultureInfo.InvariantCulture));
+        Add("written", result.Succeeded.ToString("N0", CultureInfo.InvariantCulture));
+        Add("failed", result.Failed.ToString("N0", CultureInfo.InvariantCulture));
+        foreach (var (kind, count) in result.CountsByKind.Where(k => k.Value > 0))
+            Add($"  {kind}", count.ToString("N0", CultureInfo.InvariantCulture));
+        Add("orders table / rejects table", $"{orderRows:N0} / {rejectRows:N0}");
+        Add("transactions committed", batches.ToString("N0", CultureInfo.InvariantCulture));
+        Add("time", $"{result.Elapsed.TotalSeconds:F2} s ({(result.Inputs > 0 ? result.Inputs / result.Elapsed.TotalSeconds : 0):N0} items/s)");
+        Add("database", settings.Database);
+        Add("job log", settings.JobLog);
+        AnsiConsole.Write(table);
+        if (result.Aborted)
+        {
+            Console.WriteLine($"aborted: {result.AbortReason}");
+            result.FirstFailure.IfSome(failure => Console.WriteLine(failure.ToString()));
+            Console.WriteLine($"The batches committed before the abort are kept ({orderRows + rejectRows:N0} rows); run again with --resume to do the rest.");
+        }
+        else if (result.Failed > 0)
+        {
+            Console.WriteLine($"{result.Failed:N0} item(s) failed and were skipped (policy {settings.Policy}); the first:");
+            result.FirstFailure.IfSome(failure => Console.WriteLine(failure.ToString()));
+            Console.WriteLine("Fix the cause and run again with --resume to process only those.");
+        }
+    }
+}

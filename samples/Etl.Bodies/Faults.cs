@@ -5,14 +5,17 @@ namespace Nursery.Etl.Bodies;
 /// <summary>
 /// Which faults the parse stage's children inject, decided from the item's index and <see cref="Seed"/> only, so a run
 /// is reproducible: <see cref="Rates"/> are probabilities per item, <see cref="Indices"/> the exact items (for counts).
+/// Process faults (kill, oom, hang, garbage) are transient, like a neighbour's memory spike or a flaky node: they hit an
+/// item's first attempt only (a marker file in <see cref="MarkerDirectory"/> remembers), so a retry succeeds. A throw
+/// is a bug in the code: every attempt throws.
 /// </summary>
-public sealed record FaultPlan(int Seed, IReadOnlyDictionary<string, double> Rates, IReadOnlyDictionary<string, long[]> Indices, bool InitFail, long MemoryLimitBytes)
+public sealed record FaultPlan(int Seed, IReadOnlyDictionary<string, double> Rates, IReadOnlyDictionary<string, long[]> Indices, bool InitFail, long MemoryLimitBytes, string MarkerDirectory)
 {
     /// <summary>The fault kinds, in the order they are checked.</summary>
     public static readonly IReadOnlyList<string> Kinds = ["kill", "oom", "hang", "garbage", "throw"];
 
     /// <summary>No faults.</summary>
-    public static FaultPlan None { get; } = new(0, new Dictionary<string, double>(), new Dictionary<string, long[]>(), false, 0);
+    public static FaultPlan None { get; } = new(0, new Dictionary<string, double>(), new Dictionary<string, long[]>(), false, 0, "");
 
     /// <summary>The fault for item <paramref name="index"/>, or null.</summary>
     public string? FaultFor(long index)
@@ -56,7 +59,10 @@ public static class Faults
     /// <summary>Does to this child what the plan says for item <paramref name="index"/>, if anything.</summary>
     public static void Apply(long index)
     {
-        switch (_plan.FaultFor(index))
+        var fault = _plan.FaultFor(index);
+        if (fault is not null and not "throw" && !FirstTime(fault, index))
+            return;
+        switch (fault)
         {
             case "kill":
                 using (var self = Process.GetCurrentProcess())
@@ -77,6 +83,22 @@ public static class Faults
                 throw new InvalidDataException($"injected throw on item {index}: a bug in the parser");
             default:
                 break;
+        }
+    }
+
+    /// <summary>True once per (fault, item) across every child of the run: the marker file is created atomically.</summary>
+    private static bool FirstTime(string fault, long index)
+    {
+        if (_plan.MarkerDirectory.Length == 0)
+            return true;
+        try
+        {
+            using var marker = new FileStream(Path.Combine(_plan.MarkerDirectory, $"{fault}-{index}"), FileMode.CreateNew, FileAccess.Write);
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
         }
     }
 

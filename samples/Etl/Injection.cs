@@ -31,7 +31,7 @@ internal static class Injection
             else
                 indices[pieces[0]] = Choose(seed, pieces[0], (long)amount, items);
         }
-        return new FaultPlan(seed, rates, indices, initFail, memoryLimit);
+        return new FaultPlan(seed, rates, indices, initFail, memoryLimit, "");
     }
 
     public static bool Has(FaultPlan plan, string kind) => plan.Rates.ContainsKey(kind) || plan.Indices.ContainsKey(kind);

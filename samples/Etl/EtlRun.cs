@@ -69,7 +69,7 @@ internal static class EtlRun
             Workers = settings.Workers,
             ItemTimeout = itemTimeout,
             MemoryLimit = memoryLimit,
-            RestartIntensity = new RestartIntensity(100, TimeSpan.FromSeconds(10)),
+            RestartIntensity = new RestartIntensity(20, TimeSpan.FromSeconds(10)),
         };
 
         Console.WriteLine(

@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Nursery.Tests.Support;
+
+namespace Nursery.Etl.Tests;
+
+/// <summary>The summary the sample writes with --summary (the fields the tests read).</summary>
+public sealed record EtlSummary(
+    string Outcome,
+    int ExitCode,
+    string Database,
+    string JobLog,
+    long Inputs,
+    long Succeeded,
+    long Failed,
+    long Resumed,
+    long OrderRows,
+    long RejectRows,
+    Dictionary<string, long> FailedByKind,
+    Dictionary<string, int[]> ProcessIds,
+    string AbortReason,
+    string FirstFailure
+);
+
+/// <summary>What one run of the sample left: its exit code, its output, its summary.</summary>
+public sealed record EtlOutcome(int ExitCode, string Output, EtlSummary? Summary);
+
+/// <summary>Starts the built sample (or any command) as a real process, with a bounded wait, and reads what it left.</summary>
+public static class EtlProcess
+{
+    public static readonly string RepositoryRoot = FindRoot();
+
+    /// <summary>The sample built alongside this test assembly (same configuration).</summary>
+    public static readonly string SampleDll = Path.Combine(
+        RepositoryRoot,
+        "samples/Etl/bin",
+        new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name,
+        "net10.0/Nursery.Etl.dll"
+    );
+
+    /// <summary>Runs the sample in <paramref name="directory"/> with <paramref name="arguments"/>, and reads summary.json.</summary>
+    public static async Task<EtlOutcome> RunSampleAsync(string directory, params string[] arguments)
+    {
+        var summary = Path.Combine(directory, "summary.json");
+        File.Delete(summary);
+        var (exitCode, output) = await RunAsync(directory, TimeSpan.FromSeconds(90), "dotnet", [SampleDll, "--summary", summary, .. arguments]);
+        return new EtlOutcome(exitCode, output, ReadSummary(summary));
+    }
+
+    public static EtlSummary? ReadSummary(string path) => File.Exists(path) ? JsonSerializer.Deserialize<EtlSummary>(File.ReadAllText(path)) : null;
+
+    /// <summary>Runs a command with stdout and stderr captured; kills its process tree if it outlives <paramref name="timeout"/>.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(string directory, TimeSpan timeout, string executable, IEnumerable<string> arguments)
+    {
+        var start = new ProcessStartInfo(executable) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        // The test host's MSBuild and test-platform variables must not leak into a nested `dotnet run`.
+        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase) || k.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase)).ToList())
+            start.Environment.Remove(name);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            throw new TimeoutException($"{executable} {string.Join(' ', arguments)} ran past {timeout}; output so far:\n{await stdout}\n{await stderr}");
+        }
+        return (process.ExitCode, await stdout.WaitAsync(TimeSpan.FromSeconds(10)) + await stderr.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    public static (long Orders, long Rejects) CountRows(string database)
+    {
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = database, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        connection.Open();
+        return (Count(connection, "orders"), Count(connection, "rejects"));
+    }
+
+    /// <summary>The job log's last end line per item (a resumed run appends): key → outcome.</summary>
+    public static Dictionary<string, string> EndLines(string jobLog)
+    {
+        var ends = new Dictionary<string, string>();
+        foreach (var fields in File.ReadLines(jobLog).Skip(1).Select(line => line.Split('\t')).Where(f => f[1] == "(end)"))
+            ends[fields[0]] = fields[6];
+        return ends;
+    }
+
+    /// <summary>The outcomes of every attempt in the job log (not the end lines).</summary>
+    public static List<string> AttemptOutcomes(string jobLog) => File.ReadLines(jobLog).Skip(1).Select(line => line.Split('\t')).Where(f => f[1] != "(end)").Select(f => f[6]).ToList();
+
+    public static async Task AssertNoChildLeftAsync(EtlSummary summary)
+    {
+        var pids = summary.ProcessIds.Values.SelectMany(p => p).ToList();
+        Assert.NotEmpty(pids);
+        foreach (var pid in pids)
+            await Processes.AssertGoneAsync(pid, TimeSpan.FromSeconds(5));
+    }
+
+    private static long Count(SqliteConnection connection, string table)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT COUNT(*) FROM {table}";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    private static string FindRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Dataflow.sln")))
+                return directory.FullName;
+        }
+        throw new InvalidOperationException("Dataflow.sln not found above " + AppContext.BaseDirectory);
+    }
+}

@@ -1,0 +1,159 @@
+[assembly: CollectionBehavior(DisableTestParallelization = true)]
+
+namespace Nursery.Etl.Tests;
+
+/// <summary>The ETL sample, run as a process: each policy, injected faults, resume, usage errors.</summary>
+public sealed class EtlTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("nursery-etl-test-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private string Db => Path.Combine(_directory, "orders.db");
+
+    private string JobLog => Path.Combine(_directory, "joblog.tsv");
+
+    private Task<EtlOutcome> RunAsync(params string[] arguments) =>
+        EtlProcess.RunSampleAsync(_directory, ["--input", Path.Combine(_directory, "orders.jsonl"), "--db", Db, "--joblog", JobLog, .. arguments]);
+
+    [Fact]
+    public async Task A_clean_run_writes_every_line_as_an_order_or_a_reject_and_exits_0()
+    {
+        var run = await RunAsync("--generate", "1000");
+
+        Assert.True(run.ExitCode == 0, run.Output);
+        var summary = run.Summary!;
+        Assert.Equal("completed", summary.Outcome);
+        Assert.Equal(1000, summary.Inputs);
+        Assert.Equal(1000, summary.Succeeded);
+        var (orders, rejects) = EtlProcess.CountRows(Db);
+        Assert.Equal(1000, orders + rejects);
+        Assert.True(rejects > 0, "the generated file has some malformed lines, which must land in the rejects table");
+        Assert.Equal((summary.OrderRows, summary.RejectRows), (orders, rejects));
+        var ends = EtlProcess.EndLines(JobLog);
+        Assert.Equal(1000, ends.Count);
+        Assert.All(ends.Values, outcome => Assert.Equal("Succeeded", outcome));
+        await EtlProcess.AssertNoChildLeftAsync(summary);
+    }
+
+    [Fact]
+    public async Task Fail_fast_aborts_on_an_injected_throw_with_exit_1_the_childs_stack_trace_and_only_committed_rows()
+    {
+        var run = await RunAsync("--generate", "2000", "--inject", "throw:1", "--seed", "7");
+
+        Assert.True(run.ExitCode == 1, run.Output);
+        var summary = run.Summary!;
+        Assert.Equal("aborted", summary.Outcome);
+        Assert.Contains("InvalidDataException: injected throw", summary.FirstFailure);
+        Assert.Contains("Nursery.Etl.Bodies.Faults.Apply", summary.FirstFailure); // the child's stack trace
+        Assert.Contains("injected throw", run.Output);
+        var (orders, rejects) = EtlProcess.CountRows(Db);
+        var succeeded = EtlProcess.EndLines(JobLog).Count(e => e.Value == "Succeeded");
+        Assert.Equal(summary.Succeeded, orders + rejects); // every row written is an item the run counts as done...
+        Assert.Equal(succeeded, orders + rejects); // ...and the job log says so: resume can trust it
+        Assert.True(summary.Inputs < 2000 || summary.Failed > 0);
+        Assert.Equal(1, summary.FailedByKind["Faulted"]);
+        await EtlProcess.AssertNoChildLeftAsync(summary);
+    }
+
+    [Fact]
+    public async Task Skip_records_each_failure_writes_the_rest_and_exits_0()
+    {
+        var run = await RunAsync("--generate", "1000", "--inject", "throw:3,kill:2", "--policy", "skip");
+
+        Assert.True(run.ExitCode == 0, run.Output);
+        var summary = run.Summary!;
+        Assert.Equal("completed", summary.Outcome);
+        Assert.Equal(3, summary.FailedByKind["Faulted"]);
+        Assert.Equal(2, summary.FailedByKind["Crashed"]);
+        Assert.Equal(5, summary.Failed);
+        Assert.Equal(995, summary.Succeeded);
+        var (orders, rejects) = EtlProcess.CountRows(Db);
+        Assert.Equal(995, orders + rejects);
+        Assert.Equal(5, EtlProcess.EndLines(JobLog).Count(e => e.Value != "Succeeded"));
+        await EtlProcess.AssertNoChildLeftAsync(summary);
+    }
+
+    [Fact]
+    public async Task Retry_recovers_a_kill_an_oom_a_hang_and_garbage_and_skips_only_the_bug()
+    {
+        var run = await RunAsync("--generate", "1000", "--inject", "kill:2,oom:1,hang:1,garbage:1,throw:1", "--policy", "retry", "--item-timeout", "1s", "--memory-limit", "192M");
+
+        Assert.True(run.ExitCode == 0, run.Output);
+        var summary = run.Summary!;
+        var attempts = EtlProcess.AttemptOutcomes(JobLog);
+        Assert.Equal(2, attempts.Count(a => a == "Crashed"));
+        Assert.Equal(1, attempts.Count(a => a == "TimedOut"));
+        Assert.Equal(1, attempts.Count(a => a == "ProtocolViolation"));
+        Assert.Equal(1, attempts.Count(a => a == "OutOfMemory")); // the memory cgroup's oom_kill counter names it
+        Assert.Equal(1, summary.Failed); // only the throw: a bug is not retried
+        Assert.Equal(1, summary.FailedByKind["Faulted"]);
+        Assert.Equal(999, summary.Succeeded);
+        var (orders, rejects) = EtlProcess.CountRows(Db);
+        Assert.Equal(999, orders + rejects);
+        await EtlProcess.AssertNoChildLeftAsync(summary);
+    }
+
+    [Fact]
+    public async Task A_failing_initializer_is_StartFailed_the_run_aborts_with_exit_1_and_nothing_is_written()
+    {
+        var run = await RunAsync("--generate", "300", "--inject", "init-fail");
+
+        Assert.True(run.ExitCode == 1, run.Output);
+        var summary = run.Summary!;
+        Assert.StartsWith("StartFailed", summary.FirstFailure);
+        Assert.Contains("injected init-fail", summary.FirstFailure);
+        Assert.Equal(0, summary.Succeeded);
+        Assert.Equal((0L, 0L), EtlProcess.CountRows(Db));
+        await EtlProcess.AssertNoChildLeftAsync(summary);
+    }
+
+    [Fact]
+    public async Task Resume_processes_only_the_items_that_did_not_succeed()
+    {
+        var first = await RunAsync("--generate", "600", "--inject", "throw:4", "--policy", "skip");
+        Assert.True(first.ExitCode == 0, first.Output);
+        Assert.Equal(4, first.Summary!.Failed);
+        Assert.Equal(596, EtlProcess.CountRows(Db) is var (o, r) ? o + r : 0);
+
+        var second = await RunAsync("--resume");
+
+        Assert.True(second.ExitCode == 0, second.Output);
+        var summary = second.Summary!;
+        Assert.Equal(4, summary.Inputs);
+        Assert.Equal(596, summary.Resumed);
+        Assert.Equal(4, summary.Succeeded);
+        var (orders, rejects) = EtlProcess.CountRows(Db);
+        Assert.Equal(600, orders + rejects);
+        Assert.Equal(600, EtlProcess.EndLines(JobLog).Count(e => e.Value == "Succeeded"));
+        await EtlProcess.AssertNoChildLeftAsync(summary);
+    }
+
+    [Fact]
+    public async Task The_convert_stage_runs_as_a_Python_worker_and_writes_the_same_rows()
+    {
+        var run = await RunAsync("--generate", "300", "--python");
+
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Equal(300, run.Summary!.Succeeded);
+        var (orders, rejects) = EtlProcess.CountRows(Db);
+        Assert.Equal(300, orders + rejects);
+        Assert.NotEmpty(run.Summary.ProcessIds["convert"]);
+        await EtlProcess.AssertNoChildLeftAsync(run.Summary);
+    }
+
+    [Theory]
+    [InlineData("--policy", "sometimes")]
+    [InlineData("--inject", "explode:1")]
+    [InlineData("--workers", "0")]
+    [InlineData("--item-timeout", "soon")]
+    [InlineData("--no-such-option")]
+    public async Task A_usage_error_exits_2_and_starts_nothing(params string[] arguments)
+    {
+        var run = await RunAsync(["--generate", "10", .. arguments]);
+
+        Assert.True(run.ExitCode == 2, run.Output);
+        Assert.Contains("error", run.Output);
+        Assert.Null(run.Summary);
+    }
+}

@@ -298,23 +298,36 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         ledger.SourceDone();
     }
 
-    /// <summary>Returns when every block has completed or every input has ended, or, after an abort, when the drain timeout has passed.</summary>
+    /// <summary>
+    /// Returns when every block has completed. When every input has ended (or, after an abort, the drain timeout has
+    /// passed) the blocks get up to the drain timeout to complete by themselves — completion travels down the links
+    /// in milliseconds — and only then are they completed by force, their leftover output dropped.
+    /// </summary>
     private async Task WaitForEndAsync(INurseryBlock[] blocks)
     {
         var allCompleted = Task.WhenAll(blocks.Select(block => block.Completion));
         var drainedAfterAbort = _aborted.Task.ContinueWith(_ => Task.Delay(Options.DrainTimeout), TaskScheduler.Default).Unwrap();
         await Task.WhenAny(allCompleted, Ledger.Drained, drainedAfterAbort).ConfigureAwait(false);
-        if (!Ledger.Drained.IsCompleted && !allCompleted.IsCompleted)
+        if (allCompleted.IsCompleted)
+            return;
+        if (Ledger.Drained.IsCompleted)
+        {
+            // Every input is accounted for; Lefts may still be on their way to the end, so no block is completed yet.
+            await Task.WhenAny(allCompleted, Task.Delay(Options.DrainTimeout)).ConfigureAwait(false);
+            if (allCompleted.IsCompleted)
+                return;
+        }
+        else
         {
             // Items stuck in blocks that cannot deliver (a full, declining or faulted target) after the abort.
             Ledger.Abandon($"the run was aborted ({_abortReason}) and the item did not leave its block within the drain timeout", _abortFailure is null ? Option<ChildFailure>.None : _abortFailure);
         }
-        if (!allCompleted.IsCompleted)
+        foreach (var block in blocks)
         {
-            foreach (var block in blocks)
-                block.Complete();
-            await Task.WhenAny(allCompleted, Task.Delay(Options.DrainTimeout)).ConfigureAwait(false);
+            block.Complete();
+            block.DiscardOutput();
         }
+        await Task.WhenAny(allCompleted, Task.Delay(Options.DrainTimeout)).ConfigureAwait(false);
     }
 
     private static void WireCompletion(INurseryBlock[] blocks, INurseryBlock entry)

@@ -130,6 +130,8 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
         return _pool.StartAsync(cancellationToken);
     }
 
+    void INurseryBlock.DiscardOutput() => _block.LinkTo(DataflowBlock.NullTarget<Item<TOut>>());
+
     ValueTask INurseryBlock.StopAsync() => _pool.DisposeAsync();
 
     /// <inheritdoc />

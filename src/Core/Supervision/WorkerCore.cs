@@ -183,7 +183,7 @@ internal sealed class WorkerCore
         {
             if (_cause is not null || (_ended && _process is null))
                 return;
-            _cause = cause;
+            _cause = Stamp(cause, null);
             _ended = true;
             process = _process;
         }
@@ -446,6 +446,8 @@ internal sealed class WorkerCore
 
         var head = inFlight.Length > 0 ? inFlight[0] : null;
         var stampedCause = Stamp(cause, head);
+        lock (_gate)
+            _cause = stampedCause;
         if (head is not null)
             head.TryFail(stampedCause);
         foreach (var item in inFlight.Skip(1))

@@ -112,7 +112,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
         return new PipelineProgress(Inputs, succeeded, ended - succeeded, InFlight, Stopwatch.GetElapsedTime(_started));
     }
 
-    public PipelineResult Result(bool completed, string abortReason)
+    public PipelineResult Result(bool completed, string abortReason, AbortCause abortCause)
     {
         lock (_gate)
         {
@@ -121,6 +121,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
             {
                 Completed = completed,
                 AbortReason = abortReason,
+                AbortCause = abortCause,
                 FirstFailure = first is null ? Option<ChildFailure>.None : first,
                 Failures = [.. _failures],
                 Inputs = Inputs,

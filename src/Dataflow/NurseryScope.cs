@@ -20,6 +20,7 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
     private readonly TaskCompletionSource _aborted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Ledger? _ledger;
     private string _abortReason = "";
+    private AbortCause _abortCause;
     private ChildFailure? _abortFailure;
     private int _state;
 
@@ -142,9 +143,9 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         var resumed = Options.Resume ? JobLog.SucceededKeys(Options.JobLog) : new System.Collections.Generic.HashSet<string>();
         var jobLog = Options.JobLog.Length > 0 ? new JobLog(Options.JobLog) : null;
         _ledger = new Ledger(Options, jobLog);
-        using var callerRegistration = cancellationToken.Register(() => Abort("the caller cancelled the run", null));
+        using var callerRegistration = cancellationToken.Register(() => Abort("the caller cancelled the run", null, AbortCause.Caller));
         using var deadline = Options.Deadline == Timeout.InfiniteTimeSpan ? null : new CancellationTokenSource(Options.Deadline);
-        using var deadlineRegistration = deadline?.Token.Register(() => Abort($"the run's deadline of {ChildFailure.FormatDuration(Options.Deadline)} passed", null));
+        using var deadlineRegistration = deadline?.Token.Register(() => Abort($"the run's deadline of {ChildFailure.FormatDuration(Options.Deadline)} passed", null, AbortCause.Deadline));
         using var progress = Options.Progress.MatchUnsafe(p => new Timer(_ => p.Report(_ledger.Progress()), null, Options.ProgressInterval, Options.ProgressInterval), () => null);
 
         INurseryBlock[] blocks;
@@ -166,15 +167,16 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         Options.Progress.IfSome(p => p.Report(_ledger.Progress()));
         Interlocked.Exchange(ref _state, 2);
         string reason;
+        AbortCause cause;
         lock (_gate)
-            reason = _abortReason;
-        return _ledger.Result(completed: reason.Length == 0, reason);
+            (reason, cause) = (_abortReason, _abortCause);
+        return _ledger.Result(completed: reason.Length == 0, reason, cause);
     }
 
     /// <summary>Aborts the run if it is running and reaps every child. Safe to call many times.</summary>
     public async ValueTask DisposeAsync()
     {
-        Abort("the scope was disposed", null);
+        Abort("the scope was disposed", null, AbortCause.Disposed);
         INurseryBlock[] blocks;
         lock (_gate)
             blocks = [.. _blocks];
@@ -197,16 +199,20 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
     {
         if (failure is ChildFailure.Cancelled)
             return;
-        Abort($"{failure.Kind} of item {(failure.Key.Length == 0 ? "(none)" : failure.Key)} in {failure.Stage}: {failure.Summary}", failure);
+        Abort($"{failure.Kind} of item {(failure.Key.Length == 0 ? "(none)" : failure.Key)} in {failure.Stage}: {failure.Summary}", failure, AbortCause.Failure);
     }
 
     internal void AbortForBlock(string what, Exception exception)
     {
         var failure = new ChildFailure.Faulted(RemoteError.From(exception)) { Stage = what };
-        Abort($"{what}: {exception.GetType().Name}: {exception.Message}", failure);
+        Abort($"{what}: {exception.GetType().Name}: {exception.Message}", failure, AbortCause.BlockFaulted);
     }
 
-    private void Abort(string reason, ChildFailure? failure)
+    /// <summary>A stage whose pool has failed for good (restart intensity) cannot process anything: the run aborts, whatever the policy.</summary>
+    internal void AbortForFailedStage(ChildFailure failure) =>
+        Abort($"stage {failure.Stage} stopped starting children: {failure.Summary}", failure, AbortCause.StageFailed);
+
+    private void Abort(string reason, ChildFailure? failure, AbortCause cause)
     {
         lock (_gate)
         {
@@ -214,6 +220,7 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
                 return;
             _abortReason = reason;
             _abortFailure = failure;
+            _abortCause = cause;
         }
         _aborted.TrySetResult();
         _ = Task.Run(_abort.Cancel);

@@ -191,6 +191,12 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
                 }
                 final = retry.Then;
             }
+            if (failure is ChildFailure.StartFailed && _pool.Failure.IsSome)
+            {
+                Scope.Ledger.Failed(failure);
+                Scope.AbortForFailedStage(failure);
+                return Prelude.Left<ChildFailure, TOut>(failure);
+            }
             return Fail(failure, final == Policy.FailFast);
         }
 

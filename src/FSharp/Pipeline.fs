@@ -17,6 +17,16 @@ module Pipeline =
     /// A body from an F# function (see `stage`), for use with `Body` methods such as WithInitializer.
     let body (f: 'a -> 'b) : Body<'a, 'b> = Body.FromClosure<'a, 'b>(f :> obj)
 
+    /// The body with an initializer that each child runs once, with `state` (sent as JSON), before its first item,
+    /// like Python's `Pool(initializer, initargs)`. Same rules as a body: a module function or a closure that captures nothing.
+    ///
+    ///     let b = Pipeline.body Work.score |> Pipeline.withInitializer Work.loadModel "model.bin"
+    let withInitializer (initializer: 'state -> unit) (state: 'state) (body: Body<'a, 'b>) : Body<'a, 'b> =
+        body.WithInitializerClosure<'state>(initializer :> obj, state)
+
+    /// An in-process sink whose action returns a task (`fun row -> task { ... }`).
+    let sinkTask (action: 'a -> Task) (scope: NurseryScope) : Sink<'a> = scope.Sink<'a>(Func<'a, Task>(action))
+
     /// A scope with these options (dispose it with `use`).
     let scope (options: NurseryOptions) = new NurseryScope(options)
 

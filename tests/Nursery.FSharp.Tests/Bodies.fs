@@ -10,6 +10,13 @@ module Bodies =
     let exitOn7 (x: int) =
         if x = 7 then exit 3 else x
 
+    let mutable private factor = 1
+
+    /// An initializer: runs once in each child before its first item.
+    let setFactor (value: int) = factor <- value
+
+    let multiply (x: int) = x * factor
+
     type Order = { Id: string; Quantity: int }
 
     let parse (line: string) =

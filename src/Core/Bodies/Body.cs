@@ -24,17 +24,23 @@ public static class Body
     /// A body from an F# function value (an FSharpFunc closure): its own Invoke method runs in the child, on a fresh
     /// instance of the closure, so the closure must capture nothing. Used by Nursery.FSharp.
     /// </summary>
-    internal static Body<TIn, TOut> FromClosure<TIn, TOut>(object closure)
+    internal static Body<TIn, TOut> FromClosure<TIn, TOut>(object closure) => Create<TIn, TOut>(ClosureDelegate(closure, typeof(TIn), typeof(TOut)), new JsonCodec());
+
+    /// <summary>
+    /// A delegate over what an F# function value runs: its Invoke method on the closure, or, when the closure is F#
+    /// Interactive's forwarder around a compiled static method, that method. <paramref name="result"/> null accepts any return type.
+    /// </summary>
+    internal static Delegate ClosureDelegate(object closure, Type argument, Type? result)
     {
         ArgumentNullException.ThrowIfNull(closure);
-        var invoke = closure.GetType().GetMethod("Invoke", BindingFlags.Public | BindingFlags.Instance, [typeof(TIn)]);
-        if (invoke is null || invoke.ReturnType != typeof(TOut))
-            throw new ArgumentException($"{closure.GetType()} is not a function from {typeof(TIn)} to {typeof(TOut)}.", nameof(closure));
+        var invoke = closure.GetType().GetMethod("Invoke", BindingFlags.Public | BindingFlags.Instance, [argument]);
+        if (invoke is null || (result is not null && invoke.ReturnType != result))
+            throw new ArgumentException($"{closure.GetType()} is not a function from {argument} to {result?.ToString() ?? "anything"}.", nameof(closure));
         // F# Interactive and notebooks wrap a compiled function passed by name in a closure of their own dynamic
         // assembly; when that closure only forwards to a compiled static method, the child runs the method itself.
-        if (!CanBeLoadedByAChild(closure.GetType().Assembly) && ForwardedStaticMethod(invoke) is { } forwarded && forwarded.ReturnType == typeof(TOut))
-            return Create<TIn, TOut>(Delegate.CreateDelegate(typeof(Func<TIn, TOut>), forwarded), new JsonCodec());
-        return Create<TIn, TOut>(Delegate.CreateDelegate(typeof(Func<TIn, TOut>), closure, invoke), new JsonCodec());
+        if (!CanBeLoadedByAChild(closure.GetType().Assembly) && ForwardedStaticMethod(invoke) is { } forwarded && forwarded.ReturnType == invoke.ReturnType)
+            return Delegate.CreateDelegate(typeof(Func<,>).MakeGenericType(argument, forwarded.ReturnType), forwarded);
+        return Delegate.CreateDelegate(typeof(Func<,>).MakeGenericType(argument, invoke.ReturnType), closure, invoke);
     }
 
     /// <summary>Whether a child process can load the assembly from a file (not emitted in memory, as F# Interactive's are).</summary>

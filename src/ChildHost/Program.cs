@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
 using System.Threading.Channels;
 using Nursery.Protocol;
@@ -44,11 +45,13 @@ internal static class Program
             channel.Send(FrameKind.Error, ProtocolJson.Encode(new ErrorMessage(phase, RemoteError.From(exception))));
             return Leave(ExitBadStart, "");
         }
+        // Mapped before Ready: the parent unlinks the file once the child is ready.
+        using var progress = init.ProgressPath is null ? null : ProgressSlot.Open(init.ProgressPath);
         channel.Send(FrameKind.Ready, []);
 
         var work = Channel.CreateUnbounded<(long Id, byte[] Payload)>(new UnboundedChannelOptions { SingleWriter = true });
         _ = Task.Run(() => ReceiveAsync(reader, work.Writer));
-        await ServeAsync(channel, body, work.Reader).ConfigureAwait(false);
+        await ServeAsync(channel, body, work.Reader, progress).ConfigureAwait(false);
         return 0;
     }
 
@@ -85,25 +88,48 @@ internal static class Program
     }
 
     /// <summary>
-    /// Runs items in order and sends each reply before the next item starts. Holding replies to batch them would
-    /// save a write per item, but if a later item then killed the process, the parent would blame the oldest
-    /// unanswered item, which had in fact succeeded: the reply frame is the parent's only proof of which item ran.
+    /// Runs items in order. Without a progress slot each reply is sent before the next item starts: the reply frame is
+    /// then the parent's only proof of which item ran, so holding replies back would get a finished item blamed for a
+    /// later item's crash. With a slot (the child stores there which item it is starting), replies of consecutive fast
+    /// items go out together: the batch is sent when no more work is queued, when an item took longer than
+    /// <see cref="SlowItem"/>, when the oldest held reply is older than <see cref="MaxHold"/>, or when it is large.
     /// </summary>
-    private static async Task ServeAsync(ProtocolChannel channel, IBodyInvoker body, ChannelReader<(long Id, byte[] Payload)> work)
+    private static async Task ServeAsync(ProtocolChannel channel, IBodyInvoker body, ChannelReader<(long Id, byte[] Payload)> work, ProgressSlot? progress)
     {
         using var replies = new FrameBuffer(64 * 1024);
+        var countAt = -1;
+        var count = 0;
+        long heldSince = 0;
         while (await work.WaitToReadAsync().ConfigureAwait(false))
         {
             while (work.TryRead(out var item))
             {
-                replies.Clear();
-                var countAt = Batch.BeginBatch(replies, FrameKind.Reply);
+                if (count == 0)
+                {
+                    replies.Clear();
+                    countAt = Batch.BeginBatch(replies, FrameKind.Reply);
+                    heldSince = Stopwatch.GetTimestamp();
+                }
+                progress?.Starting(item.Id);
+                var started = Stopwatch.GetTimestamp();
                 await AnswerAsync(body, item.Id, item.Payload, replies).ConfigureAwait(false);
-                Batch.EndBatch(replies, countAt, 1);
-                channel.Send(replies);
+                count++;
+                var now = Stopwatch.GetTimestamp();
+                if (progress is null || count >= MaxRepliesPerFrame || replies.Length >= MaxHeldBytes || !work.TryPeek(out _)
+                    || Stopwatch.GetElapsedTime(started, now) > SlowItem || Stopwatch.GetElapsedTime(heldSince, now) > MaxHold)
+                {
+                    Batch.EndBatch(replies, countAt, count);
+                    channel.Send(replies);
+                    count = 0;
+                }
             }
         }
     }
+
+    private const int MaxRepliesPerFrame = 1024;
+    private const int MaxHeldBytes = 256 * 1024;
+    private static readonly TimeSpan SlowItem = TimeSpan.FromMilliseconds(0.2);
+    private static readonly TimeSpan MaxHold = TimeSpan.FromMilliseconds(2);
 
     private static async ValueTask AnswerAsync(IBodyInvoker body, long id, byte[] payload, FrameBuffer replies)
     {

@@ -37,6 +37,14 @@ public static class Bodies
         return x;
     }
 
+    /// <summary>Sleeps forever on a negative item (a hang), returns the item otherwise.</summary>
+    public static int HangOnNegative(int x)
+    {
+        if (x < 0)
+            Thread.Sleep(Timeout.Infinite);
+        return x;
+    }
+
     public static int StackOverflow(int x) => Recurse(x);
 
     private static int Recurse(int depth) => depth == int.MinValue ? 0 : Recurse(depth + 1) + 1;

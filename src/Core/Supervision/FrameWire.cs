@@ -9,6 +9,9 @@ namespace Nursery.Supervision;
 internal sealed class FrameWire(WorkerOptions options, InitMessage init) : Wire
 {
     private readonly TaskCompletionSource<byte[]> _initFrame = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _gate = new();
+    private ProgressSlot? _progress;
+    private bool _released;
 
     public override bool PlacesItselfInCgroup => false;
 
@@ -17,10 +20,39 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init) : Wire
             ? Commands.CommandLaunch.Preflight(options.Host.DotnetExecutable).Map(reason => $"cannot start the child host: {reason} (WorkerOptions.Host.DotnetExecutable)")
             : $"the child host was not found at '{options.Host.HostAssembly}'. Reference the Nursery.Dataflow package (or the Nursery.ChildHost project) so the host is copied next to your application, or set WorkerOptions.Host to where it is.";
 
-    public override LaunchSpec Launch(IReadOnlyDictionary<string, string> environment, MemoryCgroup? cgroup) =>
-        Commands.CommandLaunch.HasSetsid
+    public override LaunchSpec Launch(IReadOnlyDictionary<string, string> environment, MemoryCgroup? cgroup)
+    {
+        lock (_gate)
+        {
+            if (!_released && options.BatchReplies)
+                _progress ??= ProgressSlot.Create();
+        }
+        return Commands.CommandLaunch.HasSetsid
             ? new(Commands.CommandLaunch.Setsid, [options.Host.DotnetExecutable, options.Host.HostAssembly], environment, Environment.CurrentDirectory, OwnProcessGroup: true)
             : new(options.Host.DotnetExecutable, [options.Host.HostAssembly], environment, Environment.CurrentDirectory);
+    }
+
+    public override (long Id, long Since) Running()
+    {
+        lock (_gate)
+            return _progress?.Running() ?? (0, 0);
+    }
+
+    public override void Started()
+    {
+        lock (_gate)
+            _progress?.Unlink();
+    }
+
+    public override void Release()
+    {
+        lock (_gate)
+        {
+            _released = true;
+            _progress?.Dispose();
+            _progress = null;
+        }
+    }
 
     public override async Task<bool> GreetAsync(Stream stdin, CancellationToken cancellationToken)
     {
@@ -89,7 +121,10 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init) : Wire
                         return;
                     using (var frame = new FrameBuffer())
                     {
-                        frame.WriteFrame(FrameKind.Init, ProtocolJson.Encode(init));
+                        string? progressPath;
+                        lock (_gate)
+                            progressPath = _progress?.Path;
+                        frame.WriteFrame(FrameKind.Init, ProtocolJson.Encode(init with { ProgressPath = progressPath }));
                         _initFrame.TrySetResult(frame.WrittenSpan.ToArray());
                     }
                     break;

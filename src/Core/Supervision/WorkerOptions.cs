@@ -18,6 +18,15 @@ public sealed record WorkerOptions
     /// <summary>How often the child sends a heartbeat.</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// Whether a .NET child may send the replies of consecutive fast items in one frame (default true): many times the
+    /// throughput for small items. The child records in memory shared with the parent which item it is running, so a
+    /// crash or hang is still blamed on the right item; items that had finished with their replies still batched when
+    /// the child died are sent again (not started: same attempt), so such an item's body may run twice. False: every
+    /// reply is written before the next item starts (a body runs at most once per attempt).
+    /// </summary>
+    public bool BatchReplies { get; init; } = true;
+
     /// <summary>How long the parent waits without any frame from a child before declaring it stopped and killing it.</summary>
     public TimeSpan HeartbeatTimeout { get; init; } = TimeSpan.FromSeconds(5);
 

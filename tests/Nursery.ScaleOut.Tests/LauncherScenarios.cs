@@ -174,7 +174,19 @@ internal static class LauncherScenarios
         var failure = await worker.Completion.WaitAsync(Bound);
 
         Assert.True(failure.IsSome, "the worker must report that its child left");
+        Assert.Contains(failure.Map(value => value.StderrTail).IfNone([]), line => line.Contains("nothing from the parent", StringComparison.Ordinal));
         await Processes.AssertGoneAsync(launcherProcess, TimeSpan.FromSeconds(10));
+    }
+
+    /// <summary>The parent's heartbeats keep a child busy longer than its silence timeout alive.</summary>
+    public static async Task An_item_longer_than_the_silence_timeout_completes(Launcher launcher)
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.SleepMilliseconds), Options(launcher));
+
+        var result = await worker.InvokeAsync(5000).WaitAsync(Bound);
+
+        Assert.Equal(5000, EitherAssert.Right(result));
     }
 
     public static async Task Disposing_a_worker_leaves_nothing_running(Launcher launcher)

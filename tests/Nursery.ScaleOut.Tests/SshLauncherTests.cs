@@ -6,6 +6,9 @@ namespace Nursery.ScaleOut.Tests;
 public sealed class SshLauncherTests
 {
     [SshFact]
+    public Task An_item_longer_than_the_silence_timeout_completes_over_ssh() => LauncherScenarios.An_item_longer_than_the_silence_timeout_completes(Cluster.Ssh());
+
+    [SshFact]
     public Task A_body_returns_its_result_from_a_child_reached_over_ssh() => LauncherScenarios.A_body_returns_its_result_from_a_child_behind_the_launcher(Cluster.Ssh());
 
     [SshFact]

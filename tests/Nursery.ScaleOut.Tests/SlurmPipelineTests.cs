@@ -76,3 +76,35 @@ public sealed class SlurmPipelineTests
             await Processes.AssertGoneAsync(pid, TimeSpan.FromSeconds(10));
     }
 }
+
+/// <summary>Children as steps of one allocation: one scheduling round for many children, released on dispose.</summary>
+public sealed class SlurmAllocationTests
+{
+    [SlurmFact]
+    public async Task Two_children_run_side_by_side_as_steps_of_one_allocation_which_dispose_releases()
+    {
+        var launcher = Cluster.Slurm("alloc");
+        var allocation = (await SlurmAllocation.CreateAsync(launcher, tasks: 2, memoryPerTaskMebibytes: 256, TimeSpan.FromSeconds(20)).WaitAsync(LauncherScenarios.Bound))
+            .Match(created => created, reason => throw new Xunit.Sdk.XunitException(reason));
+        int[] pids;
+        await using (allocation)
+        {
+            await using var children = new Children();
+            var options = LauncherScenarios.Options(allocation.Launcher);
+            var first = await children.StartAsync(Body.From<int, int>(Bodies.SleepMilliseconds), options);
+            var second = await children.StartAsync(Body.From<int, int>(Bodies.SleepMilliseconds), options);
+
+            var both = await Task.WhenAll(first.InvokeAsync(500), second.InvokeAsync(500)).WaitAsync(LauncherScenarios.Bound);
+
+            Assert.Equal([500, 500], both.Select(EitherAssert.Right));
+            pids = [first.ProcessId, second.ProcessId];
+            Assert.Equal([allocation.JobId], Cluster.Run("squeue", "-h", "-o", "%i", $"--name={launcher.RunId}").Output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+
+        foreach (var pid in pids)
+            await Processes.AssertGoneAsync(pid, TimeSpan.FromSeconds(10));
+        for (var i = 0; i < 100 && Cluster.Run("squeue", "-h", $"--name={launcher.RunId}").Output.Trim().Length > 0; i++)
+            await Task.Delay(100);
+        Assert.Equal("", Cluster.Run("squeue", "-h", $"--name={launcher.RunId}").Output.Trim());
+    }
+}

@@ -49,6 +49,22 @@ public sealed class SshLauncherTests
         Assert.Contains("ssh could not reach 127.0.0.1", failure.Reason, StringComparison.Ordinal);
     }
 
+    [SshFact]
+    public async Task Children_share_one_connection_per_host_and_are_reaped_without_waiting_for_it()
+    {
+        var launcher = Cluster.Ssh() with { ConnectionSharing = TimeSpan.FromSeconds(2) };
+        var controlDirectory = Path.Combine(Path.GetTempPath(), $"nursery-ssh-{Environment.ProcessId}");
+        await using (var children = new Nursery.Tests.Support.Children())
+        {
+            var first = await children.StartAsync(Body.From<int, int>(TestBodies.Bodies.Double), LauncherScenarios.Options(launcher));
+            var second = await children.StartAsync(Body.From<int, int>(TestBodies.Bodies.Double), LauncherScenarios.Options(launcher));
+
+            Assert.Equal(2, Nursery.Tests.Support.EitherAssert.Right(await first.InvokeAsync(1).WaitAsync(LauncherScenarios.Bound)));
+            Assert.Equal(4, Nursery.Tests.Support.EitherAssert.Right(await second.InvokeAsync(2).WaitAsync(LauncherScenarios.Bound)));
+            Assert.Single(Directory.EnumerateFileSystemEntries(controlDirectory));
+        }
+    }
+
     [Fact]
     public void A_memory_limit_over_ssh_is_refused_when_the_worker_starts()
     {

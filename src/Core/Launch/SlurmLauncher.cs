@@ -38,6 +38,9 @@ public sealed record SlurmLauncher : Launcher
     /// <summary>The srun executable.</summary>
     public string SrunExecutable { get; init; } = "srun";
 
+    /// <summary>The salloc executable (for <see cref="SlurmAllocation"/>).</summary>
+    public string SallocExecutable { get; init; } = "salloc";
+
     /// <summary>The scancel executable.</summary>
     public string ScancelExecutable { get; init; } = "scancel";
 
@@ -121,6 +124,9 @@ public sealed record SlurmLauncher : Launcher
     /// running, for when the run ends. Never throws; returns scancel's complaint, if any.
     /// </summary>
     public Task<Option<string>> CancelRunAsync() => RunScancelAsync([$"--name={RunId}"]);
+
+    /// <summary>Cancels one job (an allocation, say). Never throws; returns scancel's complaint, if any.</summary>
+    internal Task<Option<string>> CancelJobAsync(string jobId) => RunScancelAsync([jobId]);
 
     private async Task<Option<string>> RunScancelAsync(IReadOnlyList<string> arguments)
     {

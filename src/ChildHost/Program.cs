@@ -19,10 +19,12 @@ internal static class Program
     {
         var channel = ProtocolChannel.Open();
         GuardAgainstOrphaning();
-        channel.Send(FrameKind.Hello, ProtocolJson.Encode(new HelloMessage(ProtocolVersion.Magic, ProtocolVersion.Current, Environment.ProcessId, Environment.Version.ToString())));
+        ParentSilence.Start();
+        channel.Send(FrameKind.Hello, ProtocolJson.Encode(new HelloMessage(ProtocolVersion.Magic, ProtocolVersion.Current, Environment.ProcessId, Environment.Version.ToString(), Environment.MachineName, Environment.GetEnvironmentVariable("SLURM_JOB_ID") ?? "")));
 
         var reader = new FrameReader(channel.Input);
         var first = await reader.ReadAsync().ConfigureAwait(false);
+        ParentSilence.Heard();
         if (first.Status == ReadStatus.End)
             return Leave(0, "");
         if (first.Status != ReadStatus.Frame || first.Kind != FrameKind.Init || !ProtocolJson.TryDecode<InitMessage>(first.Payload, out var init, out _))
@@ -62,6 +64,7 @@ internal static class Program
         while (true)
         {
             var read = await reader.ReadAsync().ConfigureAwait(false);
+            ParentSilence.Heard();
             switch (read.Status)
             {
                 case ReadStatus.End:
@@ -76,6 +79,9 @@ internal static class Program
                 Leave(0, "");
                 return;
             }
+            // A parent that reaches this child through a launcher (srun, ssh) sends heartbeats: proof it is alive.
+            if (read.Kind == FrameKind.Heartbeat)
+                continue;
             requests.Clear();
             if (read.Kind != FrameKind.Request || !Batch.TryDecodeRequests(read.Payload, requests, out _))
             {
@@ -161,7 +167,7 @@ internal static class Program
             Leave(0, "nursery child host: the parent died before the child started");
     }
 
-    private static int Leave(int code, string message)
+    internal static int Leave(int code, string message)
     {
         if (message.Length > 0)
             Console.Error.WriteLine(message);

@@ -10,8 +10,8 @@ internal static class ProtocolVersion
     public const int Current = 1;
 }
 
-/// <summary>The child's first frame: proves the channel is clean and says who it is.</summary>
-internal sealed record HelloMessage(string Magic, int Version, int ProcessId, string Runtime);
+/// <summary>The child's first frame: proves the channel is clean and says who it is and where (host, Slurm job; empty when not known).</summary>
+internal sealed record HelloMessage(string Magic, int Version, int ProcessId, string Runtime, string Host = "", string JobId = "");
 
 /// <summary>Where a method lives, so the child can find it without the parent's types.</summary>
 /// <param name="AssemblyPath">Full path of the compiled assembly.</param>

@@ -485,6 +485,8 @@ internal sealed class WorkerCore
 
     private ChildFailure Classify(ChildExit exit, int itemsInFlight)
     {
+        if (exit.Verdict.Case is ChildFailure remote)
+            return remote;
         if (_cgroup is not null && _cgroup.OomKills() > 0)
             return new ChildFailure.OutOfMemory(_cgroup.LimitBytes, _cgroup.PeakBytes());
         return exit.Signal.Match(

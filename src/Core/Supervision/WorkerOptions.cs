@@ -48,6 +48,9 @@ public sealed record WorkerOptions
     /// <summary>Where the child's stderr lines and the supervisor's notes go.</summary>
     public ILogger Logger { get; init; } = NullLogger.Instance;
 
+    /// <summary>Where the child runs: <see cref="Launcher.Local"/> (the default), a <see cref="SlurmLauncher"/> or an <see cref="SshLauncher"/>.</summary>
+    public Launcher Launcher { get; init; } = Launcher.Local;
+
     /// <summary>Extra environment variables for the child.</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 
@@ -70,6 +73,8 @@ public sealed record WorkerOptions
             throw new ArgumentException($"MemoryLimit is {MemoryLimit} bytes; a .NET child needs at least 16 MiB (16777216) to start.", nameof(MemoryLimit));
         if (MaxBatch is < 1 or > 65536)
             throw new ArgumentException($"MaxBatch is {MaxBatch}; it must be between 1 and 65536.", nameof(MaxBatch));
+        ArgumentNullException.ThrowIfNull(Launcher);
+        Launcher.Validate(this);
         return this;
     }
 

@@ -65,6 +65,7 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(command);
         EnsureNotRunning();
         options ??= new StageOptions();
+        RefuseRemoteLauncher(options);
         var name = string.IsNullOrWhiteSpace(options.Name) ? Path.GetFileName(command.Executable) : options.Name;
         return Add(new Stage<TIn, TOut>(this, pool => new PerItemRunner<TIn, TOut>(command, pool), options with { ItemsPerWorker = 1 }, UniqueName(name)));
     }
@@ -76,6 +77,7 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(command);
         EnsureNotRunning();
         options ??= new StageOptions();
+        RefuseRemoteLauncher(options);
         var name = string.IsNullOrWhiteSpace(options.Name) ? Path.GetFileName(command.Executable) : options.Name;
         return Add(new Stage<TIn, TOut>(this, pool => new WorkerPool<TIn, TOut>(command, pool), options, UniqueName(name)));
     }
@@ -85,6 +87,18 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         lock (_gate)
             _blocks.Add(stage);
         return stage;
+    }
+
+    private static void RefuseRemoteLauncher(StageOptions options)
+    {
+        if (options.Worker.Launcher.IsRemote)
+        {
+            throw new ArgumentException(
+                $"Command stages run their programs on this machine; StageOptions.Worker.Launcher ({options.Worker.Launcher}) applies to .NET bodies only. "
+                    + "Run the program from a .NET body on the cluster, or leave the launcher as Launcher.Local for this stage.",
+                nameof(options)
+            );
+        }
     }
 
     /// <summary>An in-process sink that runs <paramref name="action"/> on every successful item.</summary>

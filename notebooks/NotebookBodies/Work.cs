@@ -40,6 +40,12 @@ public static class Work
     /// <summary>An initializer that cannot reach what it needs: the stage's children never become ready.</summary>
     public static void ConnectToDatabase() => throw new InvalidOperationException("the database at db.example:5432 is not reachable");
 
+    /// <summary>
+    /// <see cref="Run"/> behind an initializer that fails: a body prepared in compiled code, because an initializer typed
+    /// in an F# cell (<c>Action(Work.ConnectToDatabase)</c>) is wrapped in a closure of the cell's dynamic assembly.
+    /// </summary>
+    public static Body<string, long> RunAfterConnecting => Body.From<string, long>(Run).WithInitializer(ConnectToDatabase);
+
     /// <summary>Waits (at most <paramref name="timeout"/>) until the child running a "hold PATH" order has written its pid to PATH.</summary>
     public static int WaitForPid(string path, TimeSpan timeout)
     {

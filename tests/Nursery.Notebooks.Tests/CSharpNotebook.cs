@@ -9,7 +9,8 @@ namespace Nursery.Notebooks.Tests;
 /// Runs the C# cells of a notebook one after another in one Roslyn scripting session, as the .NET Interactive kernel
 /// did: each cell sees the previous cells' variables, #r paths are relative to the notebook, top-level await works,
 /// and a cell's last expression (without a semicolon) is shown after what it printed. Console output is captured per
-/// cell, so only one C# notebook runs at a time in this process.
+/// cell and the notebook's folder is the current directory while it runs, so only one C# notebook runs at a time in
+/// this process.
 /// </summary>
 public static class CSharpNotebook
 {
@@ -19,6 +20,8 @@ public static class CSharpNotebook
     {
         await OneAtATime.WaitAsync(timeout);
         var console = Console.Out;
+        var directory = Environment.CurrentDirectory;
+        Environment.CurrentDirectory = notebook.Directory; // a kernel runs in the notebook's folder
         try
         {
             var outputs = new List<string>();
@@ -55,6 +58,7 @@ public static class CSharpNotebook
         finally
         {
             Console.SetOut(console);
+            Environment.CurrentDirectory = directory;
             OneAtATime.Release();
         }
     }

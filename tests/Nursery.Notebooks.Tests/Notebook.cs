@@ -30,6 +30,14 @@ public sealed class Notebook
                 .Select((cell, index) => new CodeCell(index + 1, LanguageOf(cell), Text(cell["source"]))),
         ];
 
+    /// <summary>The text each code cell's stored outputs hold (what the last recorded run printed).</summary>
+    public IReadOnlyList<string> RecordedOutputs =>
+        [
+            .. Cells
+                .Where(cell => (string?)cell["cell_type"] == "code")
+                .Select(cell => string.Concat((cell["outputs"]?.AsArray() ?? []).Select(output => Text(output?["text"])))),
+        ];
+
     private IEnumerable<JsonObject> Cells => _document["cells"]!.AsArray().Select(cell => cell!.AsObject());
 
     public static Notebook Load(string path) => new(path, JsonNode.Parse(File.ReadAllText(path))!.AsObject());

@@ -106,7 +106,18 @@ public sealed partial class NotebookTests
         var language = notebook.CodeCells[0].Language;
         var run = language == "csharp" ? await CSharpNotebook.RunAsync(notebook, Bound) : await FSharpNotebook.RunAsync(notebook, Bound);
         if (Environment.GetEnvironmentVariable("NURSERY_NOTEBOOKS_UPDATE") == "1" && run.Succeeded)
+        {
             notebook.WriteOutputs(run.Outputs);
+            return run;
+        }
+        // Outputs hold pids and timings, so they are not compared as text; but a cell that prints must have recorded
+        // outputs, and one that prints nothing must have none: otherwise the committed notebook is stale.
+        if (run.Succeeded)
+        {
+            var recorded = notebook.RecordedOutputs;
+            for (var i = 0; i < run.Outputs.Count; i++)
+                Assert.True(run.Outputs[i].Length > 0 == recorded[i].Length > 0, $"{name}, cell {i + 1}: the recorded outputs are stale; run the tests with NURSERY_NOTEBOOKS_UPDATE=1");
+        }
         return run;
     }
 

@@ -40,7 +40,7 @@ public static class CSharpNotebook
                         : await state.ContinueWithAsync(cell.Source, options).WaitAsync(timeout);
                     if (state.ReturnValue is { } value)
                         captured.WriteLine(value);
-                    outputs.Add(FSharpNotebook.Join(captured.ToString().ReplaceLineEndings("\n").Split('\n')));
+                    outputs.Add(NotebookRun.CellText(captured.ToString().ReplaceLineEndings("\n").Split('\n')));
                 }
                 catch (CompilationErrorException error)
                 {

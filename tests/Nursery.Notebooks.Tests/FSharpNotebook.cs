@@ -54,14 +54,7 @@ public static class FSharpNotebook
             else if (current >= 0)
                 lines[current].Add(line);
         }
-        return [.. lines.Select(Join)];
-    }
-
-    /// <summary>A cell's lines as one text, without trailing blank lines, ending with a newline when not empty.</summary>
-    internal static string Join(IEnumerable<string> lines)
-    {
-        var text = string.Join("\n", lines).TrimEnd('\n', ' ');
-        return text.Length == 0 ? "" : text + "\n";
+        return [.. lines.Select(NotebookRun.CellText)];
     }
 
     private static string Dotnet()

@@ -90,14 +90,3 @@ public sealed class Notebook
         return lines;
     }
 }
-
-/// <summary>One code cell: its number among the code cells, its kernel ("fsharp", "csharp") and its source.</summary>
-public sealed record CodeCell(int Number, string Language, string Source);
-
-/// <summary>What a notebook run printed, per code cell, and the error that stopped it (empty when none).</summary>
-public sealed record NotebookRun(IReadOnlyList<string> Outputs, string Error)
-{
-    public bool Succeeded => Error.Length == 0;
-
-    public string AllOutput => string.Join("", Outputs);
-}

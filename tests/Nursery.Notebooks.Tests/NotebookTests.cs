@@ -77,12 +77,12 @@ public sealed partial class NotebookTests
     // no memory cgroup can be made, and the notebook says so).
     private static void AssertFailureTable(string output)
     {
-        Assert.Matches(@"(?m)^1\s+throw\s+Faulted\s", output);
-        Assert.Matches(@"(?m)^4\s+hold \S*\s+Crashed\s.*signal 9", output);
-        Assert.Matches(@"(?m)^3\s+allocate 512\s+(OutOfMemory|Crashed|Succeeded)\s", output);
+        Assert.True(Regex.IsMatch(output, @"(?m)^1\s+throw\s+Faulted\s"), output);
+        Assert.True(Regex.IsMatch(output, @"(?m)^4\s+hold \S*\s+Crashed\s.*signal 9"), output);
+        Assert.True(Regex.IsMatch(output, @"(?m)^3\s+allocate 512\s+(OutOfMemory|Crashed|Succeeded)\s"), output);
         if (Regex.IsMatch(output, @"(?m)^3\s+allocate 512\s+Succeeded"))
             Assert.Contains("no writable memory cgroup", output);
-        Assert.Matches(@"(?m)^5\s+square 5\s+Succeeded\s", output);
+        Assert.True(Regex.IsMatch(output, @"(?m)^5\s+square 5\s+Succeeded\s"), output);
         Assert.Contains("balanced: True", output, StringComparison.OrdinalIgnoreCase);
     }
 

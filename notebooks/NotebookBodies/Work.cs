@@ -37,14 +37,8 @@ public static class Work
     /// <summary>Parses a number; throws FormatException on anything else.</summary>
     public static long Parse(string text) => long.Parse(text, CultureInfo.InvariantCulture);
 
-    /// <summary>An initializer that cannot reach what it needs: the stage's children never become ready.</summary>
-    public static void ConnectToDatabase() => throw new InvalidOperationException("the database at db.example:5432 is not reachable");
-
-    /// <summary>
-    /// <see cref="Run"/> behind an initializer that fails: a body prepared in compiled code, because an initializer typed
-    /// in an F# cell (<c>Action(Work.ConnectToDatabase)</c>) is wrapped in a closure of the cell's dynamic assembly.
-    /// </summary>
-    public static Body<string, long> RunAfterConnecting => Body.From<string, long>(Run).WithInitializer(ConnectToDatabase);
+    /// <summary>An initializer that cannot reach its database: every child fails to start (StartFailed).</summary>
+    public static void ConnectTo(string database) => throw new InvalidOperationException($"the database at {database} is not reachable");
 
     /// <summary>Waits (at most <paramref name="timeout"/>) until the child running a "hold PATH" order has written its pid to PATH.</summary>
     public static int WaitForPid(string path, TimeSpan timeout)

@@ -38,15 +38,24 @@ public static class Body
             throw new ArgumentException($"{closure.GetType()} is not a function from {argument} to {result?.ToString() ?? "anything"}.", nameof(closure));
         // F# Interactive and notebooks wrap a compiled function passed by name in a closure of their own dynamic
         // assembly; when that closure only forwards to a compiled static method, the child runs the method itself.
-        if (!CanBeLoadedByAChild(closure.GetType().Assembly) && ForwardedStaticMethod(invoke) is { } forwarded && forwarded.ReturnType == invoke.ReturnType)
-            return Delegate.CreateDelegate(typeof(Func<,>).MakeGenericType(argument, forwarded.ReturnType), forwarded);
+        if (!CanBeLoadedByAChild(closure.GetType().Assembly) && ForwardedStaticMethod(invoke) is { } forwarded)
+        {
+            if (forwarded.ReturnType == invoke.ReturnType)
+                return Delegate.CreateDelegate(typeof(Func<,>).MakeGenericType(argument, forwarded.ReturnType), forwarded);
+            // 'a -> unit over a void method (an initializer): any result type was asked for.
+            if (result is null && forwarded.ReturnType == typeof(void))
+                return Delegate.CreateDelegate(typeof(Action<>).MakeGenericType(argument), forwarded);
+        }
         return Delegate.CreateDelegate(typeof(Func<,>).MakeGenericType(argument, invoke.ReturnType), closure, invoke);
     }
 
     /// <summary>Whether a child process can load the assembly from a file (not emitted in memory, as F# Interactive's are).</summary>
     private static bool CanBeLoadedByAChild(Assembly assembly) => !assembly.IsDynamic && !string.IsNullOrEmpty(assembly.Location);
 
-    /// <summary>The static method a one-argument Invoke forwards to, when its IL is exactly <c>ldarg.1; [tail.] call m; ret</c>.</summary>
+    /// <summary>
+    /// The static method a one-argument Invoke forwards to, when its IL is exactly <c>ldarg.1; [tail.] call m; ret</c>,
+    /// or <c>ldarg.1; call m; ldnull; ret</c> (a void method seen as a function returning unit).
+    /// </summary>
     private static MethodInfo? ForwardedStaticMethod(MethodInfo invoke)
     {
         byte[]? il;
@@ -67,7 +76,8 @@ public static class Body
             return null;
         if (il.Length > at + 1 && il[at] == 0xFE && il[at + 1] == 0x14)
             at += 2;
-        if (il.Length != at + 6 || il[at] != 0x28 || il[at + 5] != 0x2A)
+        var returnsUnit = il.Length == at + 7 && il[at] == 0x28 && il[at + 5] == 0x14 && il[at + 6] == 0x2A;
+        if (!returnsUnit && (il.Length != at + 6 || il[at] != 0x28 || il[at + 5] != 0x2A))
             return null;
         var token = BitConverter.ToInt32(il, at + 1);
         try

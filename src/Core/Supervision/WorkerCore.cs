@@ -495,7 +495,7 @@ internal sealed class WorkerCore
                 signal,
                 signal == 9
                     ? _cgroup is not null
-                        ? "nobody in this process sent it"
+                        ? "Nursery did not send it, and the memory cgroup saw no OOM kill"
                         : "possibly out of memory (no memory limit was set, so an OOM kill cannot be told apart from another SIGKILL)"
                     : ""
             ),

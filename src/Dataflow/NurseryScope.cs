@@ -250,7 +250,9 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
             reason = _abortReason;
             cause = _abortFailure;
         }
-        return new ChildFailure.Cancelled($"the run was aborted ({reason})", cause is null ? Option<ChildFailure>.None : cause, itemStarted) { Stage = stage, Key = key, Attempt = attempt };
+        // With a cause the summary names it ("because of ..."); without one (deadline, caller, disposal) the reason says why.
+        var text = cause is null ? $"the run was aborted ({reason})" : "the run was aborted";
+        return new ChildFailure.Cancelled(text, cause is null ? Option<ChildFailure>.None : cause, itemStarted) { Stage = stage, Key = key, Attempt = attempt };
     }
 
     /// <summary>Waits before a retry; false if the run aborted meanwhile.</summary>

@@ -59,6 +59,12 @@ module Pipeline =
     let run (source: seq<'a>) (entry: Dataflow.ITargetBlock<Item<'a>>) (scope: NurseryScope) : Task<PipelineResult> =
         scope.RunAsync(source, entry, null, CancellationToken.None)
 
+    /// Runs the pipeline and blocks until it ends, for scripts and notebooks; past `timeout` the run is aborted (its
+    /// children are killed, every item accounted for) and the result says so.
+    let runSynchronously (timeout: TimeSpan) (source: seq<'a>) (entry: Dataflow.ITargetBlock<Item<'a>>) (scope: NurseryScope) : PipelineResult =
+        use cancel = new CancellationTokenSource(timeout)
+        scope.RunAsync(source, entry, null, cancel.Token).GetAwaiter().GetResult()
+
     /// Runs with a key function and a cancellation token.
     let runWith (key: 'a -> string) (token: CancellationToken) (source: seq<'a>) (entry: Dataflow.ITargetBlock<Item<'a>>) (scope: NurseryScope) : Task<PipelineResult> =
         scope.RunAsync(source, entry, Func<'a, string>(key), token)

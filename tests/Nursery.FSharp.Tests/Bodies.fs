@@ -7,6 +7,10 @@ module Bodies =
     let failOn13 (x: int) =
         if x = 13 then invalidOp "13 is unlucky in F# too" else x + 1
 
+    let sleepForever (x: int) : int =
+        System.Threading.Thread.Sleep System.Threading.Timeout.Infinite
+        x
+
     let exitOn7 (x: int) =
         if x = 7 then exit 3 else x
 

@@ -126,3 +126,20 @@ let ``An initializer that captures a value is refused naming it`` () =
         Assert.Throws<ArgumentException>(fun () ->
             Pipeline.body Bodies.multiply |> Pipeline.withInitializer (fun (x: int) -> Bodies.setFactor (x + offset)) 3 |> ignore)
     Assert.Contains("'offset'", error.Message)
+
+[<Fact>]
+let ``runSynchronously returns the result, and aborts a run that passes its timeout`` () =
+    use scope = Pipeline.defaultScope ()
+    let stage = scope |> Pipeline.stage (StageOptions(Workers = 1)) Bodies.double
+    let result = scope |> Pipeline.runSynchronously (TimeSpan.FromSeconds 60.0) [ 1; 2; 3 ] stage
+    Assert.True(result.Completed, string result)
+    Assert.Equal(3L, result.Succeeded)
+    Assert.True(allGone stage.ProcessIds, "a child outlived the run")
+
+    use slow = Pipeline.defaultScope ()
+    let sleeper = slow |> Pipeline.stage (StageOptions(Workers = 1)) Bodies.sleepForever
+    let aborted = slow |> Pipeline.runSynchronously (TimeSpan.FromSeconds 1.0) [ 1 ] sleeper
+    Assert.True(aborted.Aborted, string aborted)
+    Assert.Equal(AbortCause.Caller, aborted.AbortCause)
+    Assert.True(aborted.IsBalanced, string aborted)
+    Assert.True(allGone sleeper.ProcessIds, "a child outlived the run")

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
 using System.Threading.Channels;
 using Nursery.Protocol;
@@ -18,10 +19,12 @@ internal static class Program
     {
         var channel = ProtocolChannel.Open();
         GuardAgainstOrphaning();
-        channel.Send(FrameKind.Hello, ProtocolJson.Encode(new HelloMessage(ProtocolVersion.Magic, ProtocolVersion.Current, Environment.ProcessId, Environment.Version.ToString())));
+        ParentSilence.Start();
+        channel.Send(FrameKind.Hello, ProtocolJson.Encode(new HelloMessage(ProtocolVersion.Magic, ProtocolVersion.Current, Environment.ProcessId, Environment.Version.ToString(), Environment.MachineName, Environment.GetEnvironmentVariable("SLURM_JOB_ID") ?? "")));
 
         var reader = new FrameReader(channel.Input);
         var first = await reader.ReadAsync().ConfigureAwait(false);
+        ParentSilence.Heard();
         if (first.Status == ReadStatus.End)
             return Leave(0, "");
         if (first.Status != ReadStatus.Frame || first.Kind != FrameKind.Init || !ProtocolJson.TryDecode<InitMessage>(first.Payload, out var init, out _))
@@ -44,11 +47,13 @@ internal static class Program
             channel.Send(FrameKind.Error, ProtocolJson.Encode(new ErrorMessage(phase, RemoteError.From(exception))));
             return Leave(ExitBadStart, "");
         }
+        // Mapped before Ready: the parent unlinks the file once the child is ready.
+        using var progress = init.ProgressPath is null ? null : ProgressSlot.Open(init.ProgressPath);
         channel.Send(FrameKind.Ready, []);
 
         var work = Channel.CreateUnbounded<(long Id, byte[] Payload)>(new UnboundedChannelOptions { SingleWriter = true });
         _ = Task.Run(() => ReceiveAsync(reader, work.Writer));
-        await ServeAsync(channel, body, work.Reader).ConfigureAwait(false);
+        await ServeAsync(channel, body, work.Reader, progress).ConfigureAwait(false);
         return 0;
     }
 
@@ -59,6 +64,7 @@ internal static class Program
         while (true)
         {
             var read = await reader.ReadAsync().ConfigureAwait(false);
+            ParentSilence.Heard();
             switch (read.Status)
             {
                 case ReadStatus.End:
@@ -73,6 +79,9 @@ internal static class Program
                 Leave(0, "");
                 return;
             }
+            // A parent that reaches this child through a launcher (srun, ssh) sends heartbeats: proof it is alive.
+            if (read.Kind == FrameKind.Heartbeat)
+                continue;
             requests.Clear();
             if (read.Kind != FrameKind.Request || !Batch.TryDecodeRequests(read.Payload, requests, out _))
             {
@@ -85,25 +94,48 @@ internal static class Program
     }
 
     /// <summary>
-    /// Runs items in order and sends each reply before the next item starts. Holding replies to batch them would
-    /// save a write per item, but if a later item then killed the process, the parent would blame the oldest
-    /// unanswered item, which had in fact succeeded: the reply frame is the parent's only proof of which item ran.
+    /// Runs items in order. Without a progress slot each reply is sent before the next item starts: the reply frame is
+    /// then the parent's only proof of which item ran, so holding replies back would get a finished item blamed for a
+    /// later item's crash. With a slot (the child stores there which item it is starting), replies of consecutive fast
+    /// items go out together: the batch is sent when no more work is queued, when an item took longer than
+    /// <see cref="SlowItem"/>, when the oldest held reply is older than <see cref="MaxHold"/>, or when it is large.
     /// </summary>
-    private static async Task ServeAsync(ProtocolChannel channel, IBodyInvoker body, ChannelReader<(long Id, byte[] Payload)> work)
+    private static async Task ServeAsync(ProtocolChannel channel, IBodyInvoker body, ChannelReader<(long Id, byte[] Payload)> work, ProgressSlot? progress)
     {
         using var replies = new FrameBuffer(64 * 1024);
+        var countAt = -1;
+        var count = 0;
+        long heldSince = 0;
         while (await work.WaitToReadAsync().ConfigureAwait(false))
         {
             while (work.TryRead(out var item))
             {
-                replies.Clear();
-                var countAt = Batch.BeginBatch(replies, FrameKind.Reply);
+                if (count == 0)
+                {
+                    replies.Clear();
+                    countAt = Batch.BeginBatch(replies, FrameKind.Reply);
+                    heldSince = Stopwatch.GetTimestamp();
+                }
+                progress?.Starting(item.Id);
+                var started = Stopwatch.GetTimestamp();
                 await AnswerAsync(body, item.Id, item.Payload, replies).ConfigureAwait(false);
-                Batch.EndBatch(replies, countAt, 1);
-                channel.Send(replies);
+                count++;
+                var now = Stopwatch.GetTimestamp();
+                if (progress is null || count >= MaxRepliesPerFrame || replies.Length >= MaxHeldBytes || !work.TryPeek(out _)
+                    || Stopwatch.GetElapsedTime(started, now) > SlowItem || Stopwatch.GetElapsedTime(heldSince, now) > MaxHold)
+                {
+                    Batch.EndBatch(replies, countAt, count);
+                    channel.Send(replies);
+                    count = 0;
+                }
             }
         }
     }
+
+    private const int MaxRepliesPerFrame = 1024;
+    private const int MaxHeldBytes = 256 * 1024;
+    private static readonly TimeSpan SlowItem = TimeSpan.FromMilliseconds(0.2);
+    private static readonly TimeSpan MaxHold = TimeSpan.FromMilliseconds(2);
 
     private static async ValueTask AnswerAsync(IBodyInvoker body, long id, byte[] payload, FrameBuffer replies)
     {
@@ -135,7 +167,7 @@ internal static class Program
             Leave(0, "nursery child host: the parent died before the child started");
     }
 
-    private static int Leave(int code, string message)
+    internal static int Leave(int code, string message)
     {
         if (message.Length > 0)
             Console.Error.WriteLine(message);

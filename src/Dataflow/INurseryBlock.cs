@@ -19,6 +19,9 @@ internal interface INurseryBlock
     /// <summary>Called once when the run starts: start children, drop output nobody takes.</summary>
     Task StartAsync(CancellationToken cancellationToken);
 
+    /// <summary>Drops whatever output is left (every item is already accounted for), so the block can complete.</summary>
+    void DiscardOutput();
+
     /// <summary>Called once when the run ends: reap every child.</summary>
     ValueTask StopAsync();
 }

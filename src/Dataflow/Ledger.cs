@@ -122,7 +122,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
         }
     }
 
-    public PipelineResult Result(bool completed, string abortReason)
+    public PipelineResult Result(bool completed, string abortReason, AbortCause abortCause)
     {
         lock (_gate)
         {
@@ -131,6 +131,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
             {
                 Completed = completed,
                 AbortReason = abortReason,
+                AbortCause = abortCause,
                 FirstFailure = first is null ? Option<ChildFailure>.None : first,
                 Failures = [.. _failures],
                 Inputs = Inputs,

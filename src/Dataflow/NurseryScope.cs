@@ -20,6 +20,7 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
     private readonly TaskCompletionSource _aborted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Ledger? _ledger;
     private string _abortReason = "";
+    private AbortCause _abortCause;
     private ChildFailure? _abortFailure;
     private int _state;
 
@@ -64,6 +65,7 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(command);
         EnsureNotRunning();
         options ??= new StageOptions();
+        RefuseRemoteLauncher(options);
         var name = string.IsNullOrWhiteSpace(options.Name) ? Path.GetFileName(command.Executable) : options.Name;
         return Add(new Stage<TIn, TOut>(this, pool => new PerItemRunner<TIn, TOut>(command, pool), options with { ItemsPerWorker = 1 }, UniqueName(name)));
     }
@@ -75,6 +77,7 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(command);
         EnsureNotRunning();
         options ??= new StageOptions();
+        RefuseRemoteLauncher(options);
         var name = string.IsNullOrWhiteSpace(options.Name) ? Path.GetFileName(command.Executable) : options.Name;
         return Add(new Stage<TIn, TOut>(this, pool => new WorkerPool<TIn, TOut>(command, pool), options, UniqueName(name)));
     }
@@ -84,6 +87,18 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         lock (_gate)
             _blocks.Add(stage);
         return stage;
+    }
+
+    private static void RefuseRemoteLauncher(StageOptions options)
+    {
+        if (options.Worker.Launcher.IsRemote)
+        {
+            throw new ArgumentException(
+                $"Command stages run their programs on this machine; StageOptions.Worker.Launcher ({options.Worker.Launcher}) applies to .NET bodies only. "
+                    + "Run the program from a .NET body on the cluster, or leave the launcher as Launcher.Local for this stage.",
+                nameof(options)
+            );
+        }
     }
 
     /// <summary>An in-process sink that runs <paramref name="action"/> on every successful item.</summary>
@@ -142,9 +157,9 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         var resumed = Options.Resume ? JobLog.SucceededKeys(Options.JobLog) : new System.Collections.Generic.HashSet<string>();
         var jobLog = Options.JobLog.Length > 0 ? new JobLog(Options.JobLog) : null;
         _ledger = new Ledger(Options, jobLog);
-        using var callerRegistration = cancellationToken.Register(() => Abort("the caller cancelled the run", null));
+        using var callerRegistration = cancellationToken.Register(() => Abort("the caller cancelled the run", null, AbortCause.Caller));
         using var deadline = Options.Deadline == Timeout.InfiniteTimeSpan ? null : new CancellationTokenSource(Options.Deadline);
-        using var deadlineRegistration = deadline?.Token.Register(() => Abort($"the run's deadline of {ChildFailure.FormatDuration(Options.Deadline)} passed", null));
+        using var deadlineRegistration = deadline?.Token.Register(() => Abort($"the run's deadline of {ChildFailure.FormatDuration(Options.Deadline)} passed", null, AbortCause.Deadline));
         using var progress = Options.Progress.MatchUnsafe(p => new Timer(_ => p.Report(_ledger.Progress()), null, Options.ProgressInterval, Options.ProgressInterval), () => null);
 
         INurseryBlock[] blocks;
@@ -166,15 +181,16 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         Options.Progress.IfSome(p => p.Report(_ledger.Progress()));
         Interlocked.Exchange(ref _state, 2);
         string reason;
+        AbortCause cause;
         lock (_gate)
-            reason = _abortReason;
-        return _ledger.Result(completed: reason.Length == 0, reason);
+            (reason, cause) = (_abortReason, _abortCause);
+        return _ledger.Result(completed: reason.Length == 0, reason, cause);
     }
 
     /// <summary>Aborts the run if it is running and reaps every child. Safe to call many times.</summary>
     public async ValueTask DisposeAsync()
     {
-        Abort("the scope was disposed", null);
+        Abort("the scope was disposed", null, AbortCause.Disposed);
         INurseryBlock[] blocks;
         lock (_gate)
             blocks = [.. _blocks];
@@ -197,16 +213,20 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
     {
         if (failure is ChildFailure.Cancelled)
             return;
-        Abort($"{failure.Kind} of item {(failure.Key.Length == 0 ? "(none)" : failure.Key)} in {failure.Stage}: {failure.Summary}", failure);
+        Abort($"{failure.Kind} of item {(failure.Key.Length == 0 ? "(none)" : failure.Key)} in {failure.Stage}: {failure.Summary}", failure, AbortCause.Failure);
     }
 
     internal void AbortForBlock(string what, Exception exception)
     {
         var failure = new ChildFailure.Faulted(RemoteError.From(exception)) { Stage = what };
-        Abort($"{what}: {exception.GetType().Name}: {exception.Message}", failure);
+        Abort($"{what}: {exception.GetType().Name}: {exception.Message}", failure, AbortCause.BlockFaulted);
     }
 
-    private void Abort(string reason, ChildFailure? failure)
+    /// <summary>A stage whose pool has failed for good (restart intensity) cannot process anything: the run aborts, whatever the policy.</summary>
+    internal void AbortForFailedStage(ChildFailure failure) =>
+        Abort($"stage {failure.Stage} stopped starting children: {failure.Summary}", failure, AbortCause.StageFailed);
+
+    private void Abort(string reason, ChildFailure? failure, AbortCause cause)
     {
         lock (_gate)
         {
@@ -214,6 +234,7 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
                 return;
             _abortReason = reason;
             _abortFailure = failure;
+            _abortCause = cause;
         }
         _aborted.TrySetResult();
         _ = Task.Run(_abort.Cancel);
@@ -229,7 +250,9 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
             reason = _abortReason;
             cause = _abortFailure;
         }
-        return new ChildFailure.Cancelled($"the run was aborted ({reason})", cause is null ? Option<ChildFailure>.None : cause, itemStarted) { Stage = stage, Key = key, Attempt = attempt };
+        // With a cause the summary names it ("because of ..."); without one (deadline, caller, disposal) the reason says why.
+        var text = cause is null ? $"the run was aborted ({reason})" : "the run was aborted";
+        return new ChildFailure.Cancelled(text, cause is null ? Option<ChildFailure>.None : cause, itemStarted) { Stage = stage, Key = key, Attempt = attempt };
     }
 
     /// <summary>Waits before a retry; false if the run aborted meanwhile.</summary>
@@ -298,23 +321,36 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         ledger.SourceDone();
     }
 
-    /// <summary>Returns when every block has completed or every input has ended, or, after an abort, when the drain timeout has passed.</summary>
+    /// <summary>
+    /// Returns when every block has completed. When every input has ended (or, after an abort, the drain timeout has
+    /// passed) the blocks get up to the drain timeout to complete by themselves — completion travels down the links
+    /// in milliseconds — and only then are they completed by force, their leftover output dropped.
+    /// </summary>
     private async Task WaitForEndAsync(INurseryBlock[] blocks)
     {
         var allCompleted = Task.WhenAll(blocks.Select(block => block.Completion));
         var drainedAfterAbort = _aborted.Task.ContinueWith(_ => Task.Delay(Options.DrainTimeout), TaskScheduler.Default).Unwrap();
         await Task.WhenAny(allCompleted, Ledger.Drained, drainedAfterAbort).ConfigureAwait(false);
-        if (!Ledger.Drained.IsCompleted && !allCompleted.IsCompleted)
+        if (allCompleted.IsCompleted)
+            return;
+        if (Ledger.Drained.IsCompleted)
+        {
+            // Every input is accounted for; Lefts may still be on their way to the end, so no block is completed yet.
+            await Task.WhenAny(allCompleted, Task.Delay(Options.DrainTimeout)).ConfigureAwait(false);
+            if (allCompleted.IsCompleted)
+                return;
+        }
+        else
         {
             // Items stuck in blocks that cannot deliver (a full, declining or faulted target) after the abort.
             Ledger.Abandon($"the run was aborted ({_abortReason}) and the item did not leave its block within the drain timeout", _abortFailure is null ? Option<ChildFailure>.None : _abortFailure);
         }
-        if (!allCompleted.IsCompleted)
+        foreach (var block in blocks)
         {
-            foreach (var block in blocks)
-                block.Complete();
-            await Task.WhenAny(allCompleted, Task.Delay(Options.DrainTimeout)).ConfigureAwait(false);
+            block.Complete();
+            block.DiscardOutput();
         }
+        await Task.WhenAny(allCompleted, Task.Delay(Options.DrainTimeout)).ConfigureAwait(false);
     }
 
     private static void WireCompletion(INurseryBlock[] blocks, INurseryBlock entry)

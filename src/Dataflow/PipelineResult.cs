@@ -19,6 +19,9 @@ public sealed record PipelineResult
     /// <summary>Why the run was aborted; empty when it completed.</summary>
     public required string AbortReason { get; init; }
 
+    /// <summary>What aborted the run (<see cref="Nursery.AbortCause.None"/> when it completed).</summary>
+    public AbortCause AbortCause { get; init; }
+
     /// <summary>The failure that aborted the run, or under Skip the first failure recorded.</summary>
     public required Option<ChildFailure> FirstFailure { get; init; }
 

@@ -58,6 +58,8 @@ public sealed class Sink<T> : ITargetBlock<Item<T>>, INurseryBlock
         return Task.CompletedTask;
     }
 
+    void INurseryBlock.DiscardOutput() { }
+
     ValueTask INurseryBlock.StopAsync() => ValueTask.CompletedTask;
 
     /// <inheritdoc />

@@ -16,6 +16,7 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
     private readonly IItemRunner<TIn, TOut> _pool;
     private readonly Policy _policy;
     private readonly long _memoryLimit;
+    private readonly Launcher _launcher;
     private readonly List<INurseryBlock> _upstreams = [];
     private bool _linkedToScope;
     private bool _linkedElsewhere;
@@ -26,6 +27,7 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
         Name = name;
         _policy = options.Policy.IfNone(scope.Options.DefaultPolicy).Validate();
         _memoryLimit = options.MemoryLimit;
+        _launcher = options.Worker.Launcher;
         _pool = runner(options.ToPoolOptions(name, scope.Options));
         var inFlight = options.Workers * options.ItemsPerWorker;
         _block = new TransformBlock<Item<TIn>, Item<TOut>>(
@@ -130,7 +132,15 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
         return _pool.StartAsync(cancellationToken);
     }
 
-    ValueTask INurseryBlock.StopAsync() => _pool.DisposeAsync();
+    void INurseryBlock.DiscardOutput() => _block.LinkTo(DataflowBlock.NullTarget<Item<TOut>>());
+
+    async ValueTask INurseryBlock.StopAsync()
+    {
+        await _pool.DisposeAsync().ConfigureAwait(false);
+        // Last layer against orphans on a cluster: cancel whatever Slurm still runs under this run's job name.
+        if (_launcher is SlurmLauncher slurm)
+            await slurm.CancelRunAsync().ConfigureAwait(false);
+    }
 
     /// <inheritdoc />
     public override string ToString() => $"Stage {Name}";
@@ -188,6 +198,12 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
                         continue;
                 }
                 final = retry.Then;
+            }
+            if (failure is ChildFailure.StartFailed && _pool.Failure.IsSome)
+            {
+                Scope.Ledger.Failed(failure);
+                Scope.AbortForFailedStage(failure);
+                return Prelude.Left<ChildFailure, TOut>(failure);
             }
             return Fail(failure, final == Policy.FailFast);
         }

@@ -17,6 +17,16 @@ module Pipeline =
     /// A body from an F# function (see `stage`), for use with `Body` methods such as WithInitializer.
     let body (f: 'a -> 'b) : Body<'a, 'b> = Body.FromClosure<'a, 'b>(f :> obj)
 
+    /// The body with an initializer that each child runs once, with `state` (sent as JSON), before its first item,
+    /// like Python's `Pool(initializer, initargs)`. Same rules as a body: a module function or a closure that captures nothing.
+    ///
+    ///     let b = Pipeline.body Work.score |> Pipeline.withInitializer Work.loadModel "model.bin"
+    let withInitializer (initializer: 'state -> unit) (state: 'state) (body: Body<'a, 'b>) : Body<'a, 'b> =
+        body.WithInitializerClosure<'state>(initializer :> obj, state)
+
+    /// An in-process sink whose action returns a task (`fun row -> task { ... }`).
+    let sinkTask (action: 'a -> Task) (scope: NurseryScope) : Sink<'a> = scope.Sink<'a>(Func<'a, Task>(action))
+
     /// A scope with these options (dispose it with `use`).
     let scope (options: NurseryOptions) = new NurseryScope(options)
 
@@ -48,6 +58,12 @@ module Pipeline =
     /// Runs the pipeline from `entry` over `source`; the task ends when every item has ended or the run aborted.
     let run (source: seq<'a>) (entry: Dataflow.ITargetBlock<Item<'a>>) (scope: NurseryScope) : Task<PipelineResult> =
         scope.RunAsync(source, entry, null, CancellationToken.None)
+
+    /// Runs the pipeline and blocks until it ends, for scripts and notebooks; past `timeout` the run is aborted (its
+    /// children are killed, every item accounted for) and the result says so.
+    let runSynchronously (timeout: TimeSpan) (source: seq<'a>) (entry: Dataflow.ITargetBlock<Item<'a>>) (scope: NurseryScope) : PipelineResult =
+        use cancel = new CancellationTokenSource(timeout)
+        scope.RunAsync(source, entry, null, cancel.Token).GetAwaiter().GetResult()
 
     /// Runs with a key function and a cancellation token.
     let runWith (key: 'a -> string) (token: CancellationToken) (source: seq<'a>) (entry: Dataflow.ITargetBlock<Item<'a>>) (scope: NurseryScope) : Task<PipelineResult> =

@@ -7,8 +7,19 @@ module Bodies =
     let failOn13 (x: int) =
         if x = 13 then invalidOp "13 is unlucky in F# too" else x + 1
 
+    let sleepForever (x: int) : int =
+        System.Threading.Thread.Sleep System.Threading.Timeout.Infinite
+        x
+
     let exitOn7 (x: int) =
         if x = 7 then exit 3 else x
+
+    let mutable private factor = 1
+
+    /// An initializer: runs once in each child before its first item.
+    let setFactor (value: int) = factor <- value
+
+    let multiply (x: int) = x * factor
 
     type Order = { Id: string; Quantity: int }
 

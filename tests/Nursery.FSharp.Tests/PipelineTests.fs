@@ -8,6 +8,26 @@ open Nursery.FSharp
 
 let bound = TimeSpan.FromSeconds 60.0
 
+/// True while the pid exists and is not a zombie (read from /proc; this process signals nothing).
+let isAlive (pid: int) =
+    try
+        let stat = IO.File.ReadAllText(sprintf "/proc/%d/stat" pid)
+        let state = stat.[stat.LastIndexOf(')') + 2]
+        state <> 'Z' && state <> 'X'
+    with :? IO.IOException -> false
+
+/// Every pid is gone within five seconds.
+let allGone (pids: int seq) =
+    let deadline = DateTime.UtcNow.AddSeconds 5.0
+    let rec wait () =
+        let alive = pids |> Seq.filter isAlive |> List.ofSeq
+        if alive.IsEmpty then true
+        elif DateTime.UtcNow > deadline then false
+        else
+            Threading.Thread.Sleep 20
+            wait ()
+    wait ()
+
 let describe failure =
     match failure with
     | Faulted f -> sprintf "faulted: %s" f.Error.Message
@@ -81,4 +101,45 @@ let ``Under skip the successes are exactly the items that do not fail`` (items: 
     let result = (scope |> Pipeline.run items stage).WaitAsync(bound).GetAwaiter().GetResult()
 
     let expected = items |> List.filter ((<>) 13) |> List.map ((+) 1) |> List.sort
-    result.IsBalanced && (seen |> Seq.sort |> List.ofSeq) = expected
+    result.IsBalanced && (seen |> Seq.sort |> List.ofSeq) = expected && allGone stage.ProcessIds
+
+[<Fact>]
+let ``An F# initializer runs in each child with its state before the first item`` () =
+    task {
+        let seen = ConcurrentBag<int>()
+        use scope = Pipeline.defaultScope ()
+        let body = Pipeline.body Bodies.multiply |> Pipeline.withInitializer Bodies.setFactor 7
+        let stage = scope |> Pipeline.stageOf (StageOptions(Workers = 2)) body
+        stage |> Pipeline.into (scope |> Pipeline.sinkTask (fun x -> task { seen.Add x }))
+
+        let! result = (scope |> Pipeline.run [ 1..6 ] stage).WaitAsync bound
+
+        Assert.True(result.Completed, string result)
+        Assert.Equal<int list>([ 7; 14; 21; 28; 35; 42 ], seen |> Seq.sort |> List.ofSeq)
+        Assert.True(allGone stage.ProcessIds, "a child outlived the run")
+    }
+
+[<Fact>]
+let ``An initializer that captures a value is refused naming it`` () =
+    let offset = DateTime.Now.Second + 1
+    let error =
+        Assert.Throws<ArgumentException>(fun () ->
+            Pipeline.body Bodies.multiply |> Pipeline.withInitializer (fun (x: int) -> Bodies.setFactor (x + offset)) 3 |> ignore)
+    Assert.Contains("'offset'", error.Message)
+
+[<Fact>]
+let ``runSynchronously returns the result, and aborts a run that passes its timeout`` () =
+    use scope = Pipeline.defaultScope ()
+    let stage = scope |> Pipeline.stage (StageOptions(Workers = 1)) Bodies.double
+    let result = scope |> Pipeline.runSynchronously (TimeSpan.FromSeconds 60.0) [ 1; 2; 3 ] stage
+    Assert.True(result.Completed, string result)
+    Assert.Equal(3L, result.Succeeded)
+    Assert.True(allGone stage.ProcessIds, "a child outlived the run")
+
+    use slow = Pipeline.defaultScope ()
+    let sleeper = slow |> Pipeline.stage (StageOptions(Workers = 1)) Bodies.sleepForever
+    let aborted = slow |> Pipeline.runSynchronously (TimeSpan.FromSeconds 1.0) [ 1 ] sleeper
+    Assert.True(aborted.Aborted, string aborted)
+    Assert.Equal(AbortCause.Caller, aborted.AbortCause)
+    Assert.True(aborted.IsBalanced, string aborted)
+    Assert.True(allGone sleeper.ProcessIds, "a child outlived the run")

@@ -29,6 +29,22 @@ public static class Bodies
         return x;
     }
 
+    /// <summary>Exits with code 3 on a negative item (a child that dies by itself), returns the item otherwise.</summary>
+    public static int ExitOnNegative(int x)
+    {
+        if (x < 0)
+            Environment.Exit(3);
+        return x;
+    }
+
+    /// <summary>Sleeps forever on a negative item (a hang), returns the item otherwise.</summary>
+    public static int HangOnNegative(int x)
+    {
+        if (x < 0)
+            Thread.Sleep(Timeout.Infinite);
+        return x;
+    }
+
     public static int StackOverflow(int x) => Recurse(x);
 
     private static int Recurse(int depth) => depth == int.MinValue ? 0 : Recurse(depth + 1) + 1;

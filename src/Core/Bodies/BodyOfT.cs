@@ -40,6 +40,10 @@ public sealed class Body<TIn, TOut>
         return new Body<TIn, TOut>(Method, Body.Describe(initializer, "initializer"), Body.SerializeState(state), Codec);
     }
 
+    /// <summary>As <see cref="WithInitializer{TState}(Action{TState}, TState)"/> for an F# function value <c>'state -&gt; unit</c> (used by Nursery.FSharp).</summary>
+    internal Body<TIn, TOut> WithInitializerClosure<TState>(object closure, TState state) =>
+        new(Method, Body.Describe(Body.ClosureDelegate(closure, typeof(TState), null), "initializer"), Body.SerializeState(state), Codec);
+
     /// <summary>Runs <paramref name="initializer"/> once in each child before its first item. Same rules as the stateful overload.</summary>
     public Body<TIn, TOut> WithInitializer(Action initializer)
     {

@@ -78,7 +78,13 @@ public abstract partial record ChildFailure
         }
 
         /// <inheritdoc />
-        public override string Advice => "read the child's stderr above; a signal 9 nobody sent is often the OOM killer (give the stage a MemoryLimit to know for sure).";
+        public override string Advice =>
+            Signal.Match(
+                signal => signal == 9
+                    ? "read the child's stderr above; a SIGKILL Nursery did not send came from another process, an operator, or the OOM killer (give the stage a MemoryLimit to tell them apart)."
+                    : "read the child's stderr above; a native crash or an abort in the body or a library it calls ends the child like this.",
+                () => "read the child's stderr above: the body (or a library it calls) ended the process, with Environment.Exit, exit(), FailFast or a stack overflow."
+            );
 
         /// <inheritdoc />
         public override TResult Match<TResult>(Func<Faulted, TResult> faulted, Func<StartFailed, TResult> startFailed, Func<Crashed, TResult> crashed, Func<OutOfMemory, TResult> outOfMemory, Func<TimedOut, TResult> timedOut, Func<ProtocolViolation, TResult> protocolViolation, Func<Cancelled, TResult> cancelled) => crashed(this);

@@ -5,6 +5,9 @@ namespace Nursery.Launch;
 /// <param name="KilledByParent">Whether this process killed it.</param>
 internal sealed record ChildExit(int ExitCode, bool KilledByParent)
 {
+    /// <summary>What a remote launcher (srun, ssh) said about the child's end, from its exit code and stderr; None for a local child.</summary>
+    public LanguageExt.Option<ChildFailure> Verdict { get; init; }
+
     /// <summary>The signal that ended the child, if its status says one did.</summary>
     public LanguageExt.Option<int> Signal => ExitCode is > 128 and < 128 + 65 ? ExitCode - 128 : LanguageExt.Option<int>.None;
 }

@@ -15,11 +15,14 @@ internal sealed class ChildProcess
     private readonly Task<ChildExit> _exit;
 
     private readonly bool _ownProcessGroup;
+    private readonly RemoteLaunch? _remote;
+    private int _remoteKillRequested;
 
-    private ChildProcess(int processId, Task<CommandResult> running, StderrTail stderr, CancellationTokenSource kill, bool ownProcessGroup)
+    private ChildProcess(int processId, Task<CommandResult> running, StderrTail stderr, CancellationTokenSource kill, bool ownProcessGroup, RemoteLaunch? remote)
     {
         _kill = kill;
         _ownProcessGroup = ownProcessGroup;
+        _remote = remote;
         ProcessId = processId;
         Stderr = stderr;
         _exit = ObserveAsync(running);
@@ -48,8 +51,13 @@ internal sealed class ChildProcess
     {
         var stderr = new StderrTail();
         var killSource = new CancellationTokenSource();
-        var command = Cli.Wrap(spec.Executable)
-            .WithArguments(spec.Arguments)
+        if (spec.Remote is not null)
+            feedStdin = SerializeStdin(feedStdin);
+        var (executable, arguments) = spec.ParentDeathSignal && OperatingSystem.IsLinux() && File.Exists(Setpriv)
+            ? (Setpriv, (IReadOnlyList<string>)["--pdeathsig", "TERM", "--", spec.Executable, .. spec.Arguments])
+            : (spec.Executable, spec.Arguments);
+        var command = Cli.Wrap(executable)
+            .WithArguments(arguments)
             .WithWorkingDirectory(spec.WorkingDirectory)
             .WithEnvironmentVariables(spec.Environment.ToDictionary(pair => pair.Key, pair => (string?)pair.Value))
             .WithValidation(CommandResultValidation.None)
@@ -65,7 +73,7 @@ internal sealed class ChildProcess
         try
         {
             var started = await Spawner.RunAsync(() => command.ExecuteAsync(killSource.Token)).ConfigureAwait(false);
-            return new ChildProcess(started.ProcessId, started.Task, stderr, killSource, spec.OwnProcessGroup);
+            return new ChildProcess(started.ProcessId, started.Task, stderr, killSource, spec.OwnProcessGroup, spec.Remote);
         }
         catch (Exception exception) when (exception is Win32Exception or InvalidOperationException or IOException or UnauthorizedAccessException)
         {
@@ -82,9 +90,19 @@ internal sealed class ChildProcess
     /// </summary>
     public bool KillLeftovers() => _ownProcessGroup && OperatingSystem.IsLinux() && Signals.kill(-ProcessId, Signals.SigKill) == 0;
 
-    /// <summary>Kills the process and everything it started. Safe to call many times and after exit.</summary>
+    /// <summary>
+    /// Kills the process and everything it started. Safe to call many times and after exit. A remote launcher (srun,
+    /// ssh) is signalled alone, SIGTERM then SIGKILL after its grace: killing its tree would take out the helper
+    /// through which srun cancels the remote step, and leave the step running.
+    /// </summary>
     public void Kill()
     {
+        if (_remote is not null)
+        {
+            if (Interlocked.Exchange(ref _remoteKillRequested, 1) == 0 && !HasExited)
+                _ = TerminateLauncherAsync(_remote.TerminateGrace);
+            return;
+        }
         // The group first: it holds what the child started, which outlives the child if it exited already.
         KillLeftovers();
         try
@@ -97,14 +115,57 @@ internal sealed class ChildProcess
         }
     }
 
-    public bool KillRequested => _kill.IsCancellationRequested;
+    public bool KillRequested => _kill.IsCancellationRequested || Volatile.Read(ref _remoteKillRequested) == 1;
+
+    private const string Setpriv = "/usr/bin/setpriv";
+
+    private async Task TerminateLauncherAsync(TimeSpan grace)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            _kill.Cancel();
+            return;
+        }
+        _ = Signals.kill(ProcessId, Signals.SigTerm);
+        if (await Task.WhenAny(_exit, Task.Delay(grace)).ConfigureAwait(false) == _exit)
+            return;
+        _ = Signals.kill(ProcessId, Signals.SigKill);
+        if (await Task.WhenAny(_exit, Task.Delay(TimeSpan.FromSeconds(5))).ConfigureAwait(false) == _exit)
+            return;
+        // The launcher is gone but something still holds its pipes: let CliWrap give up on them.
+        try
+        {
+            await _kill.CancelAsync().ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException) { }
+    }
+
+    /// <summary>The remote child's stdin is shared by the items and the parent's heartbeats: one whole write at a time, none after the items' writer ends.</summary>
+    private static Func<Stream, CancellationToken, Task> SerializeStdin(Func<Stream, CancellationToken, Task> feedStdin) =>
+        async (stdin, cancellationToken) =>
+        {
+            var channel = new SerializedStream(stdin);
+            try
+            {
+                await feedStdin(channel, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                await channel.CloseAsync().ConfigureAwait(false);
+            }
+        };
 
     private async Task<ChildExit> ObserveAsync(Task<CommandResult> running)
     {
         try
         {
             var result = await running.ConfigureAwait(false);
-            return new ChildExit(result.ExitCode, _kill.IsCancellationRequested);
+            var killed = KillRequested;
+            if (_remote is null)
+                return new ChildExit(result.ExitCode, killed);
+            var verdict = killed ? Option<ChildFailure>.None : _remote.Classify(result.ExitCode, Stderr.Snapshot());
+            await _remote.Launcher.AfterExitAsync(_remote, killed).ConfigureAwait(false);
+            return new ChildExit(result.ExitCode, killed) { Verdict = verdict };
         }
         catch (OperationCanceledException)
         {
@@ -114,7 +175,7 @@ internal sealed class ChildProcess
         {
             // CliWrap surfaces failures of our own pipe functions here; the process is gone either way.
             Stderr.Add($"[nursery] the child's pipes failed: {exception.GetType().Name}: {exception.Message}");
-            return new ChildExit(-1, _kill.IsCancellationRequested);
+            return new ChildExit(-1, KillRequested);
         }
     }
 }

@@ -8,5 +8,11 @@ namespace Nursery.Launch;
 /// <param name="OwnProcessGroup">The command makes itself a process group leader (setsid), so a kill reaches everything it started, even after it exited.</param>
 internal sealed record LaunchSpec(string Executable, IReadOnlyList<string> Arguments, IReadOnlyDictionary<string, string> Environment, string WorkingDirectory, bool OwnProcessGroup = false)
 {
+    /// <summary>The remote child this command starts through a launcher (srun, ssh); null for a local child.</summary>
+    public RemoteLaunch? Remote { get; init; }
+
+    /// <summary>Start the command with a parent-death signal (SIGTERM, through setpriv) so it ends if this process dies.</summary>
+    public bool ParentDeathSignal { get; init; }
+
     public override string ToString() => Arguments.Count == 0 ? Executable : $"{Executable} {string.Join(' ', Arguments)}";
 }

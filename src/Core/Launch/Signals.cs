@@ -6,6 +6,7 @@ namespace Nursery.Launch;
 internal static partial class Signals
 {
     public const int SigKill = 9;
+    public const int SigTerm = 15;
 
     [LibraryImport("libc", SetLastError = true)]
     internal static partial int kill(int pid, int signal);

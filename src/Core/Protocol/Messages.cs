@@ -10,8 +10,8 @@ internal static class ProtocolVersion
     public const int Current = 1;
 }
 
-/// <summary>The child's first frame: proves the channel is clean and says who it is.</summary>
-internal sealed record HelloMessage(string Magic, int Version, int ProcessId, string Runtime);
+/// <summary>The child's first frame: proves the channel is clean and says who it is and where (host, Slurm job; empty when not known).</summary>
+internal sealed record HelloMessage(string Magic, int Version, int ProcessId, string Runtime, string Host = "", string JobId = "");
 
 /// <summary>Where a method lives, so the child can find it without the parent's types.</summary>
 /// <param name="AssemblyPath">Full path of the compiled assembly.</param>
@@ -25,7 +25,13 @@ internal sealed record MethodSpec(string AssemblyPath, string TypeName, string M
 }
 
 /// <summary>Parent → child: what to run and how.</summary>
-internal sealed record InitMessage(MethodSpec Body, MethodSpec? Initializer, string? StateJson, int HeartbeatMilliseconds, string CodecType);
+/// <param name="Body">The body's method.</param>
+/// <param name="Initializer">The initializer's method, if any.</param>
+/// <param name="StateJson">The initializer's state, as JSON.</param>
+/// <param name="HeartbeatMilliseconds">How often the child sends a heartbeat.</param>
+/// <param name="CodecType">The codec's assembly-qualified type name.</param>
+/// <param name="ProgressPath">A <see cref="ProgressSlot"/> file to map, so the child may batch its replies; null: reply item by item.</param>
+internal sealed record InitMessage(MethodSpec Body, MethodSpec? Initializer, string? StateJson, int HeartbeatMilliseconds, string CodecType, string? ProgressPath = null);
 
 /// <summary>An error not tied to an item.</summary>
 internal sealed record ErrorMessage(string Phase, RemoteError Error);

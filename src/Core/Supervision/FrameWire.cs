@@ -9,18 +9,75 @@ namespace Nursery.Supervision;
 internal sealed class FrameWire(WorkerOptions options, InitMessage init) : Wire
 {
     private readonly TaskCompletionSource<byte[]> _initFrame = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _gate = new();
+    private ProgressSlot? _progress;
+    private bool _released;
+    private RemoteLaunch? _remote;
 
-    public override bool PlacesItselfInCgroup => false;
+    /// <summary>A remote child is never moved into a cgroup on this machine (its launcher limits its memory, if it can).</summary>
+    public override bool PlacesItselfInCgroup => options.Launcher.IsRemote;
 
     public override Option<string> Preflight() =>
-        File.Exists(options.Host.HostAssembly)
+        options.Launcher.IsRemote ? options.Launcher.Preflight()
+        : File.Exists(options.Host.HostAssembly)
             ? Commands.CommandLaunch.Preflight(options.Host.DotnetExecutable).Map(reason => $"cannot start the child host: {reason} (WorkerOptions.Host.DotnetExecutable)")
             : $"the child host was not found at '{options.Host.HostAssembly}'. Reference the Nursery.Dataflow package (or the Nursery.ChildHost project) so the host is copied next to your application, or set WorkerOptions.Host to where it is.";
 
-    public override LaunchSpec Launch(IReadOnlyDictionary<string, string> environment, MemoryCgroup? cgroup) =>
-        Commands.CommandLaunch.HasSetsid
+    public override LaunchSpec Launch(IReadOnlyDictionary<string, string> environment, MemoryCgroup? cgroup)
+    {
+        if (options.Launcher.IsRemote)
+            return LaunchRemote(environment);
+        // A progress slot is memory shared on this machine: only a local child can map it.
+        lock (_gate)
+        {
+            if (!_released && options.BatchReplies)
+                _progress ??= ProgressSlot.Create();
+        }
+        return Commands.CommandLaunch.HasSetsid
             ? new(Commands.CommandLaunch.Setsid, [options.Host.DotnetExecutable, options.Host.HostAssembly], environment, Environment.CurrentDirectory, OwnProcessGroup: true)
             : new(options.Host.DotnetExecutable, [options.Host.HostAssembly], environment, Environment.CurrentDirectory);
+    }
+
+    public override (long Id, long Since) Running()
+    {
+        lock (_gate)
+            return _progress?.Running() ?? (0, 0);
+    }
+
+    public override void Started()
+    {
+        lock (_gate)
+            _progress?.Unlink();
+    }
+
+    public override void Release()
+    {
+        lock (_gate)
+        {
+            _released = true;
+            _progress?.Dispose();
+            _progress = null;
+        }
+    }
+
+    /// <summary>
+    /// The child as the remote side runs it: dotnet and the host at the launcher's paths, without the local parent's pid
+    /// (its parent there is srun's or sshd's) and with the silence timeout after which it leaves.
+    /// </summary>
+    private LaunchSpec LaunchRemote(IReadOnlyDictionary<string, string> environment)
+    {
+        var launcher = options.Launcher;
+        var host = launcher switch
+        {
+            SlurmLauncher slurm => slurm.RemoteHost.IfNone(options.Host),
+            SshLauncher ssh => ssh.RemoteHost.IfNone(options.Host),
+            _ => options.Host,
+        };
+        var remoteEnvironment = environment.Where(pair => pair.Key != "NURSERY_PARENT_PID").ToDictionary(pair => pair.Key, pair => pair.Value);
+        remoteEnvironment["NURSERY_PARENT_SILENCE_MS"] = ((long)launcher.ParentSilenceTimeout.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        _remote = new RemoteLaunch(launcher, options.KillGrace > TimeSpan.Zero ? options.KillGrace : TimeSpan.FromSeconds(1));
+        return launcher.Wrap(new LaunchSpec(host.DotnetExecutable, [host.HostAssembly], remoteEnvironment, Environment.CurrentDirectory), options, _remote);
+    }
 
     public override async Task<bool> GreetAsync(Stream stdin, CancellationToken cancellationToken)
     {
@@ -35,6 +92,8 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init) : Wire
         }
         await stdin.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
         await stdin.FlushAsync(cancellationToken).ConfigureAwait(false);
+        if (_remote is not null && stdin is SerializedStream channel)
+            _ = RemoteLaunch.SendHeartbeatsAsync(channel, options.HeartbeatInterval);
         return true;
     }
 
@@ -55,6 +114,13 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init) : Wire
 
     public override async Task ReadAsync(Stream stdout, IWireListener listener, CancellationToken cancellationToken)
     {
+        if (_remote is not null)
+        {
+            var checkedStdout = await CheckHelloHeaderAsync(stdout, listener, cancellationToken).ConfigureAwait(false);
+            if (checkedStdout is null)
+                return;
+            stdout = checkedStdout;
+        }
         var reader = new FrameReader(stdout);
         var replies = new List<ReplyEntry>();
         var helloSeen = false;
@@ -85,11 +151,15 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init) : Wire
                         return;
                     }
                     helloSeen = true;
+                    _remote?.Identify(hello.Host, hello.ProcessId, hello.JobId);
                     if (!listener.Hello(hello.ProcessId))
                         return;
                     using (var frame = new FrameBuffer())
                     {
-                        frame.WriteFrame(FrameKind.Init, ProtocolJson.Encode(init));
+                        string? progressPath;
+                        lock (_gate)
+                            progressPath = _progress?.Path;
+                        frame.WriteFrame(FrameKind.Init, ProtocolJson.Encode(init with { ProgressPath = progressPath }));
                         _initFrame.TrySetResult(frame.WrittenSpan.ToArray());
                     }
                     break;
@@ -131,6 +201,38 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init) : Wire
                     return;
             }
         }
+    }
+
+    /// <summary>
+    /// Before a remote child's hello, a login script, a message of the day or a terminal may write to the channel. The
+    /// first five bytes must be a hello frame's header (a small length, the hello kind), or the start fails at once
+    /// with the bytes seen, instead of the reader waiting for a frame whose length is made of text. Returns the stream
+    /// to read frames from (the checked bytes put back), or null after reporting the violation or the end.
+    /// </summary>
+    private async Task<Stream?> CheckHelloHeaderAsync(Stream stdout, IWireListener listener, CancellationToken cancellationToken)
+    {
+        var header = new byte[FrameParser.HeaderLength];
+        var count = 0;
+        while (count < header.Length)
+        {
+            var read = await stdout.ReadAsync(header.AsMemory(count), cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+                break;
+            count += read;
+        }
+        if (count == 0)
+            return null;
+        var length = count == header.Length ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(header) : 0;
+        if (count < header.Length || length is < 2 or > 64 * 1024 || header[4] != (byte)FrameKind.Hello)
+        {
+            var seen = header[..count];
+            listener.Violation(
+                $"the channel to the child ({_remote!.Target}) carried stray bytes before the child's hello ('{System.Text.Encoding.ASCII.GetString(seen.Select(b => b is >= 32 and < 127 ? b : (byte)'.').ToArray())}'): a login script, a message of the day or a terminal wrote to it. Make the remote shell's start-up files print nothing for non-interactive shells, and never give ssh a tty (-t)",
+                seen
+            );
+            return null;
+        }
+        return new PrefixedStream(header, stdout);
     }
 
     private static byte[] Head(ReadOnlySequence<byte> payload) => payload.Slice(0, Math.Min(payload.Length, 64)).ToArray();

@@ -15,6 +15,9 @@ public interface IItemRunner<TIn, TOut> : IAsyncDisposable
     /// <summary>How many processes were started.</summary>
     int Spawns { get; }
 
+    /// <summary>The failure that stopped the runner for good (a pool past its restart intensity); None while it can run items.</summary>
+    Option<ChildFailure> Failure => Option<ChildFailure>.None;
+
     /// <summary>Starts children ahead of the first item, where the runner keeps any.</summary>
     Task StartAsync(CancellationToken cancellationToken = default);
 

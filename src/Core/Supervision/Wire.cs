@@ -37,6 +37,15 @@ internal abstract class Wire
 
     /// <summary>Reads the child's output to its end, reporting each message; never throws past its boundary.</summary>
     public abstract Task ReadAsync(Stream stdout, IWireListener listener, CancellationToken cancellationToken);
+
+    /// <summary>The item the child says it last started and when (Stopwatch ticks); (0, 0) when the wire cannot tell.</summary>
+    public virtual (long Id, long Since) Running() => (0, 0);
+
+    /// <summary>The child is ready: files only needed to start it can go.</summary>
+    public virtual void Started() { }
+
+    /// <summary>The child is gone and <see cref="Running"/> has been read for the last time: release what the wire holds.</summary>
+    public virtual void Release() { }
 }
 
 /// <summary>What a <see cref="Wire"/> reports from a child's output. Methods returning false ask the wire to stop reading.</summary>

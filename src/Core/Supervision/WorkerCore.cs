@@ -183,7 +183,7 @@ internal sealed class WorkerCore
         {
             if (_cause is not null || (_ended && _process is null))
                 return;
-            _cause = cause;
+            _cause = Stamp(cause, null);
             _ended = true;
             process = _process;
         }
@@ -354,6 +354,7 @@ internal sealed class WorkerCore
 
         public void Ready()
         {
+            core._wire.Started();
             lock (core._gate)
                 core._isReady = true;
             core._ready.TrySetResult(Prelude.Right<ChildFailure, Unit>(Unit.Default));
@@ -395,11 +396,22 @@ internal sealed class WorkerCore
                 expired = new ChildFailure.StartFailed($"the child was not ready within {ChildFailure.FormatDuration(_options.StartTimeout)} (WorkerOptions.StartTimeout); it was killed");
             else if (_helloSeen && _options.HeartbeatTimeout != Timeout.InfiniteTimeSpan && Stopwatch.GetElapsedTime(Volatile.Read(ref _lastHeard), now) > _options.HeartbeatTimeout)
                 expired = new ChildFailure.TimedOut(TimeoutKind.Heartbeat, _options.HeartbeatTimeout);
-            else if (_options.ItemTimeout != Timeout.InfiniteTimeSpan && _order.Count > 0 && Stopwatch.GetElapsedTime(_headSince, now) > _options.ItemTimeout)
+            else if (_options.ItemTimeout != Timeout.InfiniteTimeSpan && _order.Count > 0 && Stopwatch.GetElapsedTime(RunningSince(), now) > _options.ItemTimeout)
                 expired = new ChildFailure.TimedOut(TimeoutKind.ItemDeadline, _options.ItemTimeout);
         }
         if (expired is not null)
             Terminate(expired);
+    }
+
+    /// <summary>
+    /// When the item now running started: the child's own word when it keeps a progress slot and that item is still
+    /// unanswered (the head may be done, its reply waiting in the child's batch); else the head's send or the last
+    /// reply, whichever was later. Called under the lock.
+    /// </summary>
+    private long RunningSince()
+    {
+        var (id, since) = _wire.Running();
+        return id != 0 && since > _headSince && _inFlight.ContainsKey(id) ? since : _headSince;
     }
 
     private TimeSpan WatchdogPeriod()
@@ -444,12 +456,23 @@ internal sealed class WorkerCore
         if (!_isReady && cause is not ChildFailure.StartFailed and not ChildFailure.Cancelled)
             cause = new ChildFailure.StartFailed($"the child ended before it was ready: {cause.Summary}");
 
-        var head = inFlight.Length > 0 ? inFlight[0] : null;
+        // The item that was running: the one the child's progress slot names, else the oldest unanswered one. Items
+        // before it finished, but their replies were still in the child's batch: they go back as not started.
+        var (runningId, _) = _wire.Running();
+        var blamed = runningId == 0 ? 0 : Math.Max(0, Array.FindIndex(inFlight, item => item.Id == runningId));
+        var head = inFlight.Length > 0 ? inFlight[blamed] : null;
         var stampedCause = Stamp(cause, head);
+        lock (_gate)
+            _cause = stampedCause;
         if (head is not null)
             head.TryFail(stampedCause);
-        foreach (var item in inFlight.Skip(1))
-            item.TryFail(NotStarted(item, stampedCause, $"not started: its worker (pid {ProcessId}) ended while item {head!.Key} was running"));
+        for (var i = 0; i < inFlight.Length; i++)
+        {
+            if (i < blamed)
+                inFlight[i].TryFail(NotStarted(inFlight[i], stampedCause, $"its result was lost: its worker (pid {ProcessId}) ended, while running item {head!.Key}, before sending it; it may run again"));
+            else if (i > blamed)
+                inFlight[i].TryFail(NotStarted(inFlight[i], stampedCause, $"not started: its worker (pid {ProcessId}) ended while item {head!.Key} was running"));
+        }
         while (_queue.Reader.TryRead(out var queued))
             queued.TryFail(NotStarted(queued, stampedCause, "not started: its worker ended before sending it"));
 
@@ -462,6 +485,8 @@ internal sealed class WorkerCore
 
     private ChildFailure Classify(ChildExit exit, int itemsInFlight)
     {
+        if (exit.Verdict.Case is ChildFailure remote)
+            return remote;
         if (_cgroup is not null && _cgroup.OomKills() > 0)
             return new ChildFailure.OutOfMemory(_cgroup.LimitBytes, _cgroup.PeakBytes());
         return exit.Signal.Match(
@@ -470,7 +495,7 @@ internal sealed class WorkerCore
                 signal,
                 signal == 9
                     ? _cgroup is not null
-                        ? "nobody in this process sent it"
+                        ? "Nursery did not send it, and the memory cgroup saw no OOM kill"
                         : "possibly out of memory (no memory limit was set, so an OOM kill cannot be told apart from another SIGKILL)"
                     : ""
             ),
@@ -502,6 +527,7 @@ internal sealed class WorkerCore
         lock (_gate)
             _ended = true;
         _queue.Writer.TryComplete();
+        _wire.Release();
     }
 
     private void WarnNoCgroup(string reason)

@@ -18,6 +18,15 @@ public sealed record WorkerOptions
     /// <summary>How often the child sends a heartbeat.</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// Whether a .NET child may send the replies of consecutive fast items in one frame (default true): many times the
+    /// throughput for small items. The child records in memory shared with the parent which item it is running, so a
+    /// crash or hang is still blamed on the right item; items that had finished with their replies still batched when
+    /// the child died are sent again (not started: same attempt), so such an item's body may run twice. False: every
+    /// reply is written before the next item starts (a body runs at most once per attempt).
+    /// </summary>
+    public bool BatchReplies { get; init; } = true;
+
     /// <summary>How long the parent waits without any frame from a child before declaring it stopped and killing it.</summary>
     public TimeSpan HeartbeatTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
@@ -38,6 +47,9 @@ public sealed record WorkerOptions
 
     /// <summary>Where the child's stderr lines and the supervisor's notes go.</summary>
     public ILogger Logger { get; init; } = NullLogger.Instance;
+
+    /// <summary>Where the child runs: <see cref="Launcher.Local"/> (the default), a <see cref="SlurmLauncher"/> or an <see cref="SshLauncher"/>.</summary>
+    public Launcher Launcher { get; init; } = Launcher.Local;
 
     /// <summary>Extra environment variables for the child.</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
@@ -61,6 +73,8 @@ public sealed record WorkerOptions
             throw new ArgumentException($"MemoryLimit is {MemoryLimit} bytes; a .NET child needs at least 16 MiB (16777216) to start.", nameof(MemoryLimit));
         if (MaxBatch is < 1 or > 65536)
             throw new ArgumentException($"MaxBatch is {MaxBatch}; it must be between 1 and 65536.", nameof(MaxBatch));
+        ArgumentNullException.ThrowIfNull(Launcher);
+        Launcher.Validate(this);
         return this;
     }
 

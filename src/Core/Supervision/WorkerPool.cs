@@ -162,6 +162,7 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
                     return Prelude.Left<ChildFailure, Member>(_failure with { Key = key, Attempt = attempt });
                 if (_disposing.IsCancellationRequested || cancellationToken.IsCancellationRequested)
                     return Prelude.Left<ChildFailure, Member>(new ChildFailure.Cancelled("the pool was stopped before the item was sent", Option<ChildFailure>.None, false) { Stage = _options.Worker.StageName, Key = key, Attempt = attempt });
+                ForgetEndedMembers();
                 slot = LeastBusy();
                 if (slot.Current is { } ready)
                 {
@@ -181,6 +182,19 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
                 lock (_gate)
                     slot.Waiting--;
             }
+        }
+    }
+
+    /// <summary>
+    /// Empties the slots whose child has ended but whose watcher has not yet run, so an item re-sent after its child
+    /// died goes to a new child instead of bouncing off the dead one. Called under the lock.
+    /// </summary>
+    private void ForgetEndedMembers()
+    {
+        foreach (var slot in _slots)
+        {
+            if (slot.Current is { Worker.IsAlive: false })
+                slot.Current = null;
         }
     }
 

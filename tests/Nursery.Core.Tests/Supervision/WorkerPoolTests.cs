@@ -33,6 +33,30 @@ public sealed class WorkerPoolTests
     }
 
     [Fact]
+    public async Task Items_queued_behind_an_item_that_kills_its_child_go_to_the_replacement_never_back_to_the_dead_child()
+    {
+        // Regression: the dead child stayed in its slot until its watcher ran, so re-sent items bounced off it and ended Cancelled.
+        var options = new PoolOptions { Workers = 1, Worker = Children.Options(), RestartIntensity = new RestartIntensity(20, TimeSpan.FromSeconds(60)) };
+        var pool = new WorkerPool<int, int>(Body.From<int, int>(Bodies.ExitOnNegative), options);
+        await using (pool)
+        {
+            for (var round = 0; round < 5; round++)
+            {
+                var dies = pool.InvokeAsync(-1, $"die{round}");
+                var queued = Enumerable.Range(1, 20).Select(i => pool.InvokeAsync(i, $"r{round}-{i}")).ToArray();
+                var crashed = EitherAssert.Left<ChildFailure.Crashed, int>(await dies.WaitAsync(Bound));
+                var rest = await Task.WhenAll(queued).WaitAsync(Bound);
+
+                Assert.Equal(3, crashed.ExitCode);
+                Assert.Equal(Enumerable.Range(1, 20), rest.Select(result => EitherAssert.Right(result)));
+            }
+        }
+        Assert.True(pool.Spawns >= 6, $"each round's replacement child should have been started, saw {pool.Spawns} starts");
+        foreach (var pid in pool.ProcessIds)
+            await Processes.AssertGoneAsync(pid, TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public async Task A_child_that_keeps_crashing_trips_the_restart_intensity_and_fails_the_pool()
     {
         var options = new PoolOptions { Workers = 1, RestartIntensity = new RestartIntensity(2, TimeSpan.FromSeconds(60)), Worker = Children.Options() };

@@ -173,6 +173,58 @@ public sealed class WorkerTests
         Assert.False(afterwards.ItemStarted);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_crash_is_blamed_on_the_item_that_was_running_not_on_finished_items_whose_replies_were_held(bool batchReplies)
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.ExitOnNegative), Children.Options() with { BatchReplies = batchReplies });
+
+        var before = Enumerable.Range(1, 200).Select(i => worker.InvokeAsync(i, $"b{i}")).ToArray();
+        var dies = worker.InvokeAsync(-1, "dies");
+        var after = Enumerable.Range(1, 20).Select(i => worker.InvokeAsync(i, $"a{i}")).ToArray();
+        var crashed = EitherAssert.Left<ChildFailure.Crashed, int>(await dies.WaitAsync(Bound));
+        var finished = await Task.WhenAll(before).WaitAsync(Bound);
+        var notStarted = await Task.WhenAll(after).WaitAsync(Bound);
+
+        Assert.Equal("dies", crashed.Key);
+        Assert.Equal(3, crashed.ExitCode);
+        // Every earlier item finished in the child: its result arrived, or (replies held in a batch) it comes back not started, to run again.
+        for (var i = 0; i < finished.Length; i++)
+        {
+            finished[i].Match(
+                value => Assert.Equal(i + 1, value),
+                failure => Assert.True(batchReplies && failure is ChildFailure.Cancelled { ItemStarted: false }, $"item b{i + 1}: {failure}")
+            );
+        }
+        Assert.All(notStarted, result => Assert.False(EitherAssert.Left<ChildFailure.Cancelled, int>(result).ItemStarted));
+    }
+
+    [Fact]
+    public async Task A_hang_after_fast_items_is_TimedOut_on_the_hung_item_only()
+    {
+        await using var children = new Children();
+        var options = Children.Options() with { ItemTimeout = TimeSpan.FromSeconds(1) };
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.HangOnNegative), options);
+
+        var before = Enumerable.Range(1, 200).Select(i => worker.InvokeAsync(i, $"b{i}")).ToArray();
+        var hangs = worker.InvokeAsync(-1, "hangs");
+        var timedOut = EitherAssert.Left<ChildFailure.TimedOut, int>(await hangs.WaitAsync(Bound));
+        var finished = await Task.WhenAll(before).WaitAsync(Bound);
+
+        Assert.Equal("hangs", timedOut.Key);
+        Assert.Equal(TimeoutKind.ItemDeadline, timedOut.Limit);
+        for (var i = 0; i < finished.Length; i++)
+        {
+            finished[i].Match(
+                value => Assert.Equal(i + 1, value),
+                failure => Assert.True(failure is ChildFailure.Cancelled { ItemStarted: false }, $"item b{i + 1}: {failure}")
+            );
+        }
+        await Processes.AssertGoneAsync(worker.ProcessId, TimeSpan.FromSeconds(5));
+    }
+
     [MemoryCgroupFact]
     public async Task A_child_past_its_memory_limit_is_reported_as_OutOfMemory()
     {

@@ -59,4 +59,17 @@ public sealed class CommandStageTests
         Assert.Equal(["1", "2", "3"], lines.Order());
         await Pipelines.AssertAllChildrenGoneAsync(upper.ProcessIds, count.ProcessIds);
     }
+
+    [Fact]
+    public async Task A_command_stage_given_a_remote_launcher_is_refused_when_built_not_run_here_silently()
+    {
+        await using var scope = new NurseryScope(Pipelines.Quick());
+        var options = new StageOptions { Worker = new WorkerOptions { Launcher = Launcher.Ssh("node1") } };
+
+        var perItem = Assert.Throws<ArgumentException>(() => scope.CommandStage(Command.PerItem<string, string>("cat"), options));
+        var persistent = Assert.Throws<ArgumentException>(() => scope.CommandStage(Command.Python<int, int>("worker.py"), options));
+
+        Assert.Contains("run their programs on this machine", perItem.Message, StringComparison.Ordinal);
+        Assert.Contains("Launcher.Local", persistent.Message, StringComparison.Ordinal);
+    }
 }

@@ -25,6 +25,7 @@ public sealed class ScenarioTests
         transaction.EndWith(result);
 
         Assert.True(result.Aborted);
+        Assert.Equal(AbortCause.Failure, result.AbortCause);
         var first = Assert.IsType<ChildFailure.Faulted>(result.FirstFailure.Case);
         Assert.Equal("map", first.Stage);
         Assert.Equal("1500", first.Key);
@@ -114,17 +115,21 @@ public sealed class ScenarioTests
         }
     }
 
-    [Fact]
-    public async Task An_initializer_that_always_throws_fails_the_stage_after_the_restart_limit_without_a_storm()
+    [Theory]
+    [InlineData("fail-fast")]
+    [InlineData("skip")]
+    public async Task An_initializer_that_always_throws_fails_the_stage_after_the_restart_limit_without_a_storm(string policy)
     {
-        await using var scope = new NurseryScope(Pipelines.Quick());
+        // A stage that cannot keep a child alive can process nothing, so the run aborts whatever the policy.
+        await using var scope = new NurseryScope(Pipelines.Quick(policy == "skip" ? Policy.Skip : Policy.FailFast));
         var body = Body.From<long, long>(PipelineBodies.Increment).WithInitializer<string>(PipelineBodies.InitializerThatAlwaysFails, "the license server is down");
         var intensity = new RestartIntensity(3, TimeSpan.FromSeconds(30));
         var stage = scope.Stage(body, new StageOptions { Workers = 2, RestartIntensity = intensity });
 
         var result = await scope.RunAsync(Enumerable.Range(0, 50).Select(i => (long)i), stage).WaitAsync(Bound);
 
-        Assert.True(result.Aborted);
+        Assert.True(result.Aborted, result.ToString());
+        Assert.Equal(AbortCause.StageFailed, result.AbortCause);
         var failure = Assert.IsType<ChildFailure.StartFailed>(result.FirstFailure.Case);
         Assert.Contains("the license server is down", failure.ToString(), StringComparison.Ordinal);
         Assert.InRange(stage.Runner.Spawns, 1, 2 + intensity.MaxRestarts + 1);
@@ -156,6 +161,7 @@ public sealed class ScenarioTests
         var result = await scope.RunAsync(Enumerable.Range(0, 10), stage).WaitAsync(Bound);
 
         Assert.True(result.Aborted);
+        Assert.Equal(AbortCause.Deadline, result.AbortCause);
         Assert.Contains("deadline", result.AbortReason, StringComparison.Ordinal);
         Assert.True(result.IsBalanced, result.ToString());
         Assert.True(result.CountsByKind["Cancelled"] > 0);
@@ -172,6 +178,7 @@ public sealed class ScenarioTests
         var result = await scope.RunAsync(Enumerable.Range(0, 10), stage, cancellationToken: cancel.Token).WaitAsync(Bound);
 
         Assert.True(result.Aborted);
+        Assert.Equal(AbortCause.Caller, result.AbortCause);
         Assert.Contains("caller cancelled", result.AbortReason, StringComparison.Ordinal);
         Assert.True(result.IsBalanced, result.ToString());
         await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
@@ -192,6 +199,7 @@ public sealed class ScenarioTests
         var result = await scope.RunAsync(Enumerable.Range(0, 200), stage).WaitAsync(Bound);
 
         Assert.True(result.Aborted);
+        Assert.Equal(AbortCause.Failure, result.AbortCause);
         var failure = Assert.IsType<ChildFailure.Faulted>(result.FirstFailure.Case);
         Assert.Equal("System.IO.IOException", failure.Error.Type);
         Assert.Equal("20", failure.Key);
@@ -215,6 +223,7 @@ public sealed class ScenarioTests
         var result = await scope.RunAsync(Enumerable.Range(0, 10_000), stage).WaitAsync(Bound);
 
         Assert.True(result.Aborted);
+        Assert.Equal(AbortCause.BlockFaulted, result.AbortCause);
         Assert.Contains("my block broke", result.AbortReason, StringComparison.Ordinal);
         Assert.True(result.IsBalanced, result.ToString());
         await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);

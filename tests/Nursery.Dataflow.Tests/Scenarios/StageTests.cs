@@ -33,6 +33,46 @@ public sealed class StageTests
         Assert.Equal([40, 44, 48, 56, 60], outputs.Where(item => item.IsSuccess).Select(item => item.Value.Match(v => v, _ => 0)).Order());
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_run_ends_when_its_items_do_not_after_the_drain_timeout(bool failFast)
+    {
+        // Regression: once every input had ended the scope completed its blocks by force while Lefts were still on their
+        // way to the sink, and then waited the whole drain timeout. With a ten-minute drain timeout that misses the bound.
+        var options = Pipelines.Quick(failFast ? Policy.FailFast : Policy.Skip) with { DrainTimeout = TimeSpan.FromMinutes(10) };
+        var seen = new ConcurrentBag<int>();
+        await using var scope = new NurseryScope(options);
+        var first = scope.Stage<int, int>(Bodies.ThrowOn13, new StageOptions { Workers = 2 });
+        var second = scope.Stage<int, int>(Bodies.Double, new StageOptions { Workers = 1 });
+        // A slow sink with room for one item: the failures at the end of the source queue up behind the last results.
+        var sink = scope.Sink<int>(
+            async x =>
+            {
+                await Task.Delay(5);
+                seen.Add(x);
+            },
+            new SinkOptions { BoundedCapacity = 1 }
+        );
+        first.LinkTo(second);
+        second.LinkTo(sink);
+        var source = Enumerable.Range(0, 190).Select(i => i == 13 ? 12 : i).Concat(Enumerable.Repeat(13, 10));
+
+        var result = await scope.RunAsync(source, first).WaitAsync(TimeSpan.FromSeconds(60));
+
+        // Fail fast stops reading the source, so fewer inputs may have been read; every one read is accounted for.
+        Assert.InRange(result.Inputs, failFast ? 191 : 200, 200);
+        Assert.Equal(result.Inputs, result.Succeeded + result.Failed);
+        Assert.Equal(!failFast, result.Completed);
+        if (!failFast)
+        {
+            Assert.Equal(190, result.Succeeded);
+            Assert.Equal(190, seen.Count);
+            Assert.Equal(10, result.CountsByKind["Faulted"]);
+        }
+        await Pipelines.AssertAllChildrenGoneAsync(first.ProcessIds, second.ProcessIds);
+    }
+
     [Fact]
     public async Task An_ordered_stage_keeps_the_source_order()
     {

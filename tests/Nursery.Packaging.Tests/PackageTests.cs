@@ -1,0 +1,219 @@
+using System.Globalization;
+using System.IO.Compression;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+
+namespace Nursery.Packaging.Tests;
+
+/// <summary>What a user gets from the packages alone: a fresh project, a restore from the packed folder, a pipeline.</summary>
+public sealed partial class PackageTests(PackedNursery packed) : IClassFixture<PackedNursery>
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromMinutes(3);
+
+    [Fact]
+    public void The_packages_carry_their_docs_the_readme_and_the_child_host_and_depend_only_on_each_other_and_third_parties()
+    {
+        var core = Read("Nursery.Core");
+        var dataflow = Read("Nursery.Dataflow");
+        var fsharp = Read("Nursery.FSharp");
+
+        foreach (var (id, package) in new[] { ("Nursery.Core", core), ("Nursery.Dataflow", dataflow), ("Nursery.FSharp", fsharp) })
+        {
+            Assert.Contains($"lib/net10.0/{id}.dll", package.Files);
+            Assert.Contains($"lib/net10.0/{id}.xml", package.Files);
+            Assert.Contains("README.md", package.Files);
+            Assert.Equal("README.md", package.Metadata("readme"));
+            Assert.Equal("MIT", package.Metadata("license"));
+            Assert.False(string.IsNullOrWhiteSpace(package.Metadata("description")));
+            Assert.DoesNotContain("Nursery.ChildHost", package.Dependencies);
+        }
+        Assert.Contains("childhost/Nursery.ChildHost.dll", dataflow.Files);
+        Assert.Contains("childhost/Nursery.ChildHost.runtimeconfig.json", dataflow.Files);
+        Assert.Contains("buildTransitive/Nursery.Dataflow.targets", dataflow.Files);
+        Assert.Contains("contentFiles/any/any/nursery_worker.py", core.Files);
+        Assert.Equal(["CliWrap", "LanguageExt.Core", "Microsoft.Extensions.Logging.Abstractions"], core.Dependencies.Order());
+        Assert.Equal(["Nursery.Core"], dataflow.Dependencies);
+        Assert.Equal(["FSharp.Core", "Nursery.Dataflow"], fsharp.Dependencies.Order());
+    }
+
+    [Fact]
+    public async Task A_fresh_CSharp_project_restored_from_the_packages_alone_runs_a_pipeline_and_reports_the_child_failure_as_Faulted()
+    {
+        var project = WriteConsumer(
+            "CSharpConsumer",
+            "csproj",
+            $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="Nursery.Dataflow" Version="{packed.Version}" />
+              </ItemGroup>
+            </Project>
+            """,
+            ("Program.cs", CSharpProgram)
+        );
+
+        var output = await BuildAndRunAsync(project, "CSharpConsumer.dll");
+
+        Assert.Contains("completed: 4 inputs, 3 succeeded, 1 failed", output);
+        Assert.Contains("item 2: Faulted: System.FormatException", output);
+        Assert.Contains("sum: 7", output);
+        AssertChildrenGone(output);
+    }
+
+    [Fact]
+    public async Task A_fresh_FSharp_project_restored_from_the_packages_alone_runs_a_pipeline_and_reports_the_child_failure_as_Faulted()
+    {
+        var project = WriteConsumer(
+            "FSharpConsumer",
+            "fsproj",
+            $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+              </PropertyGroup>
+              <ItemGroup>
+                <Compile Include="Program.fs" />
+              </ItemGroup>
+              <ItemGroup>
+                <PackageReference Include="Nursery.FSharp" Version="{packed.Version}" />
+              </ItemGroup>
+            </Project>
+            """,
+            ("Program.fs", FSharpProgram)
+        );
+
+        var output = await BuildAndRunAsync(project, "FSharpConsumer.dll");
+
+        Assert.Contains("completed: 4 inputs, 3 succeeded, 1 failed", output);
+        Assert.Contains("item 2: Faulted: System.FormatException", output);
+        Assert.Contains("sum: 7", output);
+        AssertChildrenGone(output);
+    }
+
+    private const string CSharpProgram = """
+        using Nursery;
+
+        await using var scope = new NurseryScope(new NurseryOptions { DefaultPolicy = Policy.Skip });
+        var parse = scope.Stage<string, int>(Work.Parse, new StageOptions { Workers = 2 });
+        var total = 0;
+        parse.LinkTo(scope.Sink<int>(x => Interlocked.Add(ref total, x)));
+
+        var result = await scope.RunAsync(["1", "2", "x", "4"], parse).WaitAsync(TimeSpan.FromSeconds(60));
+        Console.WriteLine($"{(result.Completed ? "completed" : "aborted")}: {result.Inputs} inputs, {result.Succeeded} succeeded, {result.Failed} failed");
+        foreach (var failure in result.Failures)
+        {
+            var what = failure.Match(
+                faulted: f => $"Faulted: {f.Error.Type}",
+                startFailed: s => $"StartFailed: {s.Reason}",
+                crashed: c => $"Crashed: {c.Summary}",
+                outOfMemory: o => "OutOfMemory",
+                timedOut: t => "TimedOut",
+                protocolViolation: p => $"ProtocolViolation: {p.Detail}",
+                cancelled: c => "Cancelled");
+            Console.WriteLine($"item {failure.Key}: {what}");
+        }
+        Console.WriteLine($"sum: {total}");
+        await scope.DisposeAsync();
+        Console.WriteLine($"children: {string.Join(",", parse.ProcessIds)}");
+
+        static class Work
+        {
+            public static int Parse(string text) => int.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        """;
+
+    private const string FSharpProgram = """
+        module Program
+
+        open System
+        open System.Threading
+        open Nursery
+        open Nursery.FSharp
+
+        module Work =
+            let parse (text: string) = Int32.Parse(text, Globalization.CultureInfo.InvariantCulture)
+
+        [<EntryPoint>]
+        let main _ =
+            let total = ref 0
+            let scope = Pipeline.scope (NurseryOptions(DefaultPolicy = Policy.Skip))
+            let parse = scope |> Pipeline.stage (StageOptions(Workers = 2)) Work.parse
+            parse |> Pipeline.into (scope |> Pipeline.sink (fun x -> Interlocked.Add(&total.contents, x) |> ignore))
+            let result = (scope |> Pipeline.run [ "1"; "2"; "x"; "4" ] parse).WaitAsync(TimeSpan.FromSeconds 60.0).GetAwaiter().GetResult()
+            printfn "%s: %d inputs, %d succeeded, %d failed" (if result.Completed then "completed" else "aborted") result.Inputs result.Succeeded result.Failed
+            for failure in Pipeline.failures result do
+                let what =
+                    match failure with
+                    | Faulted f -> $"Faulted: {f.Error.Type}"
+                    | StartFailed s -> $"StartFailed: {s.Reason}"
+                    | Crashed c -> $"Crashed: {c.Summary}"
+                    | OutOfMemory _ -> "OutOfMemory"
+                    | TimedOut _ -> "TimedOut"
+                    | ProtocolViolation p -> $"ProtocolViolation: {p.Detail}"
+                    | Cancelled _ -> "Cancelled"
+                printfn "item %s: %s" failure.Key what
+            printfn "sum: %d" total.Value
+            scope.Dispose()
+            printfn "children: %s" (String.Join(",", parse.ProcessIds))
+            0
+        """;
+
+    private string WriteConsumer(string name, string extension, string projectFile, params (string Name, string Text)[] sources)
+    {
+        var directory = Path.Combine(packed.Root, name);
+        Directory.CreateDirectory(directory);
+        File.WriteAllText(Path.Combine(directory, $"{name}.{extension}"), projectFile);
+        foreach (var (file, text) in sources)
+            File.WriteAllText(Path.Combine(directory, file), text);
+        return Path.Combine(directory, $"{name}.{extension}");
+    }
+
+    // Restore (from the packed folder and third-party feeds only), build, check the shipped files landed next to the
+    // output, and run the consumer the way a user would: dotnet its.dll.
+    private async Task<string> BuildAndRunAsync(string project, string assembly)
+    {
+        var directory = Path.GetDirectoryName(project)!;
+        await Commands.SucceedAsync(directory, Bound, "restore", project, "--configfile", packed.NuGetConfig, "--packages", packed.Packages, "-v", "q");
+        await Commands.SucceedAsync(directory, Bound, "build", project, "--no-restore", "-c", "Release", "-o", Path.Combine(directory, "out"), "-v", "q", "-nologo");
+        var output = Path.Combine(directory, "out");
+        Assert.True(File.Exists(Path.Combine(output, "Nursery.ChildHost.dll")), "the child host was not copied next to the consumer's output");
+        Assert.True(File.Exists(Path.Combine(output, "Nursery.ChildHost.runtimeconfig.json")));
+        Assert.True(File.Exists(Path.Combine(output, "nursery_worker.py")), "the Python helper was not copied next to the consumer's output");
+        Assert.StartsWith(packed.Packages, Directory.GetDirectories(packed.Packages, "nursery.core").Single(), StringComparison.Ordinal);
+        return await Commands.SucceedAsync(output, Bound, Path.Combine(output, assembly));
+    }
+
+    private static void AssertChildrenGone(string output)
+    {
+        var match = ChildrenLine().Match(output);
+        Assert.True(match.Success, output);
+        var pids = match.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(pid => int.Parse(pid, CultureInfo.InvariantCulture)).ToList();
+        Assert.NotEmpty(pids);
+        Assert.All(pids, pid => Assert.False(Directory.Exists($"/proc/{pid}"), $"child {pid} is still running"));
+    }
+
+    private Package Read(string id)
+    {
+        using var zip = ZipFile.OpenRead(Path.Combine(packed.Feed, $"{id}.{packed.Version}.nupkg"));
+        var files = zip.Entries.Select(entry => entry.FullName).ToList();
+        using var nuspec = zip.GetEntry($"{id}.nuspec")!.Open();
+        return new Package(files, XDocument.Load(nuspec));
+    }
+
+    private sealed record Package(IReadOnlyList<string> Files, XDocument Nuspec)
+    {
+        public string? Metadata(string name) => Nuspec.Descendants().FirstOrDefault(element => element.Name.LocalName == name)?.Value;
+
+        public IReadOnlyList<string> Dependencies => [.. Nuspec.Descendants().Where(element => element.Name.LocalName == "dependency").Select(element => (string)element.Attribute("id")!)];
+    }
+
+    [GeneratedRegex(@"children: ([0-9,]+)")]
+    private static partial Regex ChildrenLine();
+}

@@ -1,0 +1,134 @@
+using System.Diagnostics;
+
+namespace Nursery.ScaleOut.Tests.Support;
+
+/// <summary>
+/// The single-node Slurm and the sshd on 127.0.0.1 that <c>.ci/cluster-up</c> brings up, read from its state
+/// directory (<c>NURSERY_CLUSTER_DIR</c>, default /tmp/nursery-cluster). When one is not up, its tests skip with the
+/// reason the script wrote.
+/// </summary>
+public static class Cluster
+{
+    public static readonly string Directory = Environment.GetEnvironmentVariable("NURSERY_CLUSTER_DIR") is { Length: > 0 } set ? set : "/tmp/nursery-cluster";
+
+    private static readonly Lazy<IReadOnlyDictionary<string, string>> Settings = new(ReadSettings);
+
+    public static readonly Lazy<string?> SlurmUnavailable = new(() => Unavailable("slurm"));
+
+    public static readonly Lazy<string?> SshUnavailable = new(() => Unavailable("ssh"));
+
+    public static string Partition => Settings.Value.GetValueOrDefault("SLURM_PARTITION", "");
+
+    /// <summary>A Slurm launcher for one test: its own run id (job name), short silence timeout.</summary>
+    public static SlurmLauncher Slurm(string test) =>
+        Launcher.Slurm() with
+        {
+            Partition = Partition,
+            RunId = $"nursery-test-{test}-{Guid.NewGuid().ToString("N")[..6]}",
+            TimeLimit = TimeSpan.FromMinutes(5),
+            DefaultMemoryMebibytes = 256,
+            SilenceTimeout = TimeSpan.FromSeconds(3),
+        };
+
+    /// <summary>An ssh launcher to root@127.0.0.1 with the cluster's key.</summary>
+    public static SshLauncher Ssh() =>
+        Launcher.Ssh(Settings.Value.GetValueOrDefault("SSH_HOST", "127.0.0.1")) with
+        {
+            Port = int.Parse(Settings.Value.GetValueOrDefault("SSH_PORT", "22"), System.Globalization.CultureInfo.InvariantCulture),
+            User = Settings.Value.GetValueOrDefault("SSH_USER", "root"),
+            IdentityFile = Settings.Value.GetValueOrDefault("SSH_KEY", ""),
+            Options = ["StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "LogLevel=ERROR"],
+            SilenceTimeout = TimeSpan.FromSeconds(3),
+        };
+
+    public static Launcher Get(string kind, string test) => kind == "slurm" ? Slurm(test) : Ssh();
+
+    /// <summary>Why the cluster part cannot be used, or null when it is up.</summary>
+    private static string? Unavailable(string part)
+    {
+        var statusFile = Path.Combine(Directory, $"{part}.status");
+        if (!File.Exists(statusFile))
+            return $"{part} is not set up: run 'sudo bash .ci/cluster-up' first (no {statusFile})";
+        var status = File.ReadAllText(statusFile).Trim();
+        if (status != "up")
+            return $".ci/cluster-up could not bring up {part}: {status}";
+        var probe = part == "slurm" ? Run("scontrol", "ping") : (Exit: 0, Output: "");
+        if (probe.Exit != 0 || (part == "slurm" && !probe.Output.Contains("is UP", StringComparison.Ordinal)))
+            return $"{part} was up but does not answer now (scontrol ping: {probe.Output.Trim()}); run 'sudo bash .ci/cluster-up' again";
+        return null;
+    }
+
+    private static IReadOnlyDictionary<string, string> ReadSettings()
+    {
+        var file = Path.Combine(Directory, "cluster.env");
+        if (!File.Exists(file))
+            return new Dictionary<string, string>();
+        return File.ReadAllLines(file).Where(line => line.Contains('=')).ToDictionary(line => line[..line.IndexOf('=')], line => line[(line.IndexOf('=') + 1)..]);
+    }
+
+    /// <summary>Runs a Slurm client command for a check, bounded; returns its exit code and output.</summary>
+    public static (int Exit, string Output) Run(string program, params string[] arguments)
+    {
+        try
+        {
+            using var process = new Process { StartInfo = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false } };
+            foreach (var argument in arguments)
+                process.StartInfo.ArgumentList.Add(argument);
+            process.Start();
+            var output = process.StandardOutput.ReadToEndAsync();
+            var error = process.StandardError.ReadToEndAsync();
+            if (!process.WaitForExit(10_000))
+            {
+                process.Kill();
+                return (-1, $"{program} did not answer within 10 s");
+            }
+            return (process.ExitCode, output.GetAwaiter().GetResult() + error.GetAwaiter().GetResult());
+        }
+        catch (System.ComponentModel.Win32Exception exception)
+        {
+            return (-1, $"{program}: {exception.Message}");
+        }
+    }
+
+    /// <summary>The launcher process (srun or ssh) this test process started whose command line holds <paramref name="marker"/>.</summary>
+    public static IReadOnlyList<int> LaunchersWith(string marker)
+    {
+        var found = new List<int>();
+        foreach (var entry in System.IO.Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(entry), out var pid))
+                continue;
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(entry, "stat"));
+                var parent = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+                if (parent != Environment.ProcessId)
+                    continue;
+                if (File.ReadAllText(Path.Combine(entry, "cmdline")).Contains(marker, StringComparison.Ordinal))
+                    found.Add(pid);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException) { }
+        }
+        return found;
+    }
+}
+
+/// <summary>A fact that skips, with .ci/cluster-up's reason, when the single-node Slurm is not up.</summary>
+public sealed class SlurmFactAttribute : FactAttribute
+{
+    public SlurmFactAttribute()
+    {
+        if (Cluster.SlurmUnavailable.Value is { } reason)
+            Skip = reason;
+    }
+}
+
+/// <summary>A fact that skips, with .ci/cluster-up's reason, when the sshd on 127.0.0.1 is not up.</summary>
+public sealed class SshFactAttribute : FactAttribute
+{
+    public SshFactAttribute()
+    {
+        if (Cluster.SshUnavailable.Value is { } reason)
+            Skip = reason;
+    }
+}

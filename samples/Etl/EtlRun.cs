@@ -47,13 +47,10 @@ internal static class EtlRun
         var display = new Display(total, stages);
         var options = new NurseryOptions
         {
-            // NURSERY-BUG: when a child dies, an item queued behind the one it was running can end Cancelled ("the worker
-            // has ended") with ItemStarted = true instead of being re-sent to another child; such a bystander did
-            // nothing wrong, so retry and skip retry Cancelled too (never after an abort: the stage checks that first).
             DefaultPolicy = settings.Policy switch
             {
-                "retry" => Policy.Retry(3).On("Crashed", "OutOfMemory", "TimedOut", "ProtocolViolation", "Cancelled").ThenSkip(),
-                "skip" => Policy.Retry(3).On("Cancelled").ThenSkip(),
+                "retry" => Policy.Retry(3).ThenSkip(),
+                "skip" => Policy.Skip,
                 _ => Policy.FailFast,
             },
             Deadline = settings.Deadline,

@@ -82,6 +82,20 @@ public static class EtlProcess
         return (Count(connection, "orders"), Count(connection, "rejects"));
     }
 
+    /// <summary>Every column of every order row, one string a row, in line order.</summary>
+    public static List<string> ReadOrders(string database)
+    {
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = database, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT * FROM orders ORDER BY line";
+        using var reader = command.ExecuteReader();
+        var rows = new List<string>();
+        while (reader.Read())
+            rows.Add(string.Join('|', Enumerable.Range(0, reader.FieldCount).Select(i => reader.GetValue(i))));
+        return rows;
+    }
+
     /// <summary>The job log's last end line per item (a resumed run appends): key → outcome.</summary>
     public static Dictionary<string, string> EndLines(string jobLog)
     {

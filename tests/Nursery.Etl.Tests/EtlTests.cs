@@ -109,6 +109,22 @@ public sealed class EtlTests : IDisposable
     }
 
     [Fact]
+    public async Task The_deadline_aborts_a_run_stuck_on_a_hang_with_exit_1_keeping_whole_committed_batches()
+    {
+        var run = await RunAsync("--generate", "1000", "--inject", "hang:1", "--item-timeout", "60s", "--deadline", "2s", "--policy", "skip");
+
+        Assert.True(run.ExitCode == 1, run.Output);
+        var summary = run.Summary!;
+        Assert.Equal("aborted", summary.Outcome);
+        Assert.Contains("deadline", summary.AbortReason, StringComparison.OrdinalIgnoreCase);
+        Assert.True(summary.Succeeded < 1000);
+        var (orders, rejects) = EtlProcess.CountRows(Db);
+        Assert.Equal(summary.Succeeded, orders + rejects);
+        Assert.Equal(summary.Succeeded, EtlProcess.EndLines(JobLog).Count(e => e.Value == "Succeeded"));
+        await EtlProcess.AssertNoChildLeftAsync(summary);
+    }
+
+    [Fact]
     public async Task Resume_processes_only_the_items_that_did_not_succeed()
     {
         var first = await RunAsync("--generate", "600", "--inject", "throw:4", "--policy", "skip");
@@ -130,16 +146,21 @@ public sealed class EtlTests : IDisposable
     }
 
     [Fact]
-    public async Task The_convert_stage_runs_as_a_Python_worker_and_writes_the_same_rows()
+    public async Task The_convert_stage_runs_as_a_Python_worker_and_writes_the_same_rows_as_the_dotnet_one()
     {
-        var run = await RunAsync("--generate", "300", "--python");
+        var dotnet = await RunAsync("--generate", "300");
+        var dotnetRows = EtlProcess.ReadOrders(Db);
 
-        Assert.True(run.ExitCode == 0, run.Output);
-        Assert.Equal(300, run.Summary!.Succeeded);
-        var (orders, rejects) = EtlProcess.CountRows(Db);
-        Assert.Equal(300, orders + rejects);
-        Assert.NotEmpty(run.Summary.ProcessIds["convert"]);
-        await EtlProcess.AssertNoChildLeftAsync(run.Summary);
+        var python = await RunAsync("--python");
+
+        Assert.True(dotnet.ExitCode == 0, dotnet.Output);
+        Assert.True(python.ExitCode == 0, python.Output);
+        Assert.Equal(300, python.Summary!.Succeeded);
+        var pythonRows = EtlProcess.ReadOrders(Db);
+        Assert.True(pythonRows.Count > 280);
+        Assert.Equal(dotnetRows, pythonRows);
+        Assert.NotEmpty(python.Summary.ProcessIds["convert"]);
+        await EtlProcess.AssertNoChildLeftAsync(python.Summary);
     }
 
     [Theory]
@@ -148,6 +169,7 @@ public sealed class EtlTests : IDisposable
     [InlineData("--workers", "0")]
     [InlineData("--item-timeout", "soon")]
     [InlineData("--no-such-option")]
+    [InlineData("--generate", "0")] // and the input file does not exist
     public async Task A_usage_error_exits_2_and_starts_nothing(params string[] arguments)
     {
         var run = await RunAsync(["--generate", "10", .. arguments]);

@@ -51,7 +51,7 @@ public static class EtlProcess
     public static EtlSummary? ReadSummary(string path) => File.Exists(path) ? JsonSerializer.Deserialize<EtlSummary>(File.ReadAllText(path)) : null;
 
     /// <summary>Runs a command with stdout and stderr captured; kills its process tree if it outlives <paramref name="timeout"/>.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(string directory, TimeSpan timeout, string executable, IEnumerable<string> arguments)
+    public static async Task<(int ExitCode, string Output)> RunAsync(string directory, TimeSpan timeout, string executable, IEnumerable<string> arguments, Action<int>? onProgress = null)
     {
         var start = new ProcessStartInfo(executable) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in arguments)
@@ -60,7 +60,7 @@ public static class EtlProcess
         foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase) || k.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase)).ToList())
             start.Environment.Remove(name);
         using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stdout = ReadLinesAsync(process, onProgress);
         var stderr = process.StandardError.ReadToEndAsync();
         try
         {
@@ -73,6 +73,23 @@ public static class EtlProcess
             throw new TimeoutException($"{executable} {string.Join(' ', arguments)} ran past {timeout}; output so far:\n{await stdout}\n{await stderr}");
         }
         return (process.ExitCode, await stdout.WaitAsync(TimeSpan.FromSeconds(10)) + await stderr.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    /// <summary>Reads stdout line by line; at the first progress line ("[  1.0s] …") calls <paramref name="onProgress"/> with the pid.</summary>
+    private static async Task<string> ReadLinesAsync(Process process, Action<int>? onProgress)
+    {
+        var text = new System.Text.StringBuilder();
+        var signalled = false;
+        while (await process.StandardOutput.ReadLineAsync() is { } line)
+        {
+            text.AppendLine(line);
+            if (onProgress is not null && !signalled && line.StartsWith('['))
+            {
+                signalled = true;
+                onProgress(process.Id);
+            }
+        }
+        return text.ToString();
     }
 
     public static (long Orders, long Rejects) CountRows(string database)

@@ -125,6 +125,30 @@ public sealed class EtlTests : IDisposable
     }
 
     [Fact]
+    public async Task Ctrl_C_aborts_the_run_with_exit_1_kills_the_children_and_keeps_whole_committed_batches()
+    {
+        var summaryPath = Path.Combine(_directory, "summary.json");
+        string[] arguments = [EtlProcess.SampleDll, "--summary", summaryPath, "--input", Path.Combine(_directory, "orders.jsonl"), "--db", Db, "--joblog", JobLog, "--generate", "3000", "--inject", "hang:1", "--item-timeout", "60s"];
+
+        var (exitCode, output) = await EtlProcess.RunAsync(
+            _directory,
+            TimeSpan.FromSeconds(60),
+            "dotnet",
+            arguments,
+            onProgress: pid => Nursery.Tests.Support.Processes.Signal(pid, 2) // SIGINT, as Ctrl+C sends, once the run is under way
+        );
+
+        Assert.True(exitCode == 1, output);
+        var summary = EtlProcess.ReadSummary(summaryPath)!;
+        Assert.Equal("aborted", summary.Outcome);
+        Assert.Contains("cancelled", summary.AbortReason);
+        var (orders, rejects) = EtlProcess.CountRows(Db);
+        Assert.Equal(summary.Succeeded, orders + rejects);
+        Assert.Equal(summary.Succeeded, EtlProcess.EndLines(JobLog).Count(e => e.Value == "Succeeded"));
+        await EtlProcess.AssertNoChildLeftAsync(summary);
+    }
+
+    [Fact]
     public async Task Resume_processes_only_the_items_that_did_not_succeed()
     {
         var first = await RunAsync("--generate", "600", "--inject", "throw:4", "--policy", "skip");

@@ -115,6 +115,7 @@ internal static class EtlRun
             RejectRows = rejectRows,
             Batches = batches,
             FailedByKind = result.CountsByKind,
+            Stages = display.Latest.Stages,
             ProcessIds = pids,
             Seconds = Math.Round(result.Elapsed.TotalSeconds, 3),
             AbortReason = result.AbortReason,

@@ -18,10 +18,14 @@ public sealed record EtlSummary(
     long OrderRows,
     long RejectRows,
     Dictionary<string, long> FailedByKind,
+    Dictionary<string, StageCounts> Stages,
     Dictionary<string, int[]> ProcessIds,
     string AbortReason,
     string FirstFailure
 );
+
+/// <summary>One stage's attempts, from the library's progress report.</summary>
+public sealed record StageCounts(long Succeeded, long Failed);
 
 /// <summary>What one run of the sample left: its exit code, its output, its summary.</summary>
 public sealed record EtlOutcome(int ExitCode, string Output, EtlSummary? Summary);

@@ -30,6 +30,9 @@ public sealed class EtlTests : IDisposable
         Assert.Equal(1000, orders + rejects);
         Assert.True(rejects > 0, "the generated file has some malformed lines, which must land in the rejects table");
         Assert.Equal((summary.OrderRows, summary.RejectRows), (orders, rejects));
+        Assert.Equal(new StageCounts(1000, 0), summary.Stages["parse"]);
+        Assert.Equal(new StageCounts(1000, 0), summary.Stages["convert"]);
+        Assert.Equal(new StageCounts(1000, 0), summary.Stages["write"]);
         var ends = EtlProcess.EndLines(JobLog);
         Assert.Equal(1000, ends.Count);
         Assert.All(ends.Values, outcome => Assert.Equal("Succeeded", outcome));
@@ -71,6 +74,8 @@ public sealed class EtlTests : IDisposable
         var (orders, rejects) = EtlProcess.CountRows(Db);
         Assert.Equal(995, orders + rejects);
         Assert.Equal(5, EtlProcess.EndLines(JobLog).Count(e => e.Value != "Succeeded"));
+        Assert.Equal(new StageCounts(995, 5), summary.Stages["parse"]);
+        Assert.Equal(new StageCounts(995, 0), summary.Stages["write"]);
         await EtlProcess.AssertNoChildLeftAsync(summary);
     }
 

@@ -41,7 +41,8 @@ internal static class EtlRun
         if (!settings.Resume)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(settings.JobLog))!);
-            File.Delete(settings.JobLog);
+            if (File.Exists(settings.JobLog))
+                File.WriteAllText(settings.JobLog, ""); // emptied, not deleted: the path may be a pipe or /dev/null
         }
         string[] stages = ["parse", "convert", "write"];
         var display = new Display(total, stages);

@@ -27,20 +27,19 @@ internal sealed class OrderDatabase : IAsyncDisposable
 
     public long Batches => Interlocked.Read(ref _batches);
 
-    /// <summary>Opens (and with <paramref name="fresh"/>, recreates) the database at <paramref name="path"/>.</summary>
+    /// <summary>Opens the database at <paramref name="path"/>; with <paramref name="fresh"/>, its two tables are recreated empty.</summary>
     public static OrderDatabase Open(string path, bool fresh, int batchSize)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        if (fresh)
-        {
-            foreach (var file in new[] { path, path + "-wal", path + "-shm", path + "-journal" })
-                File.Delete(file);
-        }
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         connection.Open();
         Execute(connection, """
             PRAGMA journal_mode = WAL;
             PRAGMA synchronous = NORMAL;
+            """);
+        if (fresh)
+            Execute(connection, "DROP TABLE IF EXISTS orders; DROP TABLE IF EXISTS rejects;"); // the tables, never the user's file
+        Execute(connection, """
             CREATE TABLE IF NOT EXISTS orders (
                 line INTEGER PRIMARY KEY, id TEXT NOT NULL, created TEXT NOT NULL, customer_id TEXT NOT NULL,
                 customer_name TEXT NOT NULL, country TEXT NOT NULL, region TEXT NOT NULL, currency TEXT NOT NULL,

@@ -36,6 +36,9 @@ public sealed record StageOptions
     /// <summary>More restarts than this within the window fail the stage with StartFailed.</summary>
     public RestartIntensity RestartIntensity { get; init; } = new(10, TimeSpan.FromSeconds(10));
 
+    /// <summary>Children that fail to start this many times in a row fail the stage at once (see <see cref="PoolOptions.MaxFailedStartsInARow"/>).</summary>
+    public int MaxFailedStartsInARow { get; init; } = 3;
+
     /// <summary>What a failed item does; the scope's default policy when not set.</summary>
     public LanguageExt.Option<Policy> Policy { get; init; }
 
@@ -72,6 +75,7 @@ public sealed record StageOptions
             StartEagerly = StartEagerly,
             RecycleAfter = RecycleAfter,
             RestartIntensity = RestartIntensity,
+            MaxFailedStartsInARow = MaxFailedStartsInARow,
             Worker = worker,
         }.Validate();
     }

@@ -15,6 +15,12 @@ public sealed record PoolOptions
     /// <summary>More restarts than this within the window fail the pool with StartFailed instead of respawning forever.</summary>
     public RestartIntensity RestartIntensity { get; init; } = new(10, TimeSpan.FromSeconds(10));
 
+    /// <summary>
+    /// Children that fail to start this many times in a row (an initializer that throws, a missing host) fail the pool
+    /// with StartFailed at once, whatever the restart intensity allows for children that crash after starting.
+    /// </summary>
+    public int MaxFailedStartsInARow { get; init; } = 3;
+
     /// <summary>How each child runs: limits, heartbeats, batching, logging.</summary>
     public WorkerOptions Worker { get; init; } = new();
 
@@ -29,6 +35,8 @@ public sealed record PoolOptions
             throw new ArgumentException($"RestartIntensity.MaxRestarts is {RestartIntensity.MaxRestarts}; it must be 0 or more.", nameof(RestartIntensity));
         if (RestartIntensity.Window <= TimeSpan.Zero)
             throw new ArgumentException($"RestartIntensity.Window is {RestartIntensity.Window}; it must be positive.", nameof(RestartIntensity));
+        if (MaxFailedStartsInARow < 1)
+            throw new ArgumentException($"MaxFailedStartsInARow is {MaxFailedStartsInARow}; it must be 1 or more.", nameof(MaxFailedStartsInARow));
         Worker.Validate();
         return this;
     }

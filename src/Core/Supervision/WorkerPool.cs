@@ -258,8 +258,8 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
                     slot.Starting = null;
                     _lastEnd = failure;
                     // Starts slower than the intensity window would never trip it; failures in a row count too.
-                    if (failure is not ChildFailure.Cancelled && ++_failedStartsInARow > _options.RestartIntensity.MaxRestarts)
-                        FailPool($"{_failedStartsInARow} starts in a row failed");
+                    if (failure is not ChildFailure.Cancelled && ++_failedStartsInARow >= _options.MaxFailedStartsInARow)
+                        FailPool($"{_failedStartsInARow} starts in a row failed (PoolOptions.MaxFailedStartsInARow is {_options.MaxFailedStartsInARow})");
                 }
                 return Prelude.Left<ChildFailure, Member>(failure);
             }
@@ -275,7 +275,7 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
             _restartTimes.Dequeue();
         if (_restartTimes.Count <= _options.RestartIntensity.MaxRestarts)
             return null;
-        return FailPool($"the pool restarted children more than {_options.RestartIntensity.MaxRestarts} times within {ChildFailure.FormatDuration(_options.RestartIntensity.Window)}");
+        return FailPool($"the pool restarted children more than {_options.RestartIntensity.MaxRestarts} times within {ChildFailure.FormatDuration(_options.RestartIntensity.Window)} (PoolOptions.RestartIntensity)");
     }
 
     /// <summary>Fails the pool for good; every later item gets this StartFailed. Called under the lock.</summary>
@@ -283,7 +283,7 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
     {
         var last = _lastEnd is null ? "" : $" The last failure was {_lastEnd.Kind}: {_lastEnd.Summary}";
         _failure ??= new ChildFailure.StartFailed(
-            $"{why} (PoolOptions.RestartIntensity allows {_options.RestartIntensity.MaxRestarts}), so the pool stopped instead of respawning forever.{last}",
+            $"{why}, so the pool stopped instead of respawning forever.{last}",
             _lastEnd is ChildFailure.StartFailed { Remote: var remote } ? remote : Option<RemoteError>.None
         )
         {

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace Nursery.Dataflow.Tests.Properties;
 
 /// <summary>
@@ -8,109 +6,9 @@ namespace Nursery.Dataflow.Tests.Properties;
 /// with real children. A failing case prints its plan; FsCheck prints the seed to replay it with
 /// <c>[PipelineProperty(1, Replay = "(seed,gamma)")]</c>. NURSERY_PROPERTY_CASES raises the case count for a soak run.
 /// </summary>
-public sealed class PipelineProperties
+/// <remarks>Each property is its own class, so xunit runs them in parallel (their children mostly wait).</remarks>
+public static class PipelineProperties
 {
-    private const int Cases = 50;
-
-    [PipelineProperty(Cases)]
-    public void RunAsync_returns_before_a_bound_computed_from_the_plan(PipelinePlan plan)
-    {
-        var run = PlannedRuns.Run(plan);
-
-        Assert.True(run.Returned, run.Describe("RunAsync did not return within the bound"));
-        Assert.True(run.DisposedInTime, run.Describe("disposing the scope did not finish within 30 s"));
-    }
-
-    [PipelineProperty(Cases)]
-    public void Afterwards_no_process_the_pipeline_started_is_alive(PipelinePlan plan)
-    {
-        var run = PlannedRuns.Run(plan);
-
-        Assert.True(run.AliveAfterwards.Count == 0, run.Describe("children still alive 5 s after the scope was disposed"));
-    }
-
-    [PipelineProperty(Cases)]
-    public void Every_input_ends_as_exactly_one_outcome_and_the_counts_add_up(PipelinePlan plan)
-    {
-        var run = PlannedRuns.Run(plan);
-
-        var result = run.Result;
-        Assert.True(result is not null, run.Describe("RunAsync did not return"));
-        var succeeded = run.Delivered.Select(item => item.Index.ToString(CultureInfo.InvariantCulture)).ToArray();
-        var failed = result.Failures.Select(failure => failure.Key).ToArray();
-        var outcomes = succeeded.Concat(failed).Order(StringComparer.Ordinal).ToArray();
-        // An aborted run stops reading the source, so its inputs are the first Inputs items; a completed run read them all.
-        var read = result.Completed ? plan.Items.Count : (int)result.Inputs;
-        var inputs = plan.Items.Take(read).Select(item => item.Index.ToString(CultureInfo.InvariantCulture)).Order(StringComparer.Ordinal).ToArray();
-        Assert.True(result.IsBalanced, run.Describe("the result is not balanced"));
-        Assert.True(result.Inputs == read && read <= plan.Items.Count, run.Describe($"Inputs is {result.Inputs}, expected {read} of {plan.Items.Count}"));
-        Assert.True(result.Succeeded == succeeded.Length, run.Describe($"Succeeded is {result.Succeeded} but the sink got {succeeded.Length}"));
-        Assert.True(result.Failed == failed.Length, run.Describe($"Failed is {result.Failed} but Failures lists {failed.Length}"));
-        Assert.True(outcomes.SequenceEqual(inputs), run.Describe($"outcomes by key [{string.Join(',', outcomes)}] are not each input once [{string.Join(',', inputs)}]"));
-    }
-
-    [PipelineProperty(Cases)]
-    public void Fail_fast_aborts_on_an_injected_fault_and_skip_delivers_exactly_the_items_without_faults(PipelinePlan plan)
-    {
-        var run = PlannedRuns.Run(plan);
-
-        var result = run.Result;
-        Assert.True(result is not null, run.Describe("RunAsync did not return"));
-        foreach (var item in run.Delivered)
-        {
-            var planned = plan.Items[item.Index];
-            Assert.True(planned.FailingStage is null, run.Describe($"item {item.Index} was delivered although it was planned to fail"));
-            Assert.True(item.Value == planned.ExpectedValue, run.Describe($"item {item.Index} was delivered with {item.Value}, expected {planned.ExpectedValue}"));
-        }
-        if (plan.HasInitializerFailure)
-            AssertAStageThatCannotStartAbortsTheRun(plan, run, result);
-        else if (!plan.HasItemFaults)
-            AssertEveryItemIsDelivered(plan, run, result);
-        else if (plan.SkipsFailures)
-            AssertExactlyTheItemsWithoutFaultsAreDelivered(plan, run, result);
-        else
-            AssertTheRunAbortedOnAnInjectedFault(plan, run, result);
-    }
-
-    private static void AssertEveryItemIsDelivered(PipelinePlan plan, PlannedRun run, PipelineResult result)
-    {
-        Assert.True(result.Completed, run.Describe("a plan without faults did not complete"));
-        Assert.True(run.Delivered.Count == plan.Items.Count, run.Describe("a plan without faults did not deliver every item"));
-    }
-
-    private static void AssertExactlyTheItemsWithoutFaultsAreDelivered(PipelinePlan plan, PlannedRun run, PipelineResult result)
-    {
-        var expected = plan.Items.Where(item => item.FailingStage is null).Select(item => item.Index).Order().ToArray();
-        var delivered = run.Delivered.Select(item => item.Index).Order().ToArray();
-        Assert.True(result.Completed, run.Describe("a skipping run aborted"));
-        Assert.True(expected.SequenceEqual(delivered), run.Describe($"delivered [{string.Join(',', delivered)}], expected exactly the items without faults [{string.Join(',', expected)}]"));
-        foreach (var failure in result.Failures)
-            Assert.True(plan.IsInjected(failure), run.Describe($"the failure {failure.Stage}/{failure.Key} {failure.Kind} is not the one planned for the item"));
-    }
-
-    private static void AssertTheRunAbortedOnAnInjectedFault(PipelinePlan plan, PlannedRun run, PipelineResult result)
-    {
-        Assert.True(result.Aborted, run.Describe("a fail-fast run with a fault did not abort"));
-        Assert.True(result.AbortCause == AbortCause.Failure, run.Describe($"the abort cause is {result.AbortCause}, expected Failure"));
-        var first = result.FirstFailure.Match(failure => failure, () => null!);
-        Assert.True(first is not null, run.Describe("an aborted run has no first failure"));
-        Assert.True(plan.IsInjected(first), run.Describe($"the first failure {first.Stage}/{first.Key} {first.Kind} is not an injected fault"));
-    }
-
-    /// <summary>A stage whose initializer always fails can process nothing, so it aborts the run whatever the policy, unless no item needed it.</summary>
-    private static void AssertAStageThatCannotStartAbortsTheRun(PipelinePlan plan, PlannedRun run, PipelineResult result)
-    {
-        var firstBroken = plan.Stages.Select((stage, index) => (stage, index)).First(pair => pair.stage.InitializerFails).index;
-        var someItemNeedsIt = plan.Items.Any(item => item.FailingStage is null || item.FailingStage >= firstBroken);
-        if (result.Completed)
-        {
-            Assert.True(!someItemNeedsIt && plan.SkipsFailures, run.Describe("the run completed although an item had to go through a stage that cannot start"));
-            return;
-        }
-        var first = result.FirstFailure.Match(failure => failure, () => null!);
-        Assert.True(first is not null, run.Describe("an aborted run has no first failure"));
-        Assert.True(result.AbortCause is AbortCause.StageFailed or AbortCause.Failure, run.Describe($"the abort cause is {result.AbortCause}"));
-        Assert.True(result.AbortCause == AbortCause.StageFailed || !plan.SkipsFailures, run.Describe("a skipping run aborted on an item failure"));
-        Assert.True(plan.IsInjected(first), run.Describe($"the first failure {first.Stage}/{first.Key} {first.Kind} is not an injected fault"));
-    }
+    /// <summary>Cases per property in CI: 4 × 50 = 200.</summary>
+    public const int Cases = 50;
 }

@@ -35,6 +35,29 @@ internal sealed record Plan
     /// <summary>Items per run for the in-process codec context rows.</summary>
     public required int CodecItems { get; init; }
 
+    /// <summary>Items per run for the Python chunksize-1 rows (about 10–40 k items/s).</summary>
+    public required int PythonUnchunkedItems { get; init; }
+
+    /// <summary>10 KiB strings per run through Python's mp.Pool.</summary>
+    public required int PythonEchoItems { get; init; }
+
+    /// <summary>Fail-fast repetitions (row 10).</summary>
+    public required int FailFastRepetitions { get; init; }
+
+    /// <summary>Items streamed through two stages for the memory row (12), and the time allowed for it.</summary>
+    public required long StreamItems { get; init; }
+
+    public required TimeSpan StreamBudget { get; init; }
+
+    /// <summary>Timed runs of the command rows (13).</summary>
+    public required int CommandRuns { get; init; }
+
+    /// <summary>Items per run through a per-item cat stage, xargs and GNU parallel.</summary>
+    public required int CatItems { get; init; }
+
+    /// <summary>Items per run through the persistent Python worker stage.</summary>
+    public required int PythonWorkerItems { get; init; }
+
     public static Plan Full { get; } =
         new()
         {
@@ -50,6 +73,14 @@ internal sealed record Plan
             StartRepetitions = 30,
             InProcessCalls = 500_000_000,
             CodecItems = 2_000_000,
+            PythonUnchunkedItems = 20_000,
+            PythonEchoItems = 20_000,
+            FailFastRepetitions = 15,
+            StreamItems = 10_000_000,
+            StreamBudget = TimeSpan.FromMinutes(3),
+            CommandRuns = 5,
+            CatItems = 1_000,
+            PythonWorkerItems = 100_000,
         };
 
     public static Plan Quick { get; } =
@@ -67,5 +98,13 @@ internal sealed record Plan
             StartRepetitions = 3,
             InProcessCalls = 10_000_000,
             CodecItems = 50_000,
+            PythonUnchunkedItems = 300,
+            PythonEchoItems = 200,
+            FailFastRepetitions = 3,
+            StreamItems = 20_000,
+            StreamBudget = TimeSpan.FromMinutes(1),
+            CommandRuns = 1,
+            CatItems = 40,
+            PythonWorkerItems = 500,
         };
 }

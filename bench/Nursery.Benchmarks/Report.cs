@@ -108,6 +108,7 @@ internal static class Report
         {
             Unit.ItemsPerSecond => value.ToString("N0", CultureInfo.InvariantCulture),
             Unit.MegabytesPerSecond => value.ToString("N1", CultureInfo.InvariantCulture),
+            Unit.Mebibytes => value.ToString("N0", CultureInfo.InvariantCulture),
             _ => value.ToString("N2", CultureInfo.InvariantCulture),
         };
 
@@ -116,6 +117,7 @@ internal static class Report
         {
             Unit.ItemsPerSecond => "items/s",
             Unit.MegabytesPerSecond => "MB/s",
+            Unit.Mebibytes => "MiB",
             _ => "ms",
         };
 

@@ -25,6 +25,7 @@ internal static class Flow
         // Nursery: a WorkerPool of two children, a deep window; the Dataflow path; 10 KiB echo through a pool.
         var poolRates = new List<double>();
         var flowRates = new List<double>();
+        var deepRates = new List<double>();
         var echoRates = new List<double>();
         var payload = Throughput.TenKibText();
         await using (var pool = new WorkerPool<int, int>(Body.From<int, int>(BenchBodies.Identity), new PoolOptions { Workers = 2, Worker = new WorkerOptions { StageName = "bench-pool" } }))
@@ -36,16 +37,18 @@ internal static class Flow
                 await echoPool.StartAsync().WaitAsync(Bound);
                 for (var run = -1; run < plan.Runs; run++)
                 {
-                    var p = await PoolWindowAsync(pool, plan.TrivialItems, plan.Window * 2);
-                    var f = await DataflowRateAsync(plan.TrivialItems, pids);
-                    var e = await PoolEchoAsync(echoPool, payload, plan.EchoItems, plan.EchoWindow * 2);
+                    var p = await PoolWindowAsync(pool, plan.FlowItems, plan.Window * 2);
+                    var f = await DataflowRateAsync(plan.FlowItems, pids, new StageOptions { Workers = 2, Name = "bench-flow" });
+                    var d = await DataflowRateAsync(plan.FlowItems, pids, new StageOptions { Workers = 2, Name = "bench-flow-deep", ItemsPerWorker = 1024 });
+                    var e = await PoolEchoAsync(echoPool, payload, plan.FlowEchoItems, plan.EchoWindow * 2);
                     if (run >= 0)
                     {
                         poolRates.Add(p);
                         flowRates.Add(f);
+                        deepRates.Add(d);
                         echoRates.Add(e * payload.Length / 1e6);
                     }
-                    await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  two children, {(run < 0 ? "warm-up" : $"run {run + 1}/{plan.Runs}")}: WorkerPool {p:N0}/s, Dataflow stage {f:N0}/s, 10 KiB echo {e * payload.Length / 1e6:N1} MB/s"));
+                    await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  two children, {(run < 0 ? "warm-up" : $"run {run + 1}/{plan.Runs}")}: WorkerPool {p:N0}/s, Dataflow stage {f:N0}/s, ItemsPerWorker 1024 {d:N0}/s, 10 KiB echo {e * payload.Length / 1e6:N1} MB/s"));
                 }
             }
             finally
@@ -58,7 +61,8 @@ internal static class Flow
         var poolSample = new Sample(poolRates);
         var flowSample = new Sample(flowRates);
         var echoSample = new Sample(echoRates);
-        var n = plan.TrivialItems.ToString("N0", CultureInfo.InvariantCulture);
+        var deepSample = new Sample(deepRates);
+        var n = plan.FlowItems.ToString("N0", CultureInfo.InvariantCulture);
         var n1 = plan.PythonUnchunkedItems.ToString("N0", CultureInfo.InvariantCulture);
         Row Py(string id, string key, string what, string items, Func<Sample, string> ratio) =>
             python.Rows.TryGetValue(key, out var values) && values.Count > 0
@@ -70,7 +74,8 @@ internal static class Flow
         rows.Add(Py("7d", "ppe1", "`ProcessPoolExecutor.map` chunksize 1", n1, s => Throughput.Ratio("7f ÷ 7d", flowSample.Median, s.Median)));
         rows.Add(Row.Measured("7e", string.Create(CultureInfo.InvariantCulture, $"Nursery `WorkerPool<int,int>`, 2 children, default options, {plan.Window * 2:N0} calls in flight, {n} items/run"), poolSample, Unit.ItemsPerSecond, "reference for 7a–7d"));
         rows.Add(Row.Measured("7f", $"Nursery Dataflow: `scope.Stage<int,int>(Identity, Workers = 2)` → `scope.Sink`, `RunAsync(Enumerable.Range(0, {n}))`; timed from the first result at the sink to the last (stage start excluded)", flowSample, Unit.ItemsPerSecond, Throughput.Ratio("7f ÷ 7e", flowSample.Median, poolSample.Median)));
-        rows.Add(Row.Measured("8a", string.Create(CultureInfo.InvariantCulture, $"Nursery `WorkerPool<string,string>`, 2 children, 10 KiB ASCII strings echoed, {plan.EchoWindow * 2} in flight, {plan.EchoItems:N0} items/run (MB = 10^6 bytes of payload, counted once)"), echoSample, Unit.MegabytesPerSecond, "reference for 8b"));
+        rows.Add(Row.Measured("7g", "the same Dataflow stage with `ItemsPerWorker = 1024` (default 32): more items in flight per child, so fuller batches", deepSample, Unit.ItemsPerSecond, Throughput.Ratio("7g ÷ 7f", deepSample.Median, flowSample.Median) + "; " + (python.Rows.TryGetValue("mp64", out var mp) && mp.Count > 0 ? Throughput.Ratio("7g ÷ 7a", deepSample.Median, new Sample(mp).Median) : "")));
+        rows.Add(Row.Measured("8a", string.Create(CultureInfo.InvariantCulture, $"Nursery `WorkerPool<string,string>`, 2 children, 10 KiB ASCII strings echoed, {plan.EchoWindow * 2} in flight, {plan.FlowEchoItems:N0} items/run (MB = 10^6 bytes of payload, counted once)"), echoSample, Unit.MegabytesPerSecond, "reference for 8b"));
         rows.Add(python.Rows.TryGetValue("mp64echo", out var echoValues) && echoValues.Count > 0
             ? Row.Measured("8b", string.Create(CultureInfo.InvariantCulture, $"Python {python.Version} `multiprocessing.Pool.map` chunksize 64, 2 workers, the same 10 KiB strings echoed, {plan.PythonEchoItems:N0} items/run"), new Sample(echoValues.Select(rate => rate * payload.Length / 1e6)), Unit.MegabytesPerSecond, Throughput.Ratio("8a ÷ 8b", echoSample.Median, new Sample(echoValues.Select(rate => rate * payload.Length / 1e6)).Median))
             : Row.Failed("8b", "Python mp.Pool 10 KiB echo", Unit.MegabytesPerSecond, python.Problem ?? "not measured"));
@@ -88,7 +93,7 @@ internal static class Flow
             var action = new ActionBlock<int>(x => sum += x, new ExecutionDataflowBlockOptions { BoundedCapacity = 4096 });
             transform.LinkTo(action, new DataflowLinkOptions { PropagateCompletion = true });
             var start = Stopwatch.GetTimestamp();
-            for (var i = 0; i < plan.TrivialItems; i++)
+            for (var i = 0; i < plan.FlowItems; i++)
             {
                 if (!transform.Post(i))
                     await transform.SendAsync(i);
@@ -96,14 +101,14 @@ internal static class Flow
             transform.Complete();
             await action.Completion.WaitAsync(Bound);
             var elapsed = Stopwatch.GetElapsedTime(start);
-            if (sum != (long)plan.TrivialItems * (plan.TrivialItems - 1) / 2)
+            if (sum != (long)plan.FlowItems * (plan.FlowItems - 1) / 2)
                 throw new BenchmarkException("in-process Dataflow summed wrong");
             if (run >= 0)
-                rates.Add(plan.TrivialItems / elapsed.TotalSeconds);
+                rates.Add(plan.FlowItems / elapsed.TotalSeconds);
         }
         var sample = new Sample(rates);
         await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  in-process TransformBlock → ActionBlock: median {sample.Median:N0}/s"));
-        return [Row.Measured("9", string.Create(CultureInfo.InvariantCulture, $"in-process TPL Dataflow `TransformBlock<int,int>(identity)` → `ActionBlock<int>` (bounded 4,096), {plan.TrivialItems:N0} items/run, no child"), sample, Unit.ItemsPerSecond, double.IsNaN(dataflowStage) ? "" : Throughput.Ratio("7f ÷ 9", dataflowStage, sample.Median))];
+        return [Row.Measured("9", string.Create(CultureInfo.InvariantCulture, $"in-process TPL Dataflow `TransformBlock<int,int>(identity)` → `ActionBlock<int>` (bounded 4,096), {plan.FlowItems:N0} items/run, no child"), sample, Unit.ItemsPerSecond, double.IsNaN(dataflowStage) ? "" : Throughput.Ratio("7f ÷ 9", dataflowStage, sample.Median))];
     }
 
     /// <summary>Row 10: one item throws in a 2-worker stage; from the throw (the child's wall clock) to RunAsync returned with every child reaped.</summary>
@@ -373,12 +378,12 @@ internal static class Flow
     }
 
     /// <summary>Items/s through the user-facing Dataflow path, from the first result at the sink to the last.</summary>
-    private static async Task<double> DataflowRateAsync(int items, ChildPids pids)
+    private static async Task<double> DataflowRateAsync(int items, ChildPids pids, StageOptions options)
     {
         long sum = 0;
         long first = 0, last = 0;
         await using var scope = new NurseryScope(new NurseryOptions { MaxRecords = 1000 });
-        var stage = scope.Stage<int, int>(BenchBodies.Identity, new StageOptions { Workers = 2, Name = "bench-flow" });
+        var stage = scope.Stage<int, int>(BenchBodies.Identity, options);
         var sink = scope.Sink<int>(x =>
         {
             if (first == 0)
@@ -430,7 +435,7 @@ internal static class Flow
     {
         var script = Path.Combine(AppContext.BaseDirectory, "python", "peers.py");
         var info = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in new[] { script, "--items", $"{plan.TrivialItems}", "--items1", $"{plan.PythonUnchunkedItems}", "--echo", $"{plan.PythonEchoItems}", "--runs", $"{plan.Runs}" })
+        foreach (var argument in new[] { script, "--items", $"{plan.FlowItems}", "--items1", $"{plan.PythonUnchunkedItems}", "--echo", $"{plan.PythonEchoItems}", "--runs", $"{plan.Runs}" })
             info.ArgumentList.Add(argument);
         try
         {

@@ -32,7 +32,7 @@ internal static class Report
         ["6c"] = "System.Text.Json copying and validating 10 KiB of UTF-8 four times, on one thread.",
     };
 
-    public static string Render(Plan plan, IReadOnlyList<Row> rows, MachineFacts facts, PidCheck pids, string command, DateTimeOffset started, TimeSpan duration, string loadBefore, string loadAfter, string notes)
+    public static string Render(Plan plan, IReadOnlyList<Row> rows, MachineFacts facts, PidCheck pids, string command, DateTimeOffset started, TimeSpan duration, string loadBefore, string loadAfter, string notes, string? chart = null)
     {
         var text = new StringBuilder();
         var line = (string value) => text.Append(value).Append('\n');
@@ -54,6 +54,11 @@ internal static class Report
         line($"- Load average (/proc/loadavg) before: {loadBefore}; after: {loadAfter}. The machine is shared with other builds and test runs, so the figures are noisy: compare ratios within one file, not numbers across files.");
         line($"- Child processes: {pids.Summary}");
         line("");
+        if (chart is not null)
+        {
+            line($"![Throughput rows, items/s on a log scale]({chart})");
+            line("");
+        }
         line("| # | workload | median [min–max] | p90 | unit | n | ratio | CPU µs/item, parent / child | items per write(2), parent / child | parent GCs per 1,000 items, gen 0 / 1 / 2 |");
         line("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var row in rows)

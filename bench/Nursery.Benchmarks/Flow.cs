@@ -212,7 +212,7 @@ internal static class Flow
             problems.Add("the sum at the sink is wrong");
         var what = result.Completed
             ? string.Create(CultureInfo.InvariantCulture, $"{items:N0} items streamed in {clock.Elapsed.TotalSeconds:N0} s ({items / clock.Elapsed.TotalSeconds:N0}/s)")
-            : string.Create(CultureInfo.InvariantCulture, $"NOT all of {items:N0} items within the {plan.StreamBudget.TotalMinutes:N0} min budget: {passed:N0} passed in {clock.Elapsed.TotalSeconds:N0} s ({result.AbortReason})");
+            : string.Create(CultureInfo.InvariantCulture, $"NOT all of {items:N0} items within the {plan.StreamBudget.TotalSeconds:N0} s budget: {passed:N0} passed in {clock.Elapsed.TotalSeconds:N0} s ({result.AbortReason})");
         await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  streaming: {what}; RSS start {startRss / 1024.0:N0} MiB, peak {peakRss / 1024.0:N0} MiB, end {endRss / 1024.0:N0} MiB, VmHWM {hwm / 1024.0:N0} MiB"));
         var sample = new Sample([peakRss / 1024.0]);
         return

@@ -76,6 +76,7 @@ internal static class Program
         string? chart = null;
         if (output is not null)
         {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output)) ?? ".");
             var png = Path.ChangeExtension(Path.GetFullPath(output), ".png");
             chart = Chart.Write(rows, png) is null ? null : Path.GetFileName(png);
         }

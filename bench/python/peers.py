@@ -43,7 +43,7 @@ def check_doubles(n):
 
 def check_echo(n):
     def check(results):
-        if len(results) != n or any(r != PAYLOAD for r in results):
+        if len(results) != n or any(r[8:] != PAYLOAD[8:] or r[:8] != "%08d" % i for i, r in enumerate(results)):
             raise SystemExit("wrong echo results from the pool")
     return check
 
@@ -65,7 +65,8 @@ def main():
     pool.map(double, range(4), chunksize=1)
     list(executor.map(double, range(4), chunksize=1))
 
-    echo_items = [PAYLOAD] * args.echo
+    # distinct string objects: pickle memoises a repeated object within a chunk, which would send one copy for 64
+    echo_items = ["%08d" % i + PAYLOAD[8:] for i in range(args.echo)]
     rows = {
         "mp64": (pool.map, double, lambda: range(args.items), 64, args.items, check_doubles(args.items)),
         "mp1": (pool.map, double, lambda: range(args.items1), 1, args.items1, check_doubles(args.items1)),

@@ -9,6 +9,9 @@ internal static class BenchBodies
     /// <summary>The trivial item: nothing to compute, so items/s is the cost of carrying an item there and back.</summary>
     public static int Identity(int x) => x;
 
+    /// <summary>The streaming row's body: a long passed through.</summary>
+    public static long IdentityLong(long x) => x;
+
     /// <summary>Returns its input: a 10 KiB string crosses the pipe twice.</summary>
     public static string Echo(string text) => text;
 
@@ -19,4 +22,15 @@ internal static class BenchBodies
         await Task.Delay(milliseconds);
         return milliseconds;
     }
+}
+
+/// <summary>Bodies for the Dataflow rows (7–12).</summary>
+internal static class FlowBodies
+{
+    /// <summary>The item that fails in the fail-fast row.</summary>
+    public const int FailingItem = 200;
+
+    /// <summary>Identity, except <see cref="FailingItem"/>, which throws with the wall-clock time (UTC ticks) it threw at.</summary>
+    public static int FailAt(int x) =>
+        x == FailingItem ? throw new InvalidOperationException("T=" + DateTime.UtcNow.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture) + "=T") : x;
 }

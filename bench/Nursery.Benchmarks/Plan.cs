@@ -35,21 +35,60 @@ internal sealed record Plan
     /// <summary>Items per run for the in-process codec context rows.</summary>
     public required int CodecItems { get; init; }
 
+    /// <summary>Trivial items per run for the two-worker comparison rows (7a, 7c, 7e–7g, 9).</summary>
+    public required int FlowItems { get; init; }
+
+    /// <summary>10 KiB strings per run through a two-child WorkerPool (8a).</summary>
+    public required int FlowEchoItems { get; init; }
+
+    /// <summary>Items per run for the Python chunksize-1 rows (about 10–40 k items/s).</summary>
+    public required int PythonUnchunkedItems { get; init; }
+
+    /// <summary>10 KiB strings per run through Python's mp.Pool.</summary>
+    public required int PythonEchoItems { get; init; }
+
+    /// <summary>Fail-fast repetitions (row 10).</summary>
+    public required int FailFastRepetitions { get; init; }
+
+    /// <summary>Items streamed through two stages for the memory row (12), and the time allowed for it.</summary>
+    public required long StreamItems { get; init; }
+
+    public required TimeSpan StreamBudget { get; init; }
+
+    /// <summary>Timed runs of the command rows (13).</summary>
+    public required int CommandRuns { get; init; }
+
+    /// <summary>Items per run through a per-item cat stage, xargs and GNU parallel.</summary>
+    public required int CatItems { get; init; }
+
+    /// <summary>Items per run through the persistent Python worker stage.</summary>
+    public required int PythonWorkerItems { get; init; }
+
     public static Plan Full { get; } =
         new()
         {
             Name = "full",
-            Runs = 9,
-            TrivialItems = 2_000_000,
+            Runs = 5,
+            TrivialItems = 1_000_000,
             Window = 4_096,
-            UnbatchedItems = 1_000_000,
-            RoundTripItems = 30_000,
-            EchoItems = 50_000,
+            UnbatchedItems = 300_000,
+            RoundTripItems = 10_000,
+            EchoItems = 20_000,
             EchoWindow = 256,
             KillRepetitions = 100,
             StartRepetitions = 30,
-            InProcessCalls = 500_000_000,
+            InProcessCalls = 200_000_000,
             CodecItems = 2_000_000,
+            FlowItems = 300_000,
+            FlowEchoItems = 10_000,
+            PythonUnchunkedItems = 20_000,
+            PythonEchoItems = 20_000,
+            FailFastRepetitions = 15,
+            StreamItems = 10_000_000,
+            StreamBudget = TimeSpan.FromSeconds(150),
+            CommandRuns = 3,
+            CatItems = 300,
+            PythonWorkerItems = 20_000,
         };
 
     public static Plan Quick { get; } =
@@ -67,5 +106,15 @@ internal sealed record Plan
             StartRepetitions = 3,
             InProcessCalls = 10_000_000,
             CodecItems = 50_000,
+            FlowItems = 20_000,
+            FlowEchoItems = 300,
+            PythonUnchunkedItems = 300,
+            PythonEchoItems = 200,
+            FailFastRepetitions = 3,
+            StreamItems = 5_000,
+            StreamBudget = TimeSpan.FromMinutes(1),
+            CommandRuns = 1,
+            CatItems = 20,
+            PythonWorkerItems = 200,
         };
 }

@@ -10,18 +10,22 @@ namespace Nursery.Benchmarks;
 /// </summary>
 internal static class Program
 {
-    private const string Usage = "usage: dotnet run -c Release --project bench/Nursery.Benchmarks -- [--quick] [--out docs/benchmarks.md]";
+    private const string Usage = "usage: dotnet run -c Release --project bench/Nursery.Benchmarks -- [--quick] [--rows 1a,7,13] [--out docs/benchmarks.md]";
 
     private static async Task<int> Main(string[] args)
     {
         var quick = false;
         string? output = null;
+        string[]? only = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
             {
                 case "--quick":
                     quick = true;
+                    break;
+                case "--rows" when i + 1 < args.Length:
+                    only = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                     break;
                 case "--out" when i + 1 < args.Length:
                     output = args[++i];
@@ -42,12 +46,26 @@ internal static class Program
         await progress.WriteLineAsync($"Nursery benchmarks, {plan.Name} mode, {facts.Configuration} build, {facts.Cores} cores, load {loadBefore}");
 
         List<Row> rows = [];
-        rows.AddRange(await Measure("trivial items (rows 1a–2)", () => Throughput.TrivialAsync(plan, pids, progress), ["1a", "1b", "1c", "2"], Unit.ItemsPerSecond, progress));
-        rows.AddRange(await Measure("10 KiB echo (row 3)", async () => (IReadOnlyList<Row>)[await Throughput.EchoAsync(plan, pids, progress)], ["3"], Unit.MegabytesPerSecond, progress));
-        rows.AddRange(await Measure("SIGKILL → failure (row 4)", async () => (IReadOnlyList<Row>)[await KillLatency.RunAsync(plan, pids, progress)], ["4"], Unit.Milliseconds, progress));
-        rows.AddRange(await Measure("start-up (rows 5a–5e)", () => Startup.RunAsync(plan, pids, progress), ["5a", "5b", "5c", "5d", "5e"], Unit.Milliseconds, progress));
-        var batched = rows.First(row => row.Id == "1a");
-        rows.AddRange(await Measure("in-process context (rows 6a–6c)", () => InProcess.RunAsync(plan, batched, progress), ["6a", "6b", "6c"], Unit.ItemsPerSecond, progress));
+        bool Wanted(string[] ids) => only is null || ids.Any(id => only.Any(token => id == token || (id.StartsWith(token, StringComparison.Ordinal) && char.IsLetter(id[token.Length]))));
+        double MedianOf(string id) => rows.FirstOrDefault(row => row.Id == id)?.Median ?? double.NaN;
+        async Task Group(string name, string[] ids, Unit unit, Func<Task<IReadOnlyList<Row>>> measure)
+        {
+            if (Wanted(ids))
+                rows.AddRange(await Measure(name, measure, ids, unit, progress));
+        }
+
+        await Group("trivial items (rows 1a–2)", ["1a", "1b", "1c", "2"], Unit.ItemsPerSecond, () => Throughput.TrivialAsync(plan, pids, progress));
+        await Group("10 KiB echo (row 3)", ["3"], Unit.MegabytesPerSecond, async () => (IReadOnlyList<Row>)[await Throughput.EchoAsync(plan, pids, progress)]);
+        await Group("SIGKILL → failure (row 4)", ["4"], Unit.Milliseconds, async () => (IReadOnlyList<Row>)[await KillLatency.RunAsync(plan, pids, progress)]);
+        await Group("start-up (rows 5a–5e)", ["5a", "5b", "5c", "5d", "5e"], Unit.Milliseconds, () => Startup.RunAsync(plan, pids, progress));
+        var batched = rows.FirstOrDefault(row => row.Id == "1a") ?? Row.Failed("1a", "not run", Unit.ItemsPerSecond, "not run");
+        await Group("in-process context (rows 6a–6c)", ["6a", "6b", "6c"], Unit.ItemsPerSecond, () => InProcess.RunAsync(plan, batched, progress));
+        await Group("Python peers, WorkerPool and Dataflow stage, two workers (rows 7a–8b)", ["7a", "7b", "7c", "7d", "7e", "7f", "7g", "8a", "8b"], Unit.ItemsPerSecond, () => Flow.PeersAsync(plan, pids, progress));
+        await Group("in-process Dataflow (row 9)", ["9"], Unit.ItemsPerSecond, () => Flow.InProcessDataflowAsync(plan, progress, MedianOf("7f")));
+        await Group("fail fast (row 10)", ["10"], Unit.Milliseconds, () => Flow.FailFastAsync(plan, pids, progress));
+        await Group("stage start → first result (row 11)", ["11"], Unit.Milliseconds, () => Flow.StageStartAsync(plan, pids, progress, MedianOf("5d")));
+        await Group("parent memory while streaming (row 12)", ["12"], Unit.Mebibytes, () => Flow.StreamingMemoryAsync(plan, pids, progress));
+        await Group("command stages (rows 13a–13e)", ["13a", "13b", "13c", "13d", "13e"], Unit.ItemsPerSecond, () => Flow.CommandsAsync(plan, pids, progress));
 
         var check = await pids.CheckAsync(TimeSpan.FromSeconds(10));
         await progress.WriteLineAsync(check.Summary);
@@ -55,7 +73,14 @@ internal static class Program
 
         var command = "dotnet run -c Release --project bench/Nursery.Benchmarks --" + string.Concat(args.Select(argument => " " + argument));
         var notes = output is null ? "" : Report.ReadNotes(output);
-        var markdown = Report.Render(plan, rows, facts, check, command, started, clock.Elapsed, loadBefore, loadAfter, notes);
+        string? chart = null;
+        if (output is not null)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(output)) ?? ".");
+            var png = Path.ChangeExtension(Path.GetFullPath(output), ".png");
+            chart = Chart.Write(rows, png) is null ? null : Path.GetFileName(png);
+        }
+        var markdown = Report.Render(plan, rows, facts, check, command, started, clock.Elapsed, loadBefore, loadAfter, notes, chart);
         if (output is null)
         {
             await progress.WriteLineAsync();

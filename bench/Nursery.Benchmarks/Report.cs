@@ -30,9 +30,19 @@ internal static class Report
         ["6a"] = "A delegate call the JIT may even devirtualise and inline with PGO; it shows how much of 1a is the cost of crossing processes.",
         ["6b"] = "System.Text.Json (de)serialising an int four times, on one thread: the codec's share of an item's cost, split between two processes in 1a.",
         ["6c"] = "System.Text.Json copying and validating 10 KiB of UTF-8 four times, on one thread.",
+        ["7a"] = "Python pickles a chunk of 64 ints as one task message: per-item cost is a few hundred nanoseconds of pickling and the map loop; the workers' `x*2` is negligible.",
+        ["7e"] = "The same per-call costs as 1a, spread over two children (least-busy dispatch under the pool's lock); the parent's thread(s) feeding 8,192 calls in flight share the 2 cores with both children.",
+        ["7f"] = "On top of 7e: an Item<T> with a key per item, the Dataflow blocks (stage input buffer, sink), and the stage's in-flight limit of Workers × ItemsPerWorker (2 × 32 by default), which keeps frames small; 7g shows what a deeper window gives.",
+        ["8a"] = "As row 3, with two children; the parent encodes and decodes every 10 KiB string as JSON and copies it through frame buffers, on a core it shares with both children.",
+        ["9"] = "Dataflow's own per-item cost: a queue hop and a task continuation per block, no serialisation.",
+        ["10"] = "The child's exception travels back as a Faulted reply; the stage fails fast, the scope cancels, every child is SIGKILLed (grace 0) and reaped, then RunAsync returns. Includes how long an idle core takes to be scheduled on a loaded machine.",
+        ["11"] = "Two child hosts started at once on 2 cores (5a each, in parallel), then the first item's cold path (5b).",
+        ["12"] = "The source is read lazily with backpressure, so memory should not grow with N; the figure is the harness's whole RSS (its own code and earlier rows' leftovers included).",
+        ["13a"] = "A process per item: fork/exec of `setpriv … setsid cat` via CliWrap, pipes, wait, and the failure classification; xargs does only fork/exec/wait.",
+        ["13d"] = "NDJSON through Python: json.loads/dumps per item in one Python thread, plus the parent's JSON line handling.",
     };
 
-    public static string Render(Plan plan, IReadOnlyList<Row> rows, MachineFacts facts, PidCheck pids, string command, DateTimeOffset started, TimeSpan duration, string loadBefore, string loadAfter, string notes)
+    public static string Render(Plan plan, IReadOnlyList<Row> rows, MachineFacts facts, PidCheck pids, string command, DateTimeOffset started, TimeSpan duration, string loadBefore, string loadAfter, string notes, string? chart = null)
     {
         var text = new StringBuilder();
         var line = (string value) => text.Append(value).Append('\n');
@@ -54,6 +64,11 @@ internal static class Report
         line($"- Load average (/proc/loadavg) before: {loadBefore}; after: {loadAfter}. The machine is shared with other builds and test runs, so the figures are noisy: compare ratios within one file, not numbers across files.");
         line($"- Child processes: {pids.Summary}");
         line("");
+        if (chart is not null)
+        {
+            line($"![Throughput rows, items/s on a log scale]({chart})");
+            line("");
+        }
         line("| # | workload | median [min–max] | p90 | unit | n | ratio | CPU µs/item, parent / child | items per write(2), parent / child | parent GCs per 1,000 items, gen 0 / 1 / 2 |");
         line("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var row in rows)
@@ -108,6 +123,7 @@ internal static class Report
         {
             Unit.ItemsPerSecond => value.ToString("N0", CultureInfo.InvariantCulture),
             Unit.MegabytesPerSecond => value.ToString("N1", CultureInfo.InvariantCulture),
+            Unit.Mebibytes => value.ToString("N0", CultureInfo.InvariantCulture),
             _ => value.ToString("N2", CultureInfo.InvariantCulture),
         };
 
@@ -116,6 +132,7 @@ internal static class Report
         {
             Unit.ItemsPerSecond => "items/s",
             Unit.MegabytesPerSecond => "MB/s",
+            Unit.Mebibytes => "MiB",
             _ => "ms",
         };
 

@@ -6,6 +6,7 @@ internal enum Unit
     ItemsPerSecond,
     MegabytesPerSecond,
     Milliseconds,
+    Mebibytes,
 }
 
 /// <summary>One line of the results table. <see cref="Figures"/> is None when the row could not be measured; <see cref="Problems"/> says why.</summary>

@@ -97,10 +97,14 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
             return await RunInOneOffChildAsync(input, key, attempt, memoryLimit, cancellationToken).ConfigureAwait(false);
         for (var round = 0; ; round++)
         {
-            var lease = await AcquireAsync(key, attempt, cancellationToken).ConfigureAwait(false);
-            if (lease.IsLeft)
-                return (lease.Map(_ => default(TOut)!), 0);
-            var member = lease.Match(m => m, _ => throw new UnreachableException());
+            // Fast path: a ready child takes the item without an allocation or an await; else wait for one to start.
+            if (!TryAcquireReady(cancellationToken, out var member))
+            {
+                var lease = await AcquireAsync(key, attempt, cancellationToken).ConfigureAwait(false);
+                if (lease.IsLeft)
+                    return (lease.Map(_ => default(TOut)!), 0);
+                member = lease.Match(m => m, _ => throw new UnreachableException());
+            }
             Either<ChildFailure, TOut> result;
             try
             {
@@ -110,7 +114,7 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
             {
                 Release(member);
             }
-            var redispatch = result.Match(_ => false, failure => failure is ChildFailure.Cancelled { ItemStarted: false } && !cancellationToken.IsCancellationRequested && !_disposing.IsCancellationRequested);
+            var redispatch = result.IsLeft && result.Case is ChildFailure.Cancelled { ItemStarted: false } && !cancellationToken.IsCancellationRequested && !_disposing.IsCancellationRequested;
             if (!redispatch || round >= MaxRedispatch)
                 return (result, member.Worker.ProcessId);
         }
@@ -148,6 +152,23 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
         await Task.WhenAll(members.Select(member => member.Worker.DisposeAsync().AsTask())).ConfigureAwait(false);
         await Task.WhenAll(_background).ConfigureAwait(false);
         _disposing.Dispose();
+    }
+
+    /// <summary>Takes the least busy ready child, if the least busy slot has one and nothing stands in the way; else false.</summary>
+    private bool TryAcquireReady(CancellationToken cancellationToken, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Member? member)
+    {
+        lock (_gate)
+        {
+            member = null;
+            if (_failure is not null || _disposing.IsCancellationRequested || cancellationToken.IsCancellationRequested)
+                return false;
+            ForgetEndedMembers();
+            if (LeastBusy().Current is not { } ready)
+                return false;
+            ready.InFlight++;
+            member = ready;
+            return true;
+        }
     }
 
     private async Task<Either<ChildFailure, Member>> AcquireAsync(string key, int attempt, CancellationToken cancellationToken)

@@ -162,13 +162,23 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
             member = null;
             if (_failure is not null || _disposing.IsCancellationRequested || cancellationToken.IsCancellationRequested)
                 return false;
-            ForgetEndedMembers();
-            if (LeastBusy().Current is not { } ready)
-                return false;
-            ready.InFlight++;
-            member = ready;
-            return true;
+            PickSlot(out member);
+            return member is not null;
         }
+    }
+
+    /// <summary>
+    /// The least busy slot, after forgetting children that have ended; when it has a ready child, that child takes
+    /// the item (<paramref name="ready"/>). Called under the lock.
+    /// </summary>
+    private Slot PickSlot(out Member? ready)
+    {
+        ForgetEndedMembers();
+        var slot = LeastBusy();
+        ready = slot.Current;
+        if (ready is not null)
+            ready.InFlight++;
+        return slot;
     }
 
     private async Task<Either<ChildFailure, Member>> AcquireAsync(string key, int attempt, CancellationToken cancellationToken)
@@ -183,13 +193,9 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
                     return Prelude.Left<ChildFailure, Member>(_failure with { Key = key, Attempt = attempt });
                 if (_disposing.IsCancellationRequested || cancellationToken.IsCancellationRequested)
                     return Prelude.Left<ChildFailure, Member>(new ChildFailure.Cancelled("the pool was stopped before the item was sent", Option<ChildFailure>.None, false) { Stage = _options.Worker.StageName, Key = key, Attempt = attempt });
-                ForgetEndedMembers();
-                slot = LeastBusy();
-                if (slot.Current is { } ready)
-                {
-                    ready.InFlight++;
+                slot = PickSlot(out var ready);
+                if (ready is not null)
                     return ready;
-                }
                 slot.Waiting++;
                 starting = slot.Starting ??= StartMemberAsync(slot);
             }

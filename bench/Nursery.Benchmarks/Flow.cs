@@ -24,6 +24,8 @@ internal static class Flow
 
         // Nursery: a WorkerPool of two children, a deep window; the Dataflow path; 10 KiB echo through a pool.
         var poolRates = new List<double>();
+        var mapRates = new List<double>();
+        var mapEchoRates = new List<double>();
         var flowRates = new List<double>();
         var deepRates = new List<double>();
         var echoRates = new List<double>();
@@ -38,17 +40,21 @@ internal static class Flow
                 for (var run = -1; run < plan.Runs; run++)
                 {
                     var p = await PoolWindowAsync(pool, plan.FlowItems, plan.Window * 2);
+                    var m = await PoolMapAsync(pool, plan.FlowItems);
                     var f = await DataflowRateAsync(plan.FlowItems, pids, new StageOptions { Workers = 2, Name = "bench-flow" });
                     var d = await DataflowRateAsync(plan.FlowItems, pids, new StageOptions { Workers = 2, Name = "bench-flow-deep", ItemsPerWorker = 1024 });
                     var e = await PoolEchoAsync(echoPool, payload, plan.FlowEchoItems, plan.EchoWindow * 2);
+                    var me = await PoolMapEchoAsync(echoPool, payload, plan.FlowEchoItems);
                     if (run >= 0)
                     {
                         poolRates.Add(p);
+                        mapRates.Add(m);
+                        mapEchoRates.Add(me * payload.Length / 1e6);
                         flowRates.Add(f);
                         deepRates.Add(d);
                         echoRates.Add(e * payload.Length / 1e6);
                     }
-                    await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  two children, {(run < 0 ? "warm-up" : $"run {run + 1}/{plan.Runs}")}: WorkerPool {p:N0}/s, Dataflow stage {f:N0}/s, ItemsPerWorker 1024 {d:N0}/s, 10 KiB echo {e * payload.Length / 1e6:N1} MB/s"));
+                    await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  two children, {(run < 0 ? "warm-up" : $"run {run + 1}/{plan.Runs}")}: WorkerPool {p:N0}/s, MapAsync {m:N0}/s, Dataflow stage {f:N0}/s, ItemsPerWorker 1024 {d:N0}/s, 10 KiB echo {e * payload.Length / 1e6:N1} MB/s, through MapAsync {me * payload.Length / 1e6:N1} MB/s"));
                 }
             }
             finally
@@ -59,6 +65,8 @@ internal static class Flow
         }
 
         var poolSample = new Sample(poolRates);
+        var mapSample = new Sample(mapRates);
+        var mapEchoSample = new Sample(mapEchoRates);
         var flowSample = new Sample(flowRates);
         var echoSample = new Sample(echoRates);
         var deepSample = new Sample(deepRates);
@@ -68,17 +76,19 @@ internal static class Flow
             python.Rows.TryGetValue(key, out var values) && values.Count > 0
                 ? Row.Measured(id, $"Python {python.Version} {what}, 2 workers, `x*2` over ints, {items} items/run (pool started before timing)", new Sample(values), Unit.ItemsPerSecond, ratio(new Sample(values)))
                 : Row.Failed(id, $"Python {what}", Unit.ItemsPerSecond, python.Problem ?? "not measured");
-        rows.Add(Py("7a", "mp64", "`multiprocessing.Pool.map` chunksize 64", n, s => Throughput.Ratio("7f ÷ 7a", flowSample.Median, s.Median) + "; " + Throughput.Ratio("7e ÷ 7a", poolSample.Median, s.Median)));
+        rows.Add(Py("7a", "mp64", "`multiprocessing.Pool.map` chunksize 64", n, s => Throughput.Ratio("7h ÷ 7a", mapSample.Median, s.Median) + "; " + Throughput.Ratio("7f ÷ 7a", flowSample.Median, s.Median) + "; " + Throughput.Ratio("7e ÷ 7a", poolSample.Median, s.Median)));
         rows.Add(Py("7b", "mp1", "`multiprocessing.Pool.map` chunksize 1", n1, s => Throughput.Ratio("7f ÷ 7b", flowSample.Median, s.Median)));
-        rows.Add(Py("7c", "ppe64", "`ProcessPoolExecutor.map` chunksize 64", n, s => Throughput.Ratio("7f ÷ 7c", flowSample.Median, s.Median) + "; " + Throughput.Ratio("7e ÷ 7c", poolSample.Median, s.Median)));
+        rows.Add(Py("7c", "ppe64", "`ProcessPoolExecutor.map` chunksize 64", n, s => Throughput.Ratio("7h ÷ 7c", mapSample.Median, s.Median) + "; " + Throughput.Ratio("7f ÷ 7c", flowSample.Median, s.Median) + "; " + Throughput.Ratio("7e ÷ 7c", poolSample.Median, s.Median)));
         rows.Add(Py("7d", "ppe1", "`ProcessPoolExecutor.map` chunksize 1", n1, s => Throughput.Ratio("7f ÷ 7d", flowSample.Median, s.Median)));
         rows.Add(Row.Measured("7e", string.Create(CultureInfo.InvariantCulture, $"Nursery `WorkerPool<int,int>`, 2 children, default options, {plan.Window * 2:N0} calls in flight, {n} items/run"), poolSample, Unit.ItemsPerSecond, "reference for 7a–7d"));
         rows.Add(Row.Measured("7f", $"Nursery Dataflow: `scope.Stage<int,int>(Identity, Workers = 2)` → `scope.Sink`, `RunAsync(Enumerable.Range(0, {n}))`; timed from the first result at the sink to the last (stage start excluded)", flowSample, Unit.ItemsPerSecond, Throughput.Ratio("7f ÷ 7e", flowSample.Median, poolSample.Median)));
-        rows.Add(Row.Measured("7g", "the same Dataflow stage with `ItemsPerWorker = 1024` (default 32): more items in flight per child, so fuller batches", deepSample, Unit.ItemsPerSecond, Throughput.Ratio("7g ÷ 7f", deepSample.Median, flowSample.Median) + "; " + (python.Rows.TryGetValue("mp64", out var mp) && mp.Count > 0 ? Throughput.Ratio("7g ÷ 7a", deepSample.Median, new Sample(mp).Median) : "")));
+        rows.Add(Row.Measured("7g", "the same Dataflow stage with `ItemsPerWorker = 1024` (default 256): batches of up to 512 items instead of 128", deepSample, Unit.ItemsPerSecond, Throughput.Ratio("7g ÷ 7f", deepSample.Median, flowSample.Median) + "; " + (python.Rows.TryGetValue("mp64", out var mp) && mp.Count > 0 ? Throughput.Ratio("7g ÷ 7a", deepSample.Median, new Sample(mp).Median) : "")));
+        rows.Add(Row.Measured("7h", $"Nursery `WorkerPool<int,int>.MapAsync(Enumerable.Range(0, {n}))`, 2 children, default options: batches sized by the pool (like `Pool.imap`), results in order", mapSample, Unit.ItemsPerSecond, Throughput.Ratio("7h ÷ 7e", mapSample.Median, poolSample.Median)));
         rows.Add(Row.Measured("8a", string.Create(CultureInfo.InvariantCulture, $"Nursery `WorkerPool<string,string>`, 2 children, 10 KiB ASCII strings echoed, {plan.EchoWindow * 2} in flight, {plan.FlowEchoItems:N0} items/run (MB = 10^6 bytes of payload, counted once)"), echoSample, Unit.MegabytesPerSecond, "reference for 8b"));
         rows.Add(python.Rows.TryGetValue("mp64echo", out var echoValues) && echoValues.Count > 0
             ? Row.Measured("8b", string.Create(CultureInfo.InvariantCulture, $"Python {python.Version} `multiprocessing.Pool.map` chunksize 64, 2 workers, the same 10 KiB strings echoed, {plan.PythonEchoItems:N0} items/run"), new Sample(echoValues.Select(rate => rate * payload.Length / 1e6)), Unit.MegabytesPerSecond, Throughput.Ratio("8a ÷ 8b", echoSample.Median, new Sample(echoValues.Select(rate => rate * payload.Length / 1e6)).Median))
             : Row.Failed("8b", "Python mp.Pool 10 KiB echo", Unit.MegabytesPerSecond, python.Problem ?? "not measured"));
+        rows.Add(Row.Measured("8c", string.Create(CultureInfo.InvariantCulture, $"the same 10 KiB echo through `WorkerPool<string,string>.MapAsync`, 2 children, {plan.FlowEchoItems:N0} items/run"), mapEchoSample, Unit.MegabytesPerSecond, python.Rows.TryGetValue("mp64echo", out var echoPeer) && echoPeer.Count > 0 ? Throughput.Ratio("8c ÷ 8b", mapEchoSample.Median, new Sample(echoPeer.Select(rate => rate * payload.Length / 1e6)).Median) : ""));
         return rows;
     }
 
@@ -358,6 +368,32 @@ internal static class Flow
         }
         for (var i = Math.Max(0, count - window); i < count; i++)
             CheckInt(await inFlight[i % window].WaitAsync(Bound), i);
+        return count / Stopwatch.GetElapsedTime(start).TotalSeconds;
+    }
+
+    /// <summary>Items/s through <see cref="WorkerPool{TIn,TOut}.MapAsync"/>, results checked in order.</summary>
+    private static async Task<double> PoolMapAsync(WorkerPool<int, int> pool, int count)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var expected = 0;
+        await foreach (var result in pool.MapAsync(Enumerable.Range(0, count)).WithCancellation(CancellationToken.None).ConfigureAwait(false))
+            CheckInt(result, expected++);
+        if (expected != count)
+            throw new BenchmarkException($"MapAsync gave {expected} results for {count} items");
+        return count / Stopwatch.GetElapsedTime(start).TotalSeconds;
+    }
+
+    private static async Task<double> PoolMapEchoAsync(WorkerPool<string, string> pool, string payload, int count)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var seen = 0;
+        await foreach (var result in pool.MapAsync(Enumerable.Repeat(payload, count)).WithCancellation(CancellationToken.None).ConfigureAwait(false))
+        {
+            CheckEcho(result, payload);
+            seen++;
+        }
+        if (seen != count)
+            throw new BenchmarkException($"MapAsync gave {seen} results for {count} items");
         return count / Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 

@@ -28,6 +28,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
     private long _succeeded;
     private long _ended;
     private long _resumed;
+    private int _recordCount;
     private bool _sourceDone;
     private ChildFailure? _firstFailure;
 
@@ -53,8 +54,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
 
     public void SourceDone()
     {
-        lock (_gate)
-            _sourceDone = true;
+        Volatile.Write(ref _sourceDone, true);
         CheckDrained();
     }
 
@@ -89,6 +89,22 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
             Failed(new ChildFailure.Cancelled(reason, cause, true) { Stage = "(run)", Key = "(unknown)" });
     }
 
+    /// <summary>An attempt, as its parts: the record is made only when it is kept or logged.</summary>
+    public void Attempt(string stage, string key, int attempt, int processId, DateTimeOffset start, DateTimeOffset end, string outcome, string detail)
+    {
+        if (outcome == "Succeeded" && jobLog is null && Volatile.Read(ref _recordCount) >= options.MaxRecords)
+        {
+            AttemptCounter.Add(1, new KeyValuePair<string, object?>("stage", stage), new KeyValuePair<string, object?>("outcome", outcome));
+            lock (_gate)
+            {
+                var counts = _byStage.GetValueOrDefault(stage);
+                _byStage[stage] = (counts.Succeeded + 1, counts.Failed);
+            }
+            return;
+        }
+        Attempt(new ItemRecord(stage, key, attempt, processId, start, end, outcome, detail));
+    }
+
     public void Attempt(ItemRecord record)
     {
         AttemptCounter.Add(1, new KeyValuePair<string, object?>("stage", record.Stage), new KeyValuePair<string, object?>("outcome", record.Outcome));
@@ -98,7 +114,10 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
             var counts = _byStage.GetValueOrDefault(record.Stage);
             _byStage[record.Stage] = record.Outcome == "Succeeded" ? (counts.Succeeded + 1, counts.Failed) : (counts.Succeeded, counts.Failed + 1);
             if (_records.Count < options.MaxRecords)
+            {
                 _records.Add(record);
+                Volatile.Write(ref _recordCount, _records.Count);
+            }
             else if (record.Outcome != "Succeeded")
             {
                 var replace = _records.FindIndex(existing => existing.Outcome == "Succeeded");
@@ -152,6 +171,8 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
 
     private void CheckDrained()
     {
+        if (!Volatile.Read(ref _sourceDone))
+            return;
         bool done;
         lock (_gate)
             done = _sourceDone && Interlocked.Read(ref _ended) >= Interlocked.Read(ref _inputs);

@@ -1,4 +1,6 @@
+using System.Threading.Channels;
 using System.Threading.Tasks.Dataflow;
+using Nursery.Supervision;
 using LanguageExt;
 
 namespace Nursery;
@@ -12,12 +14,22 @@ namespace Nursery;
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The pool is disposed by the scope (StopAsync) when the run ends.")]
 public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, IReceivableSourceBlock<Item<TOut>>, INurseryBlock
 {
-    private readonly TransformBlock<Item<TIn>, Item<TOut>> _block;
+    private readonly BufferBlock<Item<TIn>> _input;
+    private readonly BufferBlock<Item<TOut>> _output;
     private readonly IItemRunner<TIn, TOut> _pool;
     private readonly Policy _policy;
     private readonly long _memoryLimit;
     private readonly Launcher _launcher;
     private readonly List<INurseryBlock> _upstreams = [];
+    private readonly BatchSizer _sizer = new();
+    private readonly SemaphoreSlim _window;
+    private readonly Channel<Emission> _emissions = Channel.CreateUnbounded<Emission>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly TaskCompletionSource _detachedDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly int _maxBatches;
+    private readonly int _maxBatchItems;
+    private readonly bool _ordered;
+    private int _detached;
+    private int _pumpEnded;
     private bool _linkedToScope;
     private bool _linkedElsewhere;
 
@@ -29,16 +41,18 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
         _memoryLimit = options.MemoryLimit;
         _launcher = options.Worker.Launcher;
         _pool = runner(options.ToPoolOptions(name, scope.Options));
-        var inFlight = options.Workers * options.ItemsPerWorker;
-        _block = new TransformBlock<Item<TIn>, Item<TOut>>(
-            ProcessAsync,
-            new ExecutionDataflowBlockOptions
-            {
-                MaxDegreeOfParallelism = inFlight,
-                BoundedCapacity = options.BoundedCapacity > 0 ? options.BoundedCapacity : inFlight * 2,
-                EnsureOrdered = options.Ordered,
-            }
-        );
+        _ordered = options.Ordered;
+        // Items go to the children in batches, at most two per child at once (one running, one queued behind it), each
+        // at most half of what a child may hold; the batch sizer keeps batches of slow items small.
+        var batchesPerWorker = options.ItemsPerWorker >= 2 ? 2 : 1;
+        _maxBatches = options.Workers * batchesPerWorker;
+        _maxBatchItems = Math.Max(1, options.ItemsPerWorker / batchesPerWorker);
+        _window = new SemaphoreSlim(_maxBatches, _maxBatches);
+        var inFlight = _maxBatches * _maxBatchItems;
+        _input = new BufferBlock<Item<TIn>>(new DataflowBlockOptions { BoundedCapacity = options.BoundedCapacity > 0 ? options.BoundedCapacity : inFlight * 2 });
+        _output = new BufferBlock<Item<TOut>>(new DataflowBlockOptions { BoundedCapacity = inFlight });
+        _ = PumpAsync();
+        _ = EmitAsync();
     }
 
     /// <summary>The stage's name in failures, records and logs.</summary>
@@ -51,10 +65,10 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
     public IReadOnlyCollection<int> ProcessIds => _pool.ProcessIds;
 
     /// <summary>Completes when the stage has processed every item it accepted. Never faults for a child's failure.</summary>
-    public Task Completion => _block.Completion;
+    public Task Completion => _output.Completion;
 
     /// <summary>Output items waiting to be taken.</summary>
-    public int OutputCount => _block.OutputCount;
+    public int OutputCount => _output.Count;
 
     NurseryScope INurseryBlock.Scope => Scope;
 
@@ -81,58 +95,58 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
                 throw new ArgumentException(MixedLinks, nameof(target));
             _linkedToScope = true;
             scoped.AddUpstream(this);
-            return _block.LinkTo(target, new DataflowLinkOptions { Append = linkOptions.Append, MaxMessages = linkOptions.MaxMessages, PropagateCompletion = false });
+            return _output.LinkTo(target, new DataflowLinkOptions { Append = linkOptions.Append, MaxMessages = linkOptions.MaxMessages, PropagateCompletion = false });
         }
         if (_linkedToScope)
             throw new ArgumentException(MixedLinks, nameof(target));
         _linkedElsewhere = true;
         Scope.Watch(target, $"a block linked from stage '{Name}'");
-        return _block.LinkTo(target, linkOptions);
+        return _output.LinkTo(target, linkOptions);
     }
 
     private string MixedLinks => $"Stage '{Name}' sends either to blocks of its NurseryScope or to your own blocks, not both, so that every item is counted once; put a scope block (or your block) in front of the others.";
 
     /// <inheritdoc />
-    public void Complete() => _block.Complete();
+    public void Complete() => _input.Complete();
 
     /// <summary>A faulting upstream block aborts the run (it does not fault this stage), then the stage completes.</summary>
     public void Fault(Exception exception)
     {
         Scope.AbortForBlock($"a block sending to stage '{Name}' faulted", exception);
-        _block.Complete();
+        _input.Complete();
     }
 
     /// <inheritdoc />
     public DataflowMessageStatus OfferMessage(DataflowMessageHeader messageHeader, Item<TIn> messageValue, ISourceBlock<Item<TIn>>? source, bool consumeToAccept) =>
-        ((ITargetBlock<Item<TIn>>)_block).OfferMessage(messageHeader, messageValue, source, consumeToAccept);
+        ((ITargetBlock<Item<TIn>>)_input).OfferMessage(messageHeader, messageValue, source, consumeToAccept);
 
     /// <inheritdoc />
     public Item<TOut> ConsumeMessage(DataflowMessageHeader messageHeader, ITargetBlock<Item<TOut>> target, out bool messageConsumed) =>
-        ((ISourceBlock<Item<TOut>>)_block).ConsumeMessage(messageHeader, target, out messageConsumed);
+        ((ISourceBlock<Item<TOut>>)_output).ConsumeMessage(messageHeader, target, out messageConsumed);
 
     /// <inheritdoc />
-    public bool ReserveMessage(DataflowMessageHeader messageHeader, ITargetBlock<Item<TOut>> target) => ((ISourceBlock<Item<TOut>>)_block).ReserveMessage(messageHeader, target);
+    public bool ReserveMessage(DataflowMessageHeader messageHeader, ITargetBlock<Item<TOut>> target) => ((ISourceBlock<Item<TOut>>)_output).ReserveMessage(messageHeader, target);
 
     /// <inheritdoc />
-    public void ReleaseReservation(DataflowMessageHeader messageHeader, ITargetBlock<Item<TOut>> target) => ((ISourceBlock<Item<TOut>>)_block).ReleaseReservation(messageHeader, target);
+    public void ReleaseReservation(DataflowMessageHeader messageHeader, ITargetBlock<Item<TOut>> target) => ((ISourceBlock<Item<TOut>>)_output).ReleaseReservation(messageHeader, target);
 
     /// <inheritdoc />
-    public bool TryReceive(Predicate<Item<TOut>>? filter, out Item<TOut> item) => _block.TryReceive(filter, out item);
+    public bool TryReceive(Predicate<Item<TOut>>? filter, out Item<TOut> item) => _output.TryReceive(filter, out item);
 
     /// <inheritdoc />
-    public bool TryReceiveAll([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IList<Item<TOut>>? items) => _block.TryReceiveAll(out items);
+    public bool TryReceiveAll([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out IList<Item<TOut>>? items) => _output.TryReceiveAll(out items);
 
     void INurseryBlock.AddUpstream(INurseryBlock upstream) => _upstreams.Add(upstream);
 
     Task INurseryBlock.StartAsync(CancellationToken cancellationToken)
     {
         if (!_linkedToScope && !_linkedElsewhere)
-            _block.LinkTo(DataflowBlock.NullTarget<Item<TOut>>());
-        Scope.Watch(_block, $"stage '{Name}'");
+            _output.LinkTo(DataflowBlock.NullTarget<Item<TOut>>());
+        Scope.Watch(_output, $"stage '{Name}'");
         return _pool.StartAsync(cancellationToken);
     }
 
-    void INurseryBlock.DiscardOutput() => _block.LinkTo(DataflowBlock.NullTarget<Item<TOut>>());
+    void INurseryBlock.DiscardOutput() => _output.LinkTo(DataflowBlock.NullTarget<Item<TOut>>());
 
     async ValueTask INurseryBlock.StopAsync()
     {
@@ -145,47 +159,245 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
     /// <inheritdoc />
     public override string ToString() => $"Stage {Name}";
 
-    private async Task<Item<TOut>> ProcessAsync(Item<TIn> item)
+    /// <summary>What the emitter sends on: a batch's outputs (holding a window slot until sent), or one retried item's.</summary>
+    private readonly record struct Emission(Task<Item<TOut>[]> Outputs, bool HoldsSlot);
+
+    /// <summary>
+    /// Takes what is queued at the input (never waiting to fill a batch), cuts it into batches sized by the batch
+    /// sizer and runs each in the pool, within the window of batches in flight. When the input has completed and every
+    /// batch and retried item has been sent on, the emitter is told to finish.
+    /// </summary>
+    private async Task PumpAsync()
     {
-        if (item.Value.IsLeft)
-            return new Item<TOut>(item.Key, Prelude.Left<ChildFailure, TOut>(item.Value.Match(_ => throw new InvalidOperationException(), failure => failure)));
-        var input = item.Value.Match(value => value, _ => throw new InvalidOperationException());
         try
         {
-            var result = await RunWithPolicyAsync(item.Key, input).ConfigureAwait(false);
-            if (result.IsRight && !_linkedToScope)
-                Scope.Ledger.Succeeded(Name, item.Key);
-            return new Item<TOut>(item.Key, result);
+            var held = new List<Item<TIn>>();
+            var at = 0;
+            while (true)
+            {
+                if (at >= held.Count)
+                {
+                    held.Clear();
+                    at = 0;
+                    if (!await _input.OutputAvailableAsync().ConfigureAwait(false))
+                        break;
+                    if (!_input.TryReceiveAll(out var taken))
+                        continue;
+                    held.AddRange(taken);
+                }
+                await _window.WaitAsync().ConfigureAwait(false);
+                var batch = new Item<TIn>[Math.Min(held.Count - at, _sizer.Next(_maxBatchItems))];
+                held.CopyTo(at, batch, 0, batch.Length);
+                at += batch.Length;
+                var outputs = RunBatchAsync(batch);
+                if (_ordered || outputs.IsCompleted)
+                    _emissions.Writer.TryWrite(new Emission(outputs, HoldsSlot: true));
+                else
+                    _ = outputs.ContinueWith(static (done, state) => ((Channel<Emission>)state!).Writer.TryWrite(new Emission(done, HoldsSlot: true)), _emissions, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+            for (var slot = 0; slot < _maxBatches; slot++)
+                await _window.WaitAsync().ConfigureAwait(false);
+            Volatile.Write(ref _pumpEnded, 1);
+            if (Volatile.Read(ref _detached) > 0)
+                await _detachedDone.Task.ConfigureAwait(false);
+            _emissions.Writer.TryComplete();
         }
         catch (Exception exception)
         {
-            // A defect here must not fault the block (that would strand items); it becomes the item's failure.
-            var failure = new ChildFailure.Faulted(RemoteError.From(exception)) { Stage = Name, Key = item.Key };
-            Scope.Ledger.Failed(failure);
-            Scope.Abort(failure);
-            return new Item<TOut>(item.Key, Prelude.Left<ChildFailure, TOut>(failure));
+            // A defect: fault the stage (the scope aborts the run) rather than strand items silently.
+            _emissions.Writer.TryComplete(exception);
         }
     }
 
-    private async Task<Either<ChildFailure, TOut>> RunWithPolicyAsync(string key, TIn input)
+    /// <summary>Sends every output on, in the order the pump (ordered) or the batches (unordered) gave them, with backpressure.</summary>
+    private async Task EmitAsync()
+    {
+        try
+        {
+            await foreach (var emission in _emissions.Reader.ReadAllAsync().ConfigureAwait(false))
+            {
+                foreach (var output in await emission.Outputs.ConfigureAwait(false))
+                {
+                    if (!_output.Post(output))
+                        await _output.SendAsync(output).ConfigureAwait(false);
+                }
+                if (emission.HoldsSlot)
+                    _window.Release();
+            }
+            _output.Complete();
+        }
+        catch (Exception exception)
+        {
+            ((IDataflowBlock)_output).Fault(exception);
+        }
+    }
+
+    /// <summary>
+    /// Runs one batch: Lefts pass on untouched; values go to one child as a batch; each failure goes through the
+    /// stage's policy. A retried item is waited for (ordered) or sent on by itself when done (unordered), so a
+    /// backoff does not hold the batch's window slot. Never throws.
+    /// </summary>
+    private async Task<Item<TOut>[]> RunBatchAsync(Item<TIn>[] batch)
+    {
+        var outputs = new Item<TOut>[batch.Length];
+        var positions = new List<int>(batch.Length);
+        try
+        {
+            for (var i = 0; i < batch.Length; i++)
+            {
+                if (batch[i].Value.IsLeft)
+                    outputs[i] = new Item<TOut>(batch[i].Key, Prelude.Left<ChildFailure, TOut>(batch[i].Value.Match(_ => throw new InvalidOperationException(), failure => failure)));
+                else
+                    positions.Add(i);
+            }
+            if (positions.Count == 0)
+                return outputs;
+            var inputs = new TIn[positions.Count];
+            var keys = new string[positions.Count];
+            for (var j = 0; j < positions.Count; j++)
+            {
+                inputs[j] = batch[positions[j]].Value.Match(value => value, _ => throw new InvalidOperationException());
+                keys[j] = batch[positions[j]].Key;
+            }
+            if (Scope.IsAborted)
+            {
+                for (var j = 0; j < positions.Count; j++)
+                {
+                    var failure = Scope.AbortedFailure(Name, keys[j], 1, itemStarted: false);
+                    Scope.Ledger.Failed(failure);
+                    outputs[positions[j]] = new Item<TOut>(keys[j], Prelude.Left<ChildFailure, TOut>(failure));
+                }
+                return outputs;
+            }
+
+            var start = DateTimeOffset.UtcNow;
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var results = await _pool.InvokeBatchAsync(inputs, keys, Scope.Token).ConfigureAwait(false);
+            _sizer.Observe(inputs.Length, System.Diagnostics.Stopwatch.GetTimestamp() - started);
+            var end = DateTimeOffset.UtcNow;
+
+            List<Task>? waits = null;
+            var detached = false;
+            for (var j = 0; j < results.Length; j++)
+            {
+                var (result, pid) = results[j];
+                var position = positions[j];
+                var key = keys[j];
+                if (result.IsRight)
+                {
+                    Scope.Ledger.Attempt(Name, key, 1, pid, start, end, "Succeeded", "");
+                    if (!_linkedToScope)
+                        Scope.Ledger.Succeeded(Name, key);
+                    outputs[position] = new Item<TOut>(key, result);
+                    continue;
+                }
+                var finished = RunWithPolicyAsync(key, inputs[j], new Attempted(result, pid, start, end));
+                if (finished.IsCompleted)
+                    outputs[position] = Output(key, await finished.ConfigureAwait(false));
+                else if (_ordered)
+                    (waits ??= []).Add(WaitIntoAsync(outputs, position, key, finished));
+                else
+                {
+                    // Sent on by itself when its retries end; the batch's output keeps a placeholder that is skipped.
+                    outputs[position] = default;
+                    detached = true;
+                    Detach(key, finished);
+                }
+            }
+            if (waits is not null)
+                await Task.WhenAll(waits).ConfigureAwait(false);
+            return detached ? Array.FindAll(outputs, output => output.Key is not null) : outputs;
+        }
+        catch (Exception exception)
+        {
+            // A defect here must not fault the block (that would strand items); it becomes the failure of every item
+            // of the batch that has no output yet.
+            var failure = new ChildFailure.Faulted(RemoteError.From(exception)) { Stage = Name };
+            Scope.Abort(failure);
+            for (var i = 0; i < batch.Length; i++)
+            {
+                if (outputs[i].Key is null)
+                {
+                    var own = failure with { Key = batch[i].Key };
+                    Scope.Ledger.Failed(own);
+                    outputs[i] = new Item<TOut>(batch[i].Key, Prelude.Left<ChildFailure, TOut>(own));
+                }
+            }
+            return outputs;
+        }
+    }
+
+    private Item<TOut> Output(string key, Either<ChildFailure, TOut> result)
+    {
+        if (result.IsRight && !_linkedToScope)
+            Scope.Ledger.Succeeded(Name, key);
+        return new Item<TOut>(key, result);
+    }
+
+    private async Task WaitIntoAsync(Item<TOut>[] outputs, int position, string key, Task<Either<ChildFailure, TOut>> finished) =>
+        outputs[position] = Output(key, await finished.ConfigureAwait(false));
+
+    private void Detach(string key, Task<Either<ChildFailure, TOut>> finished)
+    {
+        Interlocked.Increment(ref _detached);
+        _ = SendWhenDoneAsync(key, finished);
+    }
+
+    private async Task SendWhenDoneAsync(string key, Task<Either<ChildFailure, TOut>> finished)
+    {
+        Item<TOut> output;
+        try
+        {
+            output = Output(key, await finished.ConfigureAwait(false));
+        }
+        catch (Exception exception)
+        {
+            output = FailedByDefect(key, exception);
+        }
+        _emissions.Writer.TryWrite(new Emission(Task.FromResult<Item<TOut>[]>([output]), HoldsSlot: false));
+        if (Interlocked.Decrement(ref _detached) == 0 && Volatile.Read(ref _pumpEnded) == 1)
+            _detachedDone.TrySetResult();
+    }
+
+    private Item<TOut> FailedByDefect(string key, Exception exception)
+    {
+        var failure = new ChildFailure.Faulted(RemoteError.From(exception)) { Stage = Name, Key = key };
+        Scope.Ledger.Failed(failure);
+        Scope.Abort(failure);
+        return new Item<TOut>(key, Prelude.Left<ChildFailure, TOut>(failure));
+    }
+
+    /// <summary>An attempt already made (the first, as part of a batch).</summary>
+    private readonly record struct Attempted(Either<ChildFailure, TOut> Result, int ProcessId, DateTimeOffset Start, DateTimeOffset End);
+
+    /// <summary>Ends an item whose first attempt failed: the policy retries it (here, one at a time), skips it or fails fast.</summary>
+    private async Task<Either<ChildFailure, TOut>> RunWithPolicyAsync(string key, TIn input, Attempted first)
     {
         var memoryLimit = _memoryLimit;
         for (var attempt = 1; ; attempt++)
         {
-            if (Scope.IsAborted)
-                return Fail(Scope.AbortedFailure(Name, key, attempt, itemStarted: false));
-            var start = DateTimeOffset.UtcNow;
-            var (result, pid) = await _pool.InvokeWithProcessIdAsync(input, key, attempt, memoryLimit, Scope.Token).ConfigureAwait(false);
-            var end = DateTimeOffset.UtcNow;
+            Either<ChildFailure, TOut> result;
+            int pid;
+            DateTimeOffset start, end;
+            if (attempt == 1)
+                (result, pid, start, end) = first;
+            else
+            {
+                if (Scope.IsAborted)
+                    return Fail(Scope.AbortedFailure(Name, key, attempt, itemStarted: false));
+                start = DateTimeOffset.UtcNow;
+                (result, pid) = await _pool.InvokeWithProcessIdAsync(input, key, attempt, memoryLimit, Scope.Token).ConfigureAwait(false);
+                end = DateTimeOffset.UtcNow;
+            }
             if (result.IsRight)
             {
-                Scope.Ledger.Attempt(new ItemRecord(Name, key, attempt, pid, start, end, "Succeeded", ""));
+                Scope.Ledger.Attempt(Name, key, attempt, pid, start, end, "Succeeded", "");
                 return result;
             }
             var failure = result.Match(_ => throw new InvalidOperationException(), f => f);
             if (failure is ChildFailure.Cancelled cancelled && Scope.IsAborted)
                 failure = Scope.AbortedFailure(Name, key, attempt, cancelled.ItemStarted) with { ProcessId = failure.ProcessId, Elapsed = failure.Elapsed, StderrTail = failure.StderrTail };
-            Scope.Ledger.Attempt(new ItemRecord(Name, key, attempt, failure.ProcessId, start, end, failure.Kind, failure.Summary));
+            Scope.Ledger.Attempt(Name, key, attempt, failure.ProcessId, start, end, failure.Kind, failure.Summary);
 
             var final = _policy;
             if (_policy is RetryPolicy retry)

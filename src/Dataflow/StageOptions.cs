@@ -12,8 +12,12 @@ public sealed record StageOptions
     /// <summary>How many child processes run the body at once.</summary>
     public int Workers { get; init; } = Environment.ProcessorCount;
 
-    /// <summary>How many items each child may hold at once (batched into frames). More means more throughput for small items.</summary>
-    public int ItemsPerWorker { get; init; } = 32;
+    /// <summary>
+    /// How many items each child may hold at once. The stage sends items in batches of up to half this many, two
+    /// batches per child at most; batch sizes adapt to how long items take (about 2 ms of work per batch), so fast
+    /// items go hundreds at a time and slow ones one at a time. 1 sends each child one item at a time.
+    /// </summary>
+    public int ItemsPerWorker { get; init; } = 256;
 
     /// <summary>How many items may wait at the stage's input before senders wait (backpressure); 0 picks twice what is in flight.</summary>
     public int BoundedCapacity { get; init; }

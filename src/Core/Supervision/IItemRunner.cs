@@ -26,4 +26,16 @@ public interface IItemRunner<TIn, TOut> : IAsyncDisposable
     /// Returns the result or failure and the pid of the child that ran it (0 if none did). Never throws for a child's failure.
     /// </summary>
     Task<(Either<ChildFailure, TOut> Result, int ProcessId)> InvokeWithProcessIdAsync(TIn input, string key, int attempt, long memoryLimit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Runs the first attempt of a batch of items; results in input order, with the pid of the child that ran each
+    /// (0 if none did). A <see cref="WorkerPool{TIn,TOut}"/> sends the batch to one child as a unit; the default runs
+    /// each item on its own, all at once. Never throws for a child's failure.
+    /// </summary>
+    async Task<(Either<ChildFailure, TOut> Result, int ProcessId)[]> InvokeBatchAsync(IReadOnlyList<TIn> inputs, IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(keys);
+        return await Task.WhenAll(inputs.Select((input, index) => InvokeWithProcessIdAsync(input, keys[index], 1, 0, cancellationToken))).ConfigureAwait(false);
+    }
 }

@@ -3,11 +3,12 @@ using System.Buffers;
 namespace Nursery.Supervision;
 
 /// <summary>One item on its way through a worker: queued, then in flight in the child, then completed exactly once.</summary>
-internal abstract class PendingItem(long id, string key, int attempt)
+internal abstract class PendingItem(long id, string? key, int attempt)
 {
     public long Id { get; } = id;
 
-    public string Key { get; } = key;
+    /// <summary>The item's key, for failures and logs; an item of a batch may make it only when asked.</summary>
+    public virtual string Key { get; } = key ?? "";
 
     public int Attempt { get; } = attempt;
 

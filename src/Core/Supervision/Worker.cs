@@ -97,6 +97,27 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable
         return item.Task;
     }
 
+    /// <summary>
+    /// Runs a batch of items in this child, in order, with one completion for the whole batch instead of one per
+    /// item. Each item still ends on its own: a crash is blamed on the item that was running, items behind it come
+    /// back Cancelled (not started), cancelling drops the queued ones and kills the child if one is running.
+    /// </summary>
+    internal async Task<Either<ChildFailure, TOut>[]> InvokeBatchAsync(IReadOnlyList<TIn> inputs, Func<int, string> keyOf, int attempt, CancellationToken cancellationToken)
+    {
+        if (inputs.Count == 0)
+            return [];
+        var batch = new Batch(inputs, keyOf, attempt, _codec, _core);
+        batch.Start(cancellationToken);
+        try
+        {
+            return await batch.Task.ConfigureAwait(false);
+        }
+        finally
+        {
+            await batch.Registration.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Closes the child's stdin, gives it <see cref="WorkerOptions.KillGrace"/> to leave, kills it if it has not, and waits until it is reaped. Items still in flight end Cancelled.</summary>
     public ValueTask DisposeAsync() => _core.DisposeAsync();
 
@@ -119,23 +140,11 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable
 
         public override Option<ChildFailure> TryCompleteWithResult(in ReadOnlySequence<byte> payload)
         {
-            TOut result;
-            try
-            {
-                result = codec.Deserialize<TOut>(payload);
-            }
-            catch (Exception exception)
-            {
-                var bytes = payload.Slice(0, Math.Min(payload.Length, 64)).ToArray();
-                return new ChildFailure.ProtocolViolation($"the child's result for this item cannot be decoded as {typeof(TOut)}: {exception.Message}", bytes);
-            }
-            if (result is null)
-            {
-                var error = new RemoteError("Nursery.NullResult", $"the body returned null; a result must be a value (return an Option<{typeof(TOut).Name}> or an empty value instead)", "", []);
-                return new ChildFailure.Faulted(error);
-            }
+            var decoded = Decode(codec, payload);
+            if (decoded.IsLeft)
+                return decoded.Match(_ => Option<ChildFailure>.None, failure => failure);
             Registration.Unregister();
-            _completion.TrySetResult(Prelude.Right<ChildFailure, TOut>(result));
+            _completion.TrySetResult(decoded);
             return Option<ChildFailure>.None;
         }
 
@@ -144,5 +153,110 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable
             Registration.Unregister();
             return _completion.TrySetResult(Prelude.Left<ChildFailure, TOut>(failure));
         }
+    }
+
+    /// <summary>The shared state of a batch: the inputs, a result per item, and one completion when the last item ends.</summary>
+    private sealed class Batch(IReadOnlyList<TIn> inputs, Func<int, string> keyOf, int attempt, ICodec codec, WorkerCore core)
+    {
+        private readonly Either<ChildFailure, TOut>[] _results = new Either<ChildFailure, TOut>[inputs.Count];
+        private readonly TaskCompletionSource<Either<ChildFailure, TOut>[]> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private BatchItem[] _items = [];
+        private int _remaining = inputs.Count;
+
+        public Task<Either<ChildFailure, TOut>[]> Task => _completion.Task;
+
+        public CancellationTokenRegistration Registration { get; private set; }
+
+        public IReadOnlyList<TIn> Inputs => inputs;
+
+        public ICodec Codec => codec;
+
+        public string KeyOf(int index) => keyOf(index);
+
+        public void Start(CancellationToken cancellationToken)
+        {
+            var firstId = core.NextIds(inputs.Count);
+            _items = new BatchItem[inputs.Count];
+            for (var i = 0; i < _items.Length; i++)
+                _items[i] = new BatchItem(firstId + i, attempt, this, i);
+            if (cancellationToken.IsCancellationRequested)
+            {
+                CancelAll();
+                return;
+            }
+            foreach (var item in _items)
+            {
+                if (!core.TryEnqueue(item))
+                    item.TryFail(core.EndedFailure(item));
+            }
+            if (cancellationToken.CanBeCanceled)
+                Registration = cancellationToken.Register(static state => ((Batch)state!).CancelAll(), this);
+        }
+
+        public void End(int index, Either<ChildFailure, TOut> result)
+        {
+            _results[index] = result;
+            if (Interlocked.Decrement(ref _remaining) == 0)
+                _completion.TrySetResult(_results);
+        }
+
+        private void CancelAll()
+        {
+            foreach (var item in _items)
+            {
+                if (!item.IsCompleted)
+                    core.Cancel(item);
+            }
+        }
+    }
+
+    private sealed class BatchItem(long id, int attempt, Batch batch, int index) : PendingItem(id, null, attempt)
+    {
+        private int _ended;
+
+        public override string Key => batch.KeyOf(index);
+
+        public override bool IsCompleted => Volatile.Read(ref _ended) != 0;
+
+        public override void WriteInput(IBufferWriter<byte> output) => batch.Codec.Serialize(batch.Inputs[index], output);
+
+        public override Option<ChildFailure> TryCompleteWithResult(in ReadOnlySequence<byte> payload)
+        {
+            var decoded = Decode(batch.Codec, payload);
+            if (decoded.IsLeft)
+                return decoded.Match(_ => Option<ChildFailure>.None, failure => failure);
+            if (Interlocked.Exchange(ref _ended, 1) == 0)
+                batch.End(index, decoded);
+            return Option<ChildFailure>.None;
+        }
+
+        public override bool TryFail(ChildFailure failure)
+        {
+            if (Interlocked.Exchange(ref _ended, 1) != 0)
+                return false;
+            batch.End(index, Prelude.Left<ChildFailure, TOut>(failure));
+            return true;
+        }
+    }
+
+    /// <summary>Decodes a result; a Left when the bytes are not a <typeparamref name="TOut"/> or the body returned null.</summary>
+    private static Either<ChildFailure, TOut> Decode(ICodec codec, in ReadOnlySequence<byte> payload)
+    {
+        TOut result;
+        try
+        {
+            result = codec.Deserialize<TOut>(payload);
+        }
+        catch (Exception exception)
+        {
+            var bytes = payload.Slice(0, Math.Min(payload.Length, 64)).ToArray();
+            return Prelude.Left<ChildFailure, TOut>(new ChildFailure.ProtocolViolation($"the child's result for this item cannot be decoded as {typeof(TOut)}: {exception.Message}", bytes));
+        }
+        if (result is null)
+        {
+            var error = new RemoteError("Nursery.NullResult", $"the body returned null; a result must be a value (return an Option<{typeof(TOut).Name}> or an empty value instead)", "", []);
+            return Prelude.Left<ChildFailure, TOut>(new ChildFailure.Faulted(error));
+        }
+        return Prelude.Right<ChildFailure, TOut>(result);
     }
 }

@@ -69,6 +69,9 @@ internal sealed class WorkerCore
 
     public long NextId() => Interlocked.Increment(ref _nextId);
 
+    /// <summary>Reserves <paramref name="count"/> consecutive item ids; returns the first.</summary>
+    public long NextIds(int count) => Interlocked.Add(ref _nextId, count) - count + 1;
+
     /// <summary>Starts the child and waits until it is ready or has failed; on failure the child is already reaped.</summary>
     public async Task<Either<ChildFailure, Unit>> StartAsync(CancellationToken cancellationToken)
     {
@@ -199,21 +202,21 @@ internal sealed class WorkerCore
             if (!await _wire.GreetAsync(stdin, cancellationToken).ConfigureAwait(false))
                 return;
             using var buffer = new FrameBuffer(64 * 1024);
+            var sending = new List<PendingItem>();
             var reader = _queue.Reader;
             while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 buffer.Clear();
+                sending.Clear();
                 var mark = _wire.BeginBatch(buffer);
-                var count = 0;
-                var now = Stopwatch.GetTimestamp();
-                while (count < _options.MaxBatch && buffer.Length < MaxBatchBytes && reader.TryRead(out var item))
+                while (sending.Count < _options.MaxBatch && buffer.Length < MaxBatchBytes && reader.TryRead(out var item))
                 {
-                    if (TryWriteItem(buffer, item, now))
-                        count++;
+                    if (TryEncodeItem(buffer, item))
+                        sending.Add(item);
                 }
-                if (count == 0)
+                if (sending.Count == 0 || !Register(sending))
                     continue;
-                _wire.EndBatch(buffer, mark, count);
+                _wire.EndBatch(buffer, mark, sending.Count);
                 await stdin.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
                 await stdin.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -225,7 +228,7 @@ internal sealed class WorkerCore
         }
     }
 
-    private bool TryWriteItem(FrameBuffer buffer, PendingItem item, long now)
+    private bool TryEncodeItem(FrameBuffer buffer, PendingItem item)
     {
         if (item.IsCompleted)
             return false;
@@ -235,6 +238,7 @@ internal sealed class WorkerCore
             _wire.WriteItem(buffer, item);
             if (buffer.Length - mark > MaxItemBytes)
                 throw new InvalidOperationException($"the encoded item is {buffer.Length - mark} bytes, over the {MaxItemBytes}-byte limit of one item; send a path or a reference to large data instead");
+            return true;
         }
         catch (Exception exception)
         {
@@ -243,21 +247,38 @@ internal sealed class WorkerCore
             item.TryFail(Stamp(new ChildFailure.Faulted(error), item));
             return false;
         }
+    }
+
+    /// <summary>
+    /// Records the items of a frame as in flight, under one lock, before the frame is written. If the worker has ended
+    /// they fail (not started) and the frame is not sent. An item cancelled since it was encoded is still sent, and
+    /// its reply ignored.
+    /// </summary>
+    private bool Register(List<PendingItem> items)
+    {
+        var now = Stopwatch.GetTimestamp();
+        ChildFailure? cause;
         lock (_gate)
         {
-            if (_ended || item.IsCompleted)
+            if (!_ended)
             {
-                buffer.Truncate(mark);
-                item.TryFail(NotStarted(item, _cause, "the worker ended before the item was sent"));
-                return false;
+                foreach (var item in items)
+                {
+                    item.SentTimestamp = now;
+                    _inFlight[item.Id] = item;
+                    _order.Enqueue(item);
+                    if (item.IsCompleted)
+                        _abandoned.Add(item.Id);
+                }
+                if (_order.Count == items.Count)
+                    _headSince = now;
+                return true;
             }
-            item.SentTimestamp = now;
-            _inFlight[item.Id] = item;
-            _order.Enqueue(item);
-            if (_order.Count == 1)
-                _headSince = now;
+            cause = _cause;
         }
-        return true;
+        foreach (var item in items)
+            item.TryFail(NotStarted(item, cause, "the worker ended before the item was sent"));
+        return false;
     }
 
     private async Task ReadStdoutAsync(Stream stdout, CancellationToken cancellationToken)
@@ -301,9 +322,11 @@ internal sealed class WorkerCore
             process.Kill();
     }
 
-    private bool Complete(long id, Func<PendingItem, Option<ChildFailure>> complete)
+    /// <summary>Ends an item the child answered: with its result, or with <paramref name="error"/> when the body threw.</summary>
+    private bool Complete(long id, in ReadOnlySequence<byte> payload, RemoteError? error)
     {
         PendingItem? item;
+        var abandoned = false;
         lock (_gate)
         {
             if (_inFlight.Remove(id, out item))
@@ -311,6 +334,7 @@ internal sealed class WorkerCore
                 while (_order.TryPeek(out var head) && !_inFlight.ContainsKey(head.Id))
                     _order.Dequeue();
                 _headSince = Stopwatch.GetTimestamp();
+                abandoned = _abandoned.Count > 0 && _abandoned.Remove(id);
             }
         }
         if (item is null)
@@ -318,14 +342,18 @@ internal sealed class WorkerCore
             Terminate(new ChildFailure.ProtocolViolation($"the child replied to item id {id}, which it was not given", []));
             return false;
         }
-        lock (_gate)
-        {
-            if (_abandoned.Remove(id))
-                return true;
-        }
+        if (abandoned)
+            return true;
         item.Registration.Unregister();
         Interlocked.Increment(ref _itemsCompleted);
-        complete(item).IfSome(failure => item.TryFail(Stamp(failure, item)));
+        if (error is not null)
+            item.TryFail(Stamp(new ChildFailure.Faulted(error), item));
+        else
+        {
+            var failure = item.TryCompleteWithResult(payload);
+            if (failure.IsSome)
+                item.TryFail(Stamp(failure.IfNone(() => throw new UnreachableException()), item));
+        }
         return true;
     }
 
@@ -363,13 +391,9 @@ internal sealed class WorkerCore
         public void Failed(string phase, RemoteError error) =>
             core.Terminate(core._isReady ? new ChildFailure.Faulted(error) : new ChildFailure.StartFailed($"the child failed to {phase}: {error.Type}: {error.Message}", error));
 
-        public bool Result(long id, in ReadOnlySequence<byte> payload)
-        {
-            var bytes = payload;
-            return core.Complete(id, item => item.TryCompleteWithResult(bytes));
-        }
+        public bool Result(long id, in ReadOnlySequence<byte> payload) => core.Complete(id, payload, null);
 
-        public bool Error(long id, RemoteError error) => core.Complete(id, _ => new ChildFailure.Faulted(error));
+        public bool Error(long id, RemoteError error) => core.Complete(id, ReadOnlySequence<byte>.Empty, error);
 
         public void Log(int level, string text)
         {

@@ -89,6 +89,47 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
             Failed(new ChildFailure.Cancelled(reason, cause, true) { Stage = "(run)", Key = "(unknown)" });
     }
 
+    /// <summary>Whether a successful attempt would still be kept or logged; when not, callers may skip timing it.</summary>
+    public bool KeepsSuccesses => jobLog is not null || Volatile.Read(ref _recordCount) < options.MaxRecords;
+
+    /// <summary>
+    /// Successful first attempts of a batch that ran in one child: counted under one lock; records made only while
+    /// they are kept or logged.
+    /// </summary>
+    public void Succeeded(string stage, IReadOnlyList<string> keys, IReadOnlyList<int> processIds, DateTimeOffset start, DateTimeOffset end)
+    {
+        if (keys.Count == 0)
+            return;
+        if (KeepsSuccesses)
+        {
+            for (var i = 0; i < keys.Count; i++)
+                Attempt(new ItemRecord(stage, keys[i], 1, processIds[i], start, end, "Succeeded", ""));
+            return;
+        }
+        AttemptCounter.Add(keys.Count, new KeyValuePair<string, object?>("stage", stage), new KeyValuePair<string, object?>("outcome", "Succeeded"));
+        lock (_gate)
+        {
+            var counts = _byStage.GetValueOrDefault(stage);
+            _byStage[stage] = (counts.Succeeded + keys.Count, counts.Failed);
+        }
+    }
+
+    /// <summary>Items that came through the last stage: counted once each.</summary>
+    public void Ended(string stage, IReadOnlyList<string> keys)
+    {
+        if (keys.Count == 0)
+            return;
+        Interlocked.Add(ref _succeeded, keys.Count);
+        SucceededCounter.Add(keys.Count, new KeyValuePair<string, object?>("stage", stage));
+        if (jobLog is not null)
+        {
+            foreach (var key in keys)
+                jobLog.Ended(key, "Succeeded", "");
+        }
+        Interlocked.Add(ref _ended, keys.Count);
+        CheckDrained();
+    }
+
     /// <summary>An attempt, as its parts: the record is made only when it is kept or logged.</summary>
     public void Attempt(string stage, string key, int attempt, int processId, DateTimeOffset start, DateTimeOffset end, string outcome, string detail)
     {

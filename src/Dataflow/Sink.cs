@@ -77,12 +77,13 @@ public sealed class Sink<T> : ITargetBlock<Item<T>>, INurseryBlock
                 Scope.Ledger.Failed(Scope.AbortedFailure(Name, item.Key, attempt, itemStarted: false));
                 return;
             }
-            var start = DateTimeOffset.UtcNow;
+            // Timing a success costs more than a fast action once records are no longer kept.
+            var start = attempt > 1 || Scope.Ledger.KeepsSuccesses ? DateTimeOffset.UtcNow : default;
             var startTicks = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
                 await _action(value).ConfigureAwait(false);
-                Scope.Ledger.Attempt(new ItemRecord(Name, item.Key, attempt, 0, start, DateTimeOffset.UtcNow, "Succeeded", ""));
+                Scope.Ledger.Attempt(Name, item.Key, attempt, 0, start, start == default ? default : DateTimeOffset.UtcNow, "Succeeded", "");
                 Scope.Ledger.Succeeded(Name, item.Key);
                 return;
             }

@@ -278,6 +278,20 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
 
             List<Task>? waits = null;
             var detached = false;
+            var succeededKeys = new List<string>(results.Length);
+            var succeededPids = new List<int>(results.Length);
+            for (var j = 0; j < results.Length; j++)
+            {
+                var (result, pid) = results[j];
+                if (result.IsRight)
+                {
+                    succeededKeys.Add(keys[j]);
+                    succeededPids.Add(pid);
+                }
+            }
+            Scope.Ledger.Succeeded(Name, succeededKeys, succeededPids, start, end);
+            if (!_linkedToScope)
+                Scope.Ledger.Ended(Name, succeededKeys);
             for (var j = 0; j < results.Length; j++)
             {
                 var (result, pid) = results[j];
@@ -285,9 +299,6 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
                 var key = keys[j];
                 if (result.IsRight)
                 {
-                    Scope.Ledger.Attempt(Name, key, 1, pid, start, end, "Succeeded", "");
-                    if (!_linkedToScope)
-                        Scope.Ledger.Succeeded(Name, key);
                     outputs[position] = new Item<TOut>(key, result);
                     continue;
                 }

@@ -184,9 +184,9 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable
                 CancelAll();
                 return;
             }
-            foreach (var item in _items)
+            if (!core.TryEnqueue(_items))
             {
-                if (!core.TryEnqueue(item))
+                foreach (var item in _items)
                     item.TryFail(core.EndedFailure(item));
             }
             if (cancellationToken.CanBeCanceled)

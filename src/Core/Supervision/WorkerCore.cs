@@ -22,7 +22,7 @@ internal sealed class WorkerCore
     private readonly WorkerOptions _options;
     private readonly Wire _wire;
     private readonly ILogger _logger;
-    private readonly Channel<PendingItem> _queue = Channel.CreateUnbounded<PendingItem>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<Queued> _queue = Channel.CreateUnbounded<Queued>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _gate = new();
     private readonly Dictionary<long, PendingItem> _inFlight = [];
     private readonly Queue<PendingItem> _order = new();
@@ -124,7 +124,13 @@ internal sealed class WorkerCore
     }
 
     /// <summary>Queues an item; it is sent with whatever else is queued when the writer next runs.</summary>
-    public bool TryEnqueue(PendingItem item) => _queue.Writer.TryWrite(item);
+    public bool TryEnqueue(PendingItem item) => _queue.Writer.TryWrite(new Queued(item, null));
+
+    /// <summary>Queues several items as one unit, so the writer sees them together and sends them in as few frames as it can.</summary>
+    public bool TryEnqueue(PendingItem[] items) => _queue.Writer.TryWrite(new Queued(null, items));
+
+    /// <summary>What waits for the writer: one item, or the items of a batch.</summary>
+    private readonly record struct Queued(PendingItem? One, PendingItem[]? Many);
 
     /// <summary>Why the worker cannot take items, once it has ended.</summary>
     public ChildFailure EndedFailure(PendingItem item)
@@ -197,6 +203,9 @@ internal sealed class WorkerCore
 
     private async Task FeedStdinAsync(Stream stdin, CancellationToken cancellationToken)
     {
+        // The rest of a batch that did not fit in the last frame.
+        PendingItem[]? carried = null;
+        var carriedAt = 0;
         try
         {
             if (!await _wire.GreetAsync(stdin, cancellationToken).ConfigureAwait(false))
@@ -204,13 +213,29 @@ internal sealed class WorkerCore
             using var buffer = new FrameBuffer(64 * 1024);
             var sending = new List<PendingItem>();
             var reader = _queue.Reader;
-            while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            while (carried is not null || await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 buffer.Clear();
                 sending.Clear();
                 var mark = _wire.BeginBatch(buffer);
-                while (sending.Count < _options.MaxBatch && buffer.Length < MaxBatchBytes && reader.TryRead(out var item))
+                while (sending.Count < _options.MaxBatch && buffer.Length < MaxBatchBytes)
                 {
+                    PendingItem item;
+                    if (carried is not null)
+                    {
+                        item = carried[carriedAt++];
+                        if (carriedAt == carried.Length)
+                            carried = null;
+                    }
+                    else if (!reader.TryRead(out var queued))
+                        break;
+                    else if (queued.One is not null)
+                        item = queued.One;
+                    else
+                    {
+                        (carried, carriedAt) = queued.Many!.Length > 0 ? (queued.Many, 0) : (null, 0);
+                        continue;
+                    }
                     if (TryEncodeItem(buffer, item))
                         sending.Add(item);
                 }
@@ -226,6 +251,22 @@ internal sealed class WorkerCore
         {
             // The child is gone; FinishAsync reports why.
         }
+        finally
+        {
+            if (carried is not null)
+                _ = FailWhenEndedAsync(carried[carriedAt..]);
+        }
+    }
+
+    /// <summary>Items that were never sent, failed (not started) once the worker's end is known, with its cause.</summary>
+    private async Task FailWhenEndedAsync(PendingItem[] items)
+    {
+        await _completion.ConfigureAwait(false);
+        ChildFailure? cause;
+        lock (_gate)
+            cause = _cause;
+        foreach (var item in items)
+            item.TryFail(NotStarted(item, cause, "not started: its worker ended before sending it"));
     }
 
     private bool TryEncodeItem(FrameBuffer buffer, PendingItem item)
@@ -498,7 +539,10 @@ internal sealed class WorkerCore
                 inFlight[i].TryFail(NotStarted(inFlight[i], stampedCause, $"not started: its worker (pid {ProcessId}) ended while item {head!.Key} was running"));
         }
         while (_queue.Reader.TryRead(out var queued))
-            queued.TryFail(NotStarted(queued, stampedCause, "not started: its worker ended before sending it"));
+        {
+            foreach (var item in queued.Many ?? [queued.One!])
+                item.TryFail(NotStarted(item, stampedCause, "not started: its worker ended before sending it"));
+        }
 
         _ready.TrySetResult(Prelude.Left<ChildFailure, Unit>(stampedCause));
         if (_cgroup is not null)

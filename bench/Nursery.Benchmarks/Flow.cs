@@ -181,14 +181,64 @@ internal static class Flow
         return [Row.Measured("11", "new `NurseryScope`, `Stage<int,int>(Identity, Workers = 2)` → `Sink`, `RunAsync` over 2 items → the first result at the sink", sample, Unit.Milliseconds, double.IsNaN(rawStart) ? "" : Throughput.Ratio("11 ÷ 5d", sample.Median, rawStart) + " (target ≤ 1.5×)")];
     }
 
-    /// <summary>Row 12: the parent's memory while N items stream through two stages.</summary>
+    /// <summary>
+    /// Row 12: the parent's memory while N items stream through two stages. Measured in a fresh process of this
+    /// program (<c>--streaming-probe</c>) that does nothing else, so the figure is what a pipeline's parent holds, not
+    /// the harness's leftovers from earlier rows.
+    /// </summary>
     public static async Task<IReadOnlyList<Row>> StreamingMemoryAsync(Plan plan, ChildPids pids, TextWriter progress)
     {
         var items = plan.StreamItems;
+        var self = Environment.ProcessPath ?? "dotnet";
+        var arguments = new List<string>();
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+            arguments.Add(typeof(Flow).Assembly.Location);
+        arguments.AddRange(["--streaming-probe", items.ToString(CultureInfo.InvariantCulture), ((int)plan.StreamBudget.TotalSeconds).ToString(CultureInfo.InvariantCulture)]);
+        var info = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+            info.ArgumentList.Add(argument);
+        using var probe = Process.Start(info) ?? throw new BenchmarkException("the streaming probe did not start");
+        pids.Track(probe.Id);
+        var output = await probe.StandardOutput.ReadToEndAsync().WaitAsync(plan.StreamBudget + Bound + Bound);
+        await probe.WaitForExitAsync().WaitAsync(Bound);
+        var line = output.Split('\n').LastOrDefault(text => text.StartsWith("STREAM ", StringComparison.Ordinal))
+            ?? throw new BenchmarkException($"the streaming probe (exit {probe.ExitCode}) printed no result: {output}");
+        var fields = line["STREAM ".Length..].Split(' ').Select(field => field.Split('=', 2)).ToDictionary(pair => pair[0], pair => pair[1]);
+        foreach (var pid in fields["pids"].Split(',', StringSplitOptions.RemoveEmptyEntries))
+            pids.Track(int.Parse(pid, CultureInfo.InvariantCulture));
+        double Mib(string key) => long.Parse(fields[key], CultureInfo.InvariantCulture) / 1024.0;
+        var (startRss, peakRss, endRss, hwm) = (Mib("start_kib"), Mib("peak_kib"), Mib("end_kib"), Mib("hwm_kib"));
+        var seconds = double.Parse(fields["seconds"], CultureInfo.InvariantCulture);
+        var completed = fields["completed"] == "true";
+        var problems = new List<string>();
+        if (fields["sum_ok"] != "true")
+            problems.Add("the sum at the sink is wrong");
+        if (probe.ExitCode != 0)
+            problems.Add($"the probe exited with {probe.ExitCode}");
+        var what = completed
+            ? string.Create(CultureInfo.InvariantCulture, $"{items:N0} items streamed in {seconds:N0} s ({items / seconds:N0}/s)")
+            : string.Create(CultureInfo.InvariantCulture, $"NOT all of {items:N0} items within the {plan.StreamBudget.TotalSeconds:N0} s budget: {fields["succeeded"]} passed in {seconds:N0} s");
+        await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  streaming (own process): {what}; RSS start {startRss:N0} MiB, peak {peakRss:N0} MiB, end {endRss:N0} MiB, VmHWM {hwm:N0} MiB"));
+        return
+        [
+            Row.Measured(
+                "12",
+                string.Create(CultureInfo.InvariantCulture, $"parent RSS (MiB, /proc/self/status sampled every 100 ms) of a process that only streams through two 1-worker stages → sink (this program with `--streaming-probe`): {what}. Start {startRss:N0}, peak {peakRss:N0}, end {endRss:N0} MiB, VmHWM {hwm:N0} MiB. The figure is the peak"),
+                new Sample([peakRss]),
+                Unit.Mebibytes,
+                string.Create(CultureInfo.InvariantCulture, $"peak − start = {peakRss - startRss:N0} MiB (target: flat, ≤ 150 MiB)"),
+                problems
+            ),
+        ];
+    }
+
+    /// <summary>The <c>--streaming-probe</c> process: streams <paramref name="items"/> through two stages and prints one STREAM line.</summary>
+    public static async Task<int> StreamingProbeAsync(long items, TimeSpan budget)
+    {
         var startRss = Status("VmRSS:");
         var peakRss = startRss;
         var sum = 0L;
-        var stop = new CancellationTokenSource();
+        using var stop = new CancellationTokenSource();
         var sampler = Task.Run(async () =>
         {
             while (!stop.IsCancellationRequested)
@@ -198,8 +248,9 @@ internal static class Flow
             }
         });
         var clock = Stopwatch.StartNew();
-        using var budget = new CancellationTokenSource(plan.StreamBudget);
+        using var deadline = new CancellationTokenSource(budget);
         PipelineResult result;
+        int[] childPids;
         await using (var scope = new NurseryScope(new NurseryOptions { MaxRecords = 1000 }))
         {
             var first = scope.Stage<long, long>(BenchBodies.IdentityLong, new StageOptions { Workers = 1, Name = "bench-stream-1" });
@@ -207,35 +258,18 @@ internal static class Flow
             var sink = scope.Sink<long>(x => sum += x);
             first.LinkTo(second);
             second.LinkTo(sink);
-            result = await scope.RunAsync(Range(items), first, cancellationToken: budget.Token).WaitAsync(plan.StreamBudget + Bound);
-            foreach (var pid in first.ProcessIds.Concat(second.ProcessIds))
-                pids.Track(pid);
+            result = await scope.RunAsync(Range(items), first, cancellationToken: deadline.Token).WaitAsync(budget + Bound);
+            childPids = [.. first.ProcessIds.Concat(second.ProcessIds)];
         }
         clock.Stop();
         await stop.CancelAsync();
         await sampler;
-        var endRss = Status("VmRSS:");
-        var hwm = Status("VmHWM:");
-        var problems = new List<string>();
-        var passed = result.Succeeded;
-        if (result.Completed && sum != items * (items - 1) / 2)
-            problems.Add("the sum at the sink is wrong");
-        var what = result.Completed
-            ? string.Create(CultureInfo.InvariantCulture, $"{items:N0} items streamed in {clock.Elapsed.TotalSeconds:N0} s ({items / clock.Elapsed.TotalSeconds:N0}/s)")
-            : string.Create(CultureInfo.InvariantCulture, $"NOT all of {items:N0} items within the {plan.StreamBudget.TotalSeconds:N0} s budget: {passed:N0} passed in {clock.Elapsed.TotalSeconds:N0} s ({result.AbortReason})");
-        await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  streaming: {what}; RSS start {startRss / 1024.0:N0} MiB, peak {peakRss / 1024.0:N0} MiB, end {endRss / 1024.0:N0} MiB, VmHWM {hwm / 1024.0:N0} MiB"));
-        var sample = new Sample([peakRss / 1024.0]);
-        return
-        [
-            Row.Measured(
-                "12",
-                string.Create(CultureInfo.InvariantCulture, $"parent RSS (MiB, /proc/self/status sampled every 100 ms) streaming through two 1-worker stages → sink: {what}. Start {startRss / 1024.0:N0}, peak {peakRss / 1024.0:N0}, end {endRss / 1024.0:N0} MiB; VmHWM of the whole harness so far {hwm / 1024.0:N0} MiB. The figure is the peak"),
-                sample,
-                Unit.Mebibytes,
-                string.Create(CultureInfo.InvariantCulture, $"peak − start = {(peakRss - startRss) / 1024.0:N0} MiB (target: flat, ≤ 150 MiB)"),
-                problems
-            ),
-        ];
+        var line = string.Create(
+            CultureInfo.InvariantCulture,
+            $"STREAM items={items} completed={(result.Completed ? "true" : "false")} succeeded={result.Succeeded} sum_ok={(!result.Completed || sum == items * (items - 1) / 2 ? "true" : "false")} seconds={clock.Elapsed.TotalSeconds:F3} start_kib={startRss} peak_kib={peakRss} end_kib={Status("VmRSS:")} hwm_kib={Status("VmHWM:")} pids={string.Join(',', childPids)}"
+        );
+        await Console.Out.WriteLineAsync(line);
+        return 0;
     }
 
     /// <summary>Rows 13a–13e: per-item commands (cat) against xargs and GNU parallel, and a persistent Python worker.</summary>

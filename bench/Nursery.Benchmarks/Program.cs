@@ -14,6 +14,9 @@ internal static class Program
 
     private static async Task<int> Main(string[] args)
     {
+        // Row 12's measurement runs in a fresh process of this program, so its RSS is a pipeline's parent's alone.
+        if (args is ["--streaming-probe", var count, var seconds])
+            return await Flow.StreamingProbeAsync(long.Parse(count, CultureInfo.InvariantCulture), TimeSpan.FromSeconds(int.Parse(seconds, CultureInfo.InvariantCulture)));
         var quick = false;
         string? output = null;
         string[]? only = null;

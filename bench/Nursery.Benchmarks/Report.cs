@@ -39,7 +39,7 @@ internal static class Report
         ["9"] = "Dataflow's own per-item cost: a queue hop and a task continuation per block, no serialisation.",
         ["10"] = "The child's exception travels back as a Faulted reply; the stage fails fast, the scope cancels, every child is SIGKILLed (grace 0) and reaped, then RunAsync returns. Includes how long an idle core takes to be scheduled on a loaded machine.",
         ["11"] = "Two child hosts started at once on 2 cores (5a each, in parallel), then the first item's cold path (5b).",
-        ["12"] = "The source is read lazily with backpressure, so memory should not grow with N; the figure is the harness's whole RSS (its own code and earlier rows' leftovers included).",
+        ["12"] = "The source is read lazily with backpressure and every block is bounded, so memory does not grow with N; what remains is the runtime, the loaded assemblies and JIT code, the GC's heap for the bounded buffers, and the ledger's first MaxRecords records (1,000 here).",
         ["13a"] = "A process per item: fork/exec of `setpriv … setsid cat` via CliWrap, pipes, wait, and the failure classification; xargs does only fork/exec/wait.",
         ["13d"] = "NDJSON through Python: json.loads/dumps per item in one Python thread, plus the parent's JSON line handling.",
     };

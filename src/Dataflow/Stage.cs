@@ -21,7 +21,8 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
     private readonly long _memoryLimit;
     private readonly Launcher _launcher;
     private readonly List<INurseryBlock> _upstreams = [];
-    private readonly BatchSizer _sizer = new();
+    private readonly BatchSizer _sizer;
+    private readonly bool _timesBatches;
     private readonly SemaphoreSlim _window;
     private readonly Channel<Emission> _emissions = Channel.CreateUnbounded<Emission>(new UnboundedChannelOptions { SingleReader = true });
     private readonly TaskCompletionSource _detachedDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -41,6 +42,8 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
         _memoryLimit = options.MemoryLimit;
         _launcher = options.Worker.Launcher;
         _pool = runner(options.ToPoolOptions(name, scope.Options));
+        // A WorkerPool times its batches itself (from a ready child on); another runner is timed here.
+        (_sizer, _timesBatches) = _pool is WorkerPool<TIn, TOut> workerPool ? (workerPool.Sizer, false) : (new BatchSizer(), true);
         _ordered = options.Ordered;
         // Items go to the children in batches, at most two per child at once (one running, one queued behind it), each
         // at most half of what a child may hold; the batch sizer keeps batches of slow items small.
@@ -273,7 +276,8 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
             var start = DateTimeOffset.UtcNow;
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var results = await _pool.InvokeBatchAsync(inputs, keys, Scope.Token).ConfigureAwait(false);
-            _sizer.Observe(inputs.Length, System.Diagnostics.Stopwatch.GetTimestamp() - started);
+            if (_timesBatches)
+                _sizer.Observe(inputs.Length, System.Diagnostics.Stopwatch.GetTimestamp() - started);
             var end = DateTimeOffset.UtcNow;
 
             List<Task>? waits = null;

@@ -374,7 +374,7 @@ internal sealed class WorkerCore
             {
                 while (_order.TryPeek(out var head) && !_inFlight.ContainsKey(head.Id))
                     _order.Dequeue();
-                _headSince = Stopwatch.GetTimestamp();
+                _headSince = Volatile.Read(ref _lastHeard); // the time the reply frame was read: one clock read per frame, not per item
                 abandoned = _abandoned.Count > 0 && _abandoned.Remove(id);
             }
         }

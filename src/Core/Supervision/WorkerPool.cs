@@ -151,7 +151,7 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
     {
         ArgumentNullException.ThrowIfNull(inputs);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var inFlight = new Queue<(Task<(Either<ChildFailure, TOut> Result, int ProcessId)[]> Results, long Started, int Count)>();
+        var inFlight = new Queue<Task<(Either<ChildFailure, TOut> Result, int ProcessId)[]>>();
         var maxBatches = _options.Workers * 2;
         var next = 0L;
         using var source = inputs.GetEnumerator();
@@ -170,13 +170,11 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
                         break;
                     var first = next;
                     next += batch.Count;
-                    inFlight.Enqueue((InvokeBatchCoreAsync(batch, index => (first + index).ToString(System.Globalization.CultureInfo.InvariantCulture), stop.Token), Stopwatch.GetTimestamp(), batch.Count));
+                    inFlight.Enqueue(InvokeBatchCoreAsync(batch, index => (first + index).ToString(System.Globalization.CultureInfo.InvariantCulture), stop.Token));
                 }
                 if (inFlight.Count == 0)
                     yield break;
-                var (results, started, count) = inFlight.Dequeue();
-                var done = await results.ConfigureAwait(false);
-                _sizer.Observe(count, Stopwatch.GetTimestamp() - started);
+                var done = await inFlight.Dequeue().ConfigureAwait(false);
                 foreach (var (result, _) in done)
                     yield return result;
             }
@@ -186,12 +184,12 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
             if (inFlight.Count > 0)
             {
                 await stop.CancelAsync().ConfigureAwait(false);
-                await Task.WhenAll(inFlight.Select(batch => batch.Results)).ConfigureAwait(false);
+                await Task.WhenAll(inFlight).ConfigureAwait(false);
             }
         }
     }
 
-    /// <summary>The batch sizer a stage shares with this pool, so both learn how long its items take.</summary>
+    /// <summary>The batch sizer a stage shares with this pool: the pool times every batch from a ready child on.</summary>
     internal BatchSizer Sizer => _sizer;
 
     private const int MaxBatchItems = 256;
@@ -223,6 +221,8 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
                 member = lease.Match(m => m, _ => throw new UnreachableException());
             }
             Either<ChildFailure, TOut>[] done;
+            // Timed from a ready child on, so a child's start-up is not taken for the items' cost.
+            var sent = Stopwatch.GetTimestamp();
             try
             {
                 done = await member.Worker.InvokeBatchAsync(pending, index => keyOf(at?[index] ?? index), 1, cancellationToken).ConfigureAwait(false);
@@ -231,6 +231,7 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
             {
                 Release(member, count);
             }
+            _sizer.Observe(count, Stopwatch.GetTimestamp() - sent);
             List<int>? again = null;
             var redispatch = round < MaxRedispatch && !cancellationToken.IsCancellationRequested && !_disposing.IsCancellationRequested;
             for (var i = 0; i < count; i++)

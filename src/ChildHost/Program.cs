@@ -20,14 +20,16 @@ internal static class Program
         var channel = ProtocolChannel.Open();
         GuardAgainstOrphaning();
         ParentSilence.Start();
-        channel.Send(FrameKind.Hello, ProtocolJson.Encode(new HelloMessage(ProtocolVersion.Magic, ProtocolVersion.Current, Environment.ProcessId, Environment.Version.ToString(), Environment.MachineName, Environment.GetEnvironmentVariable("SLURM_JOB_ID") ?? "")));
+        channel.Send(FrameKind.Hello, HandshakeJson.EncodeHello(new HelloMessage(ProtocolVersion.Magic, ProtocolVersion.Current, Environment.ProcessId, Environment.Version.ToString(), Native.HostName(), Environment.GetEnvironmentVariable("SLURM_JOB_ID") ?? "")));
+        // Work the hello does not need is done while the parent reads it.
+        channel.PublishDescriptor();
 
         var reader = new FrameReader(channel.Input);
         var first = await reader.ReadAsync().ConfigureAwait(false);
         ParentSilence.Heard();
         if (first.Status == ReadStatus.End)
             return Leave(0, "");
-        if (first.Status != ReadStatus.Frame || first.Kind != FrameKind.Init || !ProtocolJson.TryDecode<InitMessage>(first.Payload, out var init, out _))
+        if (first.Status != ReadStatus.Frame || first.Kind != FrameKind.Init || !HandshakeJson.TryDecodeInit(first.Payload, out var init, out _))
             return Leave(ExitProtocol, "nursery child host: the parent's first frame is not a valid Init frame");
 
         Heartbeat.Start(channel, TimeSpan.FromMilliseconds(Math.Max(1, init.HeartbeatMilliseconds)));

@@ -20,14 +20,16 @@ internal static class Program
         var channel = ProtocolChannel.Open();
         GuardAgainstOrphaning();
         ParentSilence.Start();
-        channel.Send(FrameKind.Hello, ProtocolJson.Encode(new HelloMessage(ProtocolVersion.Magic, ProtocolVersion.Current, Environment.ProcessId, Environment.Version.ToString(), Environment.MachineName, Environment.GetEnvironmentVariable("SLURM_JOB_ID") ?? "")));
+        channel.Send(FrameKind.Hello, HandshakeJson.EncodeHello(new HelloMessage(ProtocolVersion.Magic, ProtocolVersion.Current, Environment.ProcessId, Environment.Version.ToString(), Native.HostName(), Environment.GetEnvironmentVariable("SLURM_JOB_ID") ?? "")));
+        // Work the hello does not need is done while the parent reads it.
+        channel.PublishDescriptor();
 
         var reader = new FrameReader(channel.Input);
         var first = await reader.ReadAsync().ConfigureAwait(false);
         ParentSilence.Heard();
         if (first.Status == ReadStatus.End)
             return Leave(0, "");
-        if (first.Status != ReadStatus.Frame || first.Kind != FrameKind.Init || !ProtocolJson.TryDecode<InitMessage>(first.Payload, out var init, out _))
+        if (first.Status != ReadStatus.Frame || first.Kind != FrameKind.Init || !HandshakeJson.TryDecodeInit(first.Payload, out var init, out _))
             return Leave(ExitProtocol, "nursery child host: the parent's first frame is not a valid Init frame");
 
         Heartbeat.Start(channel, TimeSpan.FromMilliseconds(Math.Max(1, init.HeartbeatMilliseconds)));
@@ -51,16 +53,18 @@ internal static class Program
         using var progress = init.ProgressPath is null ? null : ProgressSlot.Open(init.ProgressPath);
         channel.Send(FrameKind.Ready, []);
 
-        var work = Channel.CreateUnbounded<(long Id, byte[] Payload)>(new UnboundedChannelOptions { SingleWriter = true });
+        var work = Channel.CreateUnbounded<RequestFrame>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         _ = Task.Run(() => ReceiveAsync(reader, work.Writer));
         await ServeAsync(channel, body, work.Reader, progress).ConfigureAwait(false);
         return 0;
     }
 
-    /// <summary>Reads request frames into the work queue; leaves the process at stdin EOF or on a bad frame.</summary>
-    private static async Task ReceiveAsync(FrameReader reader, ChannelWriter<(long, byte[])> work)
+    /// <summary>
+    /// Reads request frames into the work queue, one queue entry per frame (its payload copied once into a pooled
+    /// buffer); leaves the process at stdin EOF or on a bad frame, even while an item runs.
+    /// </summary>
+    private static async Task ReceiveAsync(FrameReader reader, ChannelWriter<RequestFrame> work)
     {
-        var requests = new List<RequestEntry>();
         while (true)
         {
             var read = await reader.ReadAsync().ConfigureAwait(false);
@@ -82,14 +86,16 @@ internal static class Program
             // A parent that reaches this child through a launcher (srun, ssh) sends heartbeats: proof it is alive.
             if (read.Kind == FrameKind.Heartbeat)
                 continue;
-            requests.Clear();
-            if (read.Kind != FrameKind.Request || !Batch.TryDecodeRequests(read.Payload, requests, out _))
+            var frame = read.Kind == FrameKind.Request ? RequestFrame.TryLoad(read.Payload) : null;
+            if (frame is null)
             {
                 Leave(ExitProtocol, $"nursery child host: the parent sent an unexpected or malformed {read.Kind} frame");
                 return;
             }
-            foreach (var request in requests)
-                work.TryWrite((request.Id, request.Payload.ToArray()));
+            if (frame.Entries.Count == 0)
+                frame.Recycle();
+            else
+                work.TryWrite(frame);
         }
     }
 
@@ -97,10 +103,11 @@ internal static class Program
     /// Runs items in order. Without a progress slot each reply is sent before the next item starts: the reply frame is
     /// then the parent's only proof of which item ran, so holding replies back would get a finished item blamed for a
     /// later item's crash. With a slot (the child stores there which item it is starting), replies of consecutive fast
-    /// items go out together: the batch is sent when no more work is queued, when an item took longer than
-    /// <see cref="SlowItem"/>, when the oldest held reply is older than <see cref="MaxHold"/>, or when it is large.
+    /// items go out together: the batch is sent when no more work is queued (no further item in this request frame and
+    /// no other frame waiting), when an item took longer than <see cref="SlowItem"/>, when the oldest held reply is
+    /// older than <see cref="MaxHold"/>, when it is large, or when it holds <see cref="MaxRepliesPerFrame"/> replies.
     /// </summary>
-    private static async Task ServeAsync(ProtocolChannel channel, IBodyInvoker body, ChannelReader<(long Id, byte[] Payload)> work, ProgressSlot? progress)
+    private static async Task ServeAsync(ProtocolChannel channel, IBodyInvoker body, ChannelReader<RequestFrame> work, ProgressSlot? progress)
     {
         using var replies = new FrameBuffer(64 * 1024);
         var countAt = -1;
@@ -108,26 +115,35 @@ internal static class Program
         long heldSince = 0;
         while (await work.WaitToReadAsync().ConfigureAwait(false))
         {
-            while (work.TryRead(out var item))
+            while (work.TryRead(out var frame))
             {
-                if (count == 0)
-                {
-                    replies.Clear();
-                    countAt = Batch.BeginBatch(replies, FrameKind.Reply);
-                    heldSince = Stopwatch.GetTimestamp();
-                }
-                progress?.Starting(item.Id);
+                var entries = frame.Entries;
+                // One clock read per item: an item's end is the next one's start, unless a flush came between them.
                 var started = Stopwatch.GetTimestamp();
-                await AnswerAsync(body, item.Id, item.Payload, replies).ConfigureAwait(false);
-                count++;
-                var now = Stopwatch.GetTimestamp();
-                if (progress is null || count >= MaxRepliesPerFrame || replies.Length >= MaxHeldBytes || !work.TryPeek(out _)
-                    || Stopwatch.GetElapsedTime(started, now) > SlowItem || Stopwatch.GetElapsedTime(heldSince, now) > MaxHold)
+                for (var i = 0; i < entries.Count; i++)
                 {
-                    Batch.EndBatch(replies, countAt, count);
-                    channel.Send(replies);
-                    count = 0;
+                    var entry = entries[i];
+                    if (count == 0)
+                    {
+                        replies.Clear();
+                        countAt = Batch.BeginBatch(replies, FrameKind.Reply);
+                        heldSince = started;
+                    }
+                    progress?.Starting(entry.Id, started);
+                    await AnswerAsync(body, entry.Id, entry.Payload, replies).ConfigureAwait(false);
+                    count++;
+                    var now = Stopwatch.GetTimestamp();
+                    if (progress is null || count >= MaxRepliesPerFrame || replies.Length >= MaxHeldBytes
+                        || (i == entries.Count - 1 && !work.TryPeek(out _)) || now - started > SlowItemTicks || now - heldSince > MaxHoldTicks)
+                    {
+                        Batch.EndBatch(replies, countAt, count);
+                        channel.Send(replies);
+                        count = 0;
+                        now = Stopwatch.GetTimestamp();
+                    }
+                    started = now;
                 }
+                frame.Recycle();
             }
         }
     }
@@ -136,8 +152,10 @@ internal static class Program
     private const int MaxHeldBytes = 256 * 1024;
     private static readonly TimeSpan SlowItem = TimeSpan.FromMilliseconds(0.2);
     private static readonly TimeSpan MaxHold = TimeSpan.FromMilliseconds(2);
+    private static readonly long SlowItemTicks = (long)(SlowItem.TotalSeconds * Stopwatch.Frequency);
+    private static readonly long MaxHoldTicks = (long)(MaxHold.TotalSeconds * Stopwatch.Frequency);
 
-    private static async ValueTask AnswerAsync(IBodyInvoker body, long id, byte[] payload, FrameBuffer replies)
+    private static ValueTask AnswerAsync(IBodyInvoker body, long id, in ReadOnlySequence<byte> payload, FrameBuffer replies)
     {
         var mark = replies.Length;
         replies.WriteInt64(id);
@@ -146,14 +164,38 @@ internal static class Program
         var start = replies.Length;
         try
         {
-            await body.InvokeAsync(new ReadOnlySequence<byte>(payload), replies).ConfigureAwait(false);
+            var invoked = body.InvokeAsync(payload, replies);
+            if (invoked.IsCompletedSuccessfully)
+            {
+                replies.PatchUInt32(lengthAt, (uint)(replies.Length - start));
+                return ValueTask.CompletedTask;
+            }
+            return FinishAsync(invoked, id, replies, mark, lengthAt, start);
+        }
+        catch (Exception exception)
+        {
+            ReplaceWithError(replies, mark, id, exception);
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private static async ValueTask FinishAsync(ValueTask invoked, long id, FrameBuffer replies, int mark, int lengthAt, int start)
+    {
+        try
+        {
+            await invoked.ConfigureAwait(false);
             replies.PatchUInt32(lengthAt, (uint)(replies.Length - start));
         }
         catch (Exception exception)
         {
-            replies.Truncate(mark);
-            Batch.WriteReply(replies, id, ReplyStatus.Error, ProtocolJson.Encode(RemoteError.From(exception)));
+            ReplaceWithError(replies, mark, id, exception);
         }
+    }
+
+    private static void ReplaceWithError(FrameBuffer replies, int mark, long id, Exception exception)
+    {
+        replies.Truncate(mark);
+        Batch.WriteReply(replies, id, ReplyStatus.Error, ProtocolJson.Encode(RemoteError.From(exception)));
     }
 
     /// <summary>Asks the kernel to kill this process when its parent dies, and leaves at once if the parent is already gone.</summary>

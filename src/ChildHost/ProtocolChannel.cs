@@ -35,12 +35,18 @@ internal sealed class ProtocolChannel
             if (copy >= 0 && Native.dup2(2, 1) >= 0)
                 descriptor = copy;
         }
-        Console.SetOut(new StreamWriter(Console.OpenStandardError()) { AutoFlush = true });
+        // Once descriptor 1 is stderr, Console.Out (opened lazily, on descriptor 1) writes there by itself; setting it
+        // up now would cost every child milliseconds before its hello.
+        if (descriptor == 1)
+            Console.SetOut(new StreamWriter(Console.OpenStandardError()) { AutoFlush = true });
         var output = new FileStream(new SafeFileHandle(descriptor, ownsHandle: descriptor != 1), FileAccess.Write, bufferSize: 0);
         var input = new FileStream(new SafeFileHandle(0, ownsHandle: false), FileAccess.Read, bufferSize: 0);
-        Environment.SetEnvironmentVariable("NURSERY_PROTOCOL_FD", descriptor.ToString(System.Globalization.CultureInfo.InvariantCulture));
         return new ProtocolChannel(output, input, descriptor);
     }
+
+    /// <summary>Names the protocol descriptor in <c>NURSERY_PROTOCOL_FD</c>, for the user's code; done after the hello, before any of that code runs.</summary>
+    public void PublishDescriptor() =>
+        Environment.SetEnvironmentVariable("NURSERY_PROTOCOL_FD", ProtocolDescriptor.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     public void Send(FrameKind kind, ReadOnlySpan<byte> payload)
     {

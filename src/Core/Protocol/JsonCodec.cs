@@ -33,6 +33,9 @@ public sealed class JsonCodec : ICodec
     /// <inheritdoc />
     public T Deserialize<T>(in ReadOnlySequence<byte> input)
     {
+        // An item's payload is one contiguous slice of a frame: the span overload skips the reader's scan for the value's end.
+        if (input.IsSingleSegment)
+            return JsonSerializer.Deserialize<T>(input.FirstSpan, Options)!;
         var reader = new Utf8JsonReader(input);
         return JsonSerializer.Deserialize<T>(ref reader, Options)!;
     }

@@ -64,10 +64,10 @@ internal sealed unsafe class ProgressSlot : IDisposable
         }
     }
 
-    /// <summary>Child: item <paramref name="id"/> starts now.</summary>
-    public void Starting(long id)
+    /// <summary>Child: item <paramref name="id"/> starts now; <paramref name="timestamp"/> is a <see cref="Stopwatch.GetTimestamp"/> the caller has just read (the host reads the clock once per item).</summary>
+    public void Starting(long id, long timestamp)
     {
-        Volatile.Write(ref *(long*)(_pointer + 8), Stopwatch.GetTimestamp());
+        Volatile.Write(ref *(long*)(_pointer + 8), timestamp);
         Volatile.Write(ref *(long*)_pointer, id);
     }
 

@@ -1,0 +1,58 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using Nursery.Protocol;
+
+namespace Nursery.ChildHost;
+
+/// <summary>
+/// One Request frame on its way from the receiving loop to the serving loop: its payload copied once out of the pipe
+/// into a pooled buffer, and its decoded entries, which point into that buffer. Frames are recycled, so a steady
+/// stream of requests allocates nothing per frame and nothing per item.
+/// </summary>
+internal sealed class RequestFrame
+{
+    /// <summary>A buffer larger than this goes back to the shared pool after its frame, not kept for the next one.</summary>
+    private const int KeptBytes = 1 << 20;
+
+    private static readonly ConcurrentQueue<RequestFrame> Free = new();
+    private byte[] _bytes = [];
+
+    private RequestFrame() { }
+
+    /// <summary>The requests, in the order the parent sent them; valid until <see cref="Recycle"/>.</summary>
+    public List<RequestEntry> Entries { get; } = [];
+
+    /// <summary>A frame holding a copy of <paramref name="payload"/> decoded, or null when the payload is not a valid request batch.</summary>
+    public static RequestFrame? TryLoad(in ReadOnlySequence<byte> payload)
+    {
+        if (!Free.TryDequeue(out var frame))
+            frame = new RequestFrame();
+        var length = (int)payload.Length;
+        if (frame._bytes.Length < length)
+        {
+            frame.ReturnBytes();
+            frame._bytes = ArrayPool<byte>.Shared.Rent(length);
+        }
+        payload.CopyTo(frame._bytes);
+        if (Batch.TryDecodeRequests(new ReadOnlySequence<byte>(frame._bytes, 0, length), frame.Entries, out _))
+            return frame;
+        frame.Recycle();
+        return null;
+    }
+
+    /// <summary>Gives the frame back once its last item has run; its entries must not be used after this.</summary>
+    public void Recycle()
+    {
+        Entries.Clear();
+        if (_bytes.Length > KeptBytes)
+            ReturnBytes();
+        Free.Enqueue(this);
+    }
+
+    private void ReturnBytes()
+    {
+        if (_bytes.Length > 0)
+            ArrayPool<byte>.Shared.Return(_bytes);
+        _bytes = [];
+    }
+}

@@ -151,6 +151,15 @@ public sealed class MessagePackCodecTests
     }
 
     [Fact]
+    public void A_record_that_is_not_public_is_refused_saying_to_make_it_public()
+    {
+        var error = Assert.Throws<ArgumentException>(() => Body.From<int, HiddenResult>(MessagePackCodecTestBodies.Hide, new MessagePackCodec()));
+
+        Assert.Contains("is not public", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Make it public", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_dictionary_keyed_by_a_record_is_refused_because_untrusted_reads_cannot_hash_it()
     {
         var error = Assert.Throws<ArgumentException>(() => Body.From<int, Dictionary<Parcel, int>>(MessagePackCodecTestBodies.Index, new MessagePackCodec()));
@@ -191,6 +200,8 @@ public sealed class Sum
     public int Total { get; }
 }
 
+internal sealed record HiddenResult(int Value);
+
 internal static class MessagePackCodecTestBodies
 {
     public static int Call(Callback callback) => callback.Function(1);
@@ -200,6 +211,8 @@ internal static class MessagePackCodecTestBodies
     public static Sum Add(int x) => new(x, x);
 
     public static Dictionary<Parcel, int> Index(int x) => new() { [new Parcel("p", x, null)] = x };
+
+    public static HiddenResult Hide(int x) => new(x);
 
     public static Dictionary<string, Parcel> ByLabel(int x) => new() { ["p"] = new Parcel("p", x, null) };
 }

@@ -31,7 +31,7 @@ public sealed partial class PackageTests(PackedNursery packed) : IClassFixture<P
         Assert.Contains("childhost/Nursery.ChildHost.runtimeconfig.json", dataflow.Files);
         Assert.Contains("buildTransitive/Nursery.Dataflow.targets", dataflow.Files);
         Assert.Contains("contentFiles/any/any/nursery_worker.py", core.Files);
-        Assert.Equal(["CliWrap", "LanguageExt.Core", "Microsoft.Extensions.Logging.Abstractions"], core.Dependencies.Order());
+        Assert.Equal(["CliWrap", "LanguageExt.Core", "MessagePack", "Microsoft.Extensions.Logging.Abstractions", "Microsoft.NET.StringTools"], core.Dependencies.Order());
         Assert.Equal(["Nursery.Core"], dataflow.Dependencies);
         Assert.Equal(["FSharp.Core", "Nursery.Dataflow"], fsharp.Dependencies.Order());
     }

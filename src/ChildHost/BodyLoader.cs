@@ -39,7 +39,32 @@ internal static class BodyLoader
             invokerType = typeof(SyncInvoker<,>).MakeGenericType(input, output);
         }
         var function = method.CreateDelegate(typeof(Func<,>).MakeGenericType(input, returned), target);
-        return (IBodyInvoker)Activator.CreateInstance(invokerType, function, codec)!;
+        var invoker = (IBodyInvoker)Activator.CreateInstance(invokerType, function, codec)!;
+        WarmUp(codec, input, output);
+        return invoker;
+    }
+
+    /// <summary>
+    /// Builds the JSON codec's metadata for the body's types on a pool thread, while Ready travels to the parent and
+    /// the first request comes back: a fresh process spends tens of milliseconds there, on the first item otherwise.
+    /// Only for <see cref="JsonCodec"/>, which is safe to use from several threads; another codec is not touched early.
+    /// </summary>
+    private static void WarmUp(ICodec codec, Type input, Type output)
+    {
+        if (codec is not JsonCodec)
+            return;
+        _ = Task.Run(() =>
+        {
+            try
+            {
+                codec.EnsureSupported(input);
+                codec.EnsureSupported(output);
+            }
+            catch (NotSupportedException)
+            {
+                // The first item will meet the same refusal and report it.
+            }
+        });
     }
 
     public static async Task RunInitializerAsync(MethodSpec spec, string? stateJson)

@@ -26,17 +26,20 @@ internal static class Flow
         var poolRates = new List<double>();
         var mapRates = new List<double>();
         var mapEchoRates = new List<double>();
+        var packEchoRates = new List<double>();
         var flowRates = new List<double>();
         var deepRates = new List<double>();
         var echoRates = new List<double>();
         var payload = Throughput.TenKibText();
         await using (var pool = new WorkerPool<int, int>(Body.From<int, int>(BenchBodies.Identity), new PoolOptions { Workers = 2, Worker = new WorkerOptions { StageName = "bench-pool" } }))
         await using (var echoPool = new WorkerPool<string, string>(Body.From<string, string>(BenchBodies.Echo), new PoolOptions { Workers = 2, Worker = new WorkerOptions { StageName = "bench-pool-echo" } }))
+        await using (var packPool = new WorkerPool<string, string>(Body.From<string, string>(BenchBodies.Echo, new MessagePackCodec()), new PoolOptions { Workers = 2, Worker = new WorkerOptions { StageName = "bench-pool-msgpack" } }))
         {
             try
             {
                 await pool.StartAsync().WaitAsync(Bound);
                 await echoPool.StartAsync().WaitAsync(Bound);
+                await packPool.StartAsync().WaitAsync(Bound);
                 for (var run = -1; run < plan.Runs; run++)
                 {
                     var p = await PoolWindowAsync(pool, plan.FlowItems, plan.Window * 2);
@@ -45,21 +48,23 @@ internal static class Flow
                     var d = await DataflowRateAsync(plan.FlowItems, pids, new StageOptions { Workers = 2, Name = "bench-flow-deep", ItemsPerWorker = 1024 });
                     var e = await PoolEchoAsync(echoPool, payload, plan.FlowEchoItems, plan.EchoWindow * 2);
                     var me = await PoolMapEchoAsync(echoPool, payload, plan.FlowEchoItems);
+                    var pe = await PoolMapEchoAsync(packPool, payload, plan.FlowEchoItems);
                     if (run >= 0)
                     {
                         poolRates.Add(p);
                         mapRates.Add(m);
                         mapEchoRates.Add(me * payload.Length / 1e6);
+                        packEchoRates.Add(pe * payload.Length / 1e6);
                         flowRates.Add(f);
                         deepRates.Add(d);
                         echoRates.Add(e * payload.Length / 1e6);
                     }
-                    await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  two children, {(run < 0 ? "warm-up" : $"run {run + 1}/{plan.Runs}")}: WorkerPool {p:N0}/s, MapAsync {m:N0}/s, Dataflow stage {f:N0}/s, ItemsPerWorker 1024 {d:N0}/s, 10 KiB echo {e * payload.Length / 1e6:N1} MB/s, through MapAsync {me * payload.Length / 1e6:N1} MB/s"));
+                    await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  two children, {(run < 0 ? "warm-up" : $"run {run + 1}/{plan.Runs}")}: WorkerPool {p:N0}/s, MapAsync {m:N0}/s, Dataflow stage {f:N0}/s, ItemsPerWorker 1024 {d:N0}/s, 10 KiB echo {e * payload.Length / 1e6:N1} MB/s, through MapAsync {me * payload.Length / 1e6:N1} MB/s, MessagePack {pe * payload.Length / 1e6:N1} MB/s"));
                 }
             }
             finally
             {
-                foreach (var pid in pool.ProcessIds.Concat(echoPool.ProcessIds))
+                foreach (var pid in pool.ProcessIds.Concat(echoPool.ProcessIds).Concat(packPool.ProcessIds))
                     pids.Track(pid);
             }
         }
@@ -67,6 +72,7 @@ internal static class Flow
         var poolSample = new Sample(poolRates);
         var mapSample = new Sample(mapRates);
         var mapEchoSample = new Sample(mapEchoRates);
+        var packEchoSample = new Sample(packEchoRates);
         var flowSample = new Sample(flowRates);
         var echoSample = new Sample(echoRates);
         var deepSample = new Sample(deepRates);
@@ -89,6 +95,7 @@ internal static class Flow
             ? Row.Measured("8b", string.Create(CultureInfo.InvariantCulture, $"Python {python.Version} `multiprocessing.Pool.map` chunksize 64, 2 workers, the same 10 KiB strings echoed, {plan.PythonEchoItems:N0} items/run"), new Sample(echoValues.Select(rate => rate * payload.Length / 1e6)), Unit.MegabytesPerSecond, Throughput.Ratio("8a ÷ 8b", echoSample.Median, new Sample(echoValues.Select(rate => rate * payload.Length / 1e6)).Median))
             : Row.Failed("8b", "Python mp.Pool 10 KiB echo", Unit.MegabytesPerSecond, python.Problem ?? "not measured"));
         rows.Add(Row.Measured("8c", string.Create(CultureInfo.InvariantCulture, $"the same 10 KiB echo through `WorkerPool<string,string>.MapAsync`, 2 children, {plan.FlowEchoItems:N0} items/run"), mapEchoSample, Unit.MegabytesPerSecond, python.Rows.TryGetValue("mp64echo", out var echoPeer) && echoPeer.Count > 0 ? Throughput.Ratio("8c ÷ 8b", mapEchoSample.Median, new Sample(echoPeer.Select(rate => rate * payload.Length / 1e6)).Median) : ""));
+        rows.Add(Row.Measured("8d", string.Create(CultureInfo.InvariantCulture, $"as 8c with `MessagePackCodec` instead of the default JSON codec (`Body.From(Echo, new MessagePackCodec())`)"), packEchoSample, Unit.MegabytesPerSecond, python.Rows.TryGetValue("mp64echo", out var packPeer) && packPeer.Count > 0 ? Throughput.Ratio("8d ÷ 8b", packEchoSample.Median, new Sample(packPeer.Select(rate => rate * payload.Length / 1e6)).Median) + "; " + Throughput.Ratio("8d ÷ 8c", packEchoSample.Median, mapEchoSample.Median) : ""));
         return rows;
     }
 

@@ -63,7 +63,7 @@ internal static class Program
         await Group("start-up (rows 5a–5e)", ["5a", "5b", "5c", "5d", "5e"], Unit.Milliseconds, () => Startup.RunAsync(plan, pids, progress));
         var batched = rows.FirstOrDefault(row => row.Id == "1a") ?? Row.Failed("1a", "not run", Unit.ItemsPerSecond, "not run");
         await Group("in-process context (rows 6a–6c)", ["6a", "6b", "6c"], Unit.ItemsPerSecond, () => InProcess.RunAsync(plan, batched, progress));
-        await Group("Python peers, WorkerPool and Dataflow stage, two workers (rows 7a–8c)", ["7a", "7b", "7c", "7d", "7e", "7f", "7g", "7h", "8a", "8b", "8c"], Unit.ItemsPerSecond, () => Flow.PeersAsync(plan, pids, progress));
+        await Group("Python peers, WorkerPool and Dataflow stage, two workers (rows 7a–8d)", ["7a", "7b", "7c", "7d", "7e", "7f", "7g", "7h", "8a", "8b", "8c", "8d"], Unit.ItemsPerSecond, () => Flow.PeersAsync(plan, pids, progress));
         await Group("in-process Dataflow (row 9)", ["9"], Unit.ItemsPerSecond, () => Flow.InProcessDataflowAsync(plan, progress, MedianOf("7f")));
         await Group("fail fast (row 10)", ["10"], Unit.Milliseconds, () => Flow.FailFastAsync(plan, pids, progress));
         await Group("stage start → first result (row 11)", ["11"], Unit.Milliseconds, () => Flow.StageStartAsync(plan, pids, progress, MedianOf("5d")));

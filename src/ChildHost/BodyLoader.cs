@@ -51,6 +51,19 @@ internal static class BodyLoader
     /// </summary>
     private static void WarmUp(ICodec codec, Type input, Type output)
     {
+        // The error path too: the first failure's report (stack trace with file and line, JSON-encoded) would
+        // otherwise pay its cold start, tens of milliseconds, before the parent hears of it (fail-fast latency).
+        _ = Task.Run(() =>
+        {
+            try
+            {
+                throw new InvalidOperationException("warm-up of the error path");
+            }
+            catch (InvalidOperationException exception)
+            {
+                _ = ProtocolJson.Encode(RemoteError.From(exception));
+            }
+        });
         if (codec is not JsonCodec)
             return;
         _ = Task.Run(() =>

@@ -27,6 +27,24 @@ public static class PipelineBodies
         return x * 10;
     }
 
+    /// <summary>
+    /// Items ending in 37 (37, 137, …) kill their child (exit 3) the first time they run, marked by a file in
+    /// $MARKER_DIR; every other run, and every other item, returns x * 10.
+    /// </summary>
+    public static int CrashOnceOn37s(int x)
+    {
+        if (x % 100 == 37)
+        {
+            var marker = Path.Combine(Environment.GetEnvironmentVariable("MARKER_DIR")!, $"crashed-{x}");
+            if (!File.Exists(marker))
+            {
+                File.WriteAllText(marker, "");
+                Environment.Exit(3);
+            }
+        }
+        return x * 10;
+    }
+
     public static int HangOnThree(int x)
     {
         if (x == 3)

@@ -19,7 +19,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
 
     private readonly Lock _gate = new();
     private readonly Dictionary<string, long> _byKind = Kinds.ToDictionary(kind => kind, _ => 0L);
-    private readonly Dictionary<string, (long Succeeded, long Failed)> _byStage = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, StageCounts> _byStage = new(StringComparer.Ordinal);
     private readonly List<ChildFailure> _failures = [];
     private readonly List<ItemRecord> _records = [];
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -93,7 +93,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
     public bool KeepsSuccesses => jobLog is not null || Volatile.Read(ref _recordCount) < options.MaxRecords;
 
     /// <summary>
-    /// Successful first attempts of a batch that ran in one child: counted under one lock; records made only while
+    /// Successful first attempts of a batch that ran in one child: counted at once; records made only while
     /// they are kept or logged.
     /// </summary>
     public void Succeeded(string stage, IReadOnlyList<string> keys, IReadOnlyList<int> processIds, DateTimeOffset start, DateTimeOffset end)
@@ -107,11 +107,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
             return;
         }
         AttemptCounter.Add(keys.Count, new KeyValuePair<string, object?>("stage", stage), new KeyValuePair<string, object?>("outcome", "Succeeded"));
-        lock (_gate)
-        {
-            var counts = _byStage.GetValueOrDefault(stage);
-            _byStage[stage] = (counts.Succeeded + keys.Count, counts.Failed);
-        }
+        Counts(stage).Add(keys.Count, 0);
     }
 
     /// <summary>Items that came through the last stage: counted once each.</summary>
@@ -136,11 +132,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
         if (outcome == "Succeeded" && jobLog is null && Volatile.Read(ref _recordCount) >= options.MaxRecords)
         {
             AttemptCounter.Add(1, new KeyValuePair<string, object?>("stage", stage), new KeyValuePair<string, object?>("outcome", outcome));
-            lock (_gate)
-            {
-                var counts = _byStage.GetValueOrDefault(stage);
-                _byStage[stage] = (counts.Succeeded + 1, counts.Failed);
-            }
+            Counts(stage).Add(1, 0);
             return;
         }
         Attempt(new ItemRecord(stage, key, attempt, processId, start, end, outcome, detail));
@@ -152,8 +144,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
         jobLog?.Attempt(record);
         lock (_gate)
         {
-            var counts = _byStage.GetValueOrDefault(record.Stage);
-            _byStage[record.Stage] = record.Outcome == "Succeeded" ? (counts.Succeeded + 1, counts.Failed) : (counts.Succeeded, counts.Failed + 1);
+            Counts(record.Stage).Add(record.Outcome == "Succeeded" ? 1 : 0, record.Outcome == "Succeeded" ? 0 : 1);
             if (_records.Count < options.MaxRecords)
             {
                 _records.Add(record);
@@ -219,5 +210,26 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
             done = _sourceDone && Interlocked.Read(ref _ended) >= Interlocked.Read(ref _inputs);
         if (done)
             _drained.TrySetResult();
+    }
+
+    private StageCounts Counts(string stage) => _byStage.GetOrAdd(stage, static _ => new StageCounts());
+
+    /// <summary>A stage's attempts by outcome; counted without the ledger's lock (one per item was measurable).</summary>
+    private sealed class StageCounts
+    {
+        private long _succeeded;
+        private long _failed;
+
+        public long Succeeded => Interlocked.Read(ref _succeeded);
+
+        public long Failed => Interlocked.Read(ref _failed);
+
+        public void Add(long succeeded, long failed)
+        {
+            if (succeeded != 0)
+                Interlocked.Add(ref _succeeded, succeeded);
+            if (failed != 0)
+                Interlocked.Add(ref _failed, failed);
+        }
     }
 }

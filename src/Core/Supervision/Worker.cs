@@ -87,13 +87,12 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable
             _core.Cancel(item);
             return item.Task;
         }
-        if (!_core.TryEnqueue(item))
-        {
-            item.TryFail(_core.EndedFailure(item));
-            return item.Task;
-        }
+        // Registered before the item can reach the child, so its completion always finds the registration to undo
+        // (a reply arriving first would leave it on the caller's token until that token is disposed).
         if (cancellationToken.CanBeCanceled)
             item.Registration = cancellationToken.Register(static state => ((Item)state!).Cancel(), item);
+        if (!_core.TryEnqueue(item))
+            item.TryFail(_core.EndedFailure(item));
         return item.Task;
     }
 
@@ -184,13 +183,15 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable
                 CancelAll();
                 return;
             }
+            // Registered before the items can reach the child (see InvokeAsync); an item cancelled meanwhile is
+            // skipped by the writer.
+            if (cancellationToken.CanBeCanceled)
+                Registration = cancellationToken.Register(static state => ((Batch)state!).CancelAll(), this);
             if (!core.TryEnqueue(_items))
             {
                 foreach (var item in _items)
                     item.TryFail(core.EndedFailure(item));
             }
-            if (cancellationToken.CanBeCanceled)
-                Registration = cancellationToken.Register(static state => ((Batch)state!).CancelAll(), this);
         }
 
         public void End(int index, Either<ChildFailure, TOut> result)

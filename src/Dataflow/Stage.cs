@@ -280,8 +280,7 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
                 _sizer.Observe(inputs.Length, System.Diagnostics.Stopwatch.GetTimestamp() - started);
             var end = DateTimeOffset.UtcNow;
 
-            List<Task>? waits = null;
-            var detached = false;
+            // Successes first, counted before any failure goes through the policy (which may abort the run).
             var succeededKeys = new List<string>(results.Length);
             var succeededPids = new List<int>(results.Length);
             for (var j = 0; j < results.Length; j++)
@@ -291,21 +290,22 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
                 {
                     succeededKeys.Add(keys[j]);
                     succeededPids.Add(pid);
+                    outputs[positions[j]] = new Item<TOut>(keys[j], result);
                 }
             }
             Scope.Ledger.Succeeded(Name, succeededKeys, succeededPids, start, end);
             if (!_linkedToScope)
                 Scope.Ledger.Ended(Name, succeededKeys);
+
+            List<Task>? waits = null;
+            var detached = false;
             for (var j = 0; j < results.Length; j++)
             {
                 var (result, pid) = results[j];
+                if (result.IsRight)
+                    continue;
                 var position = positions[j];
                 var key = keys[j];
-                if (result.IsRight)
-                {
-                    outputs[position] = new Item<TOut>(key, result);
-                    continue;
-                }
                 var finished = RunWithPolicyAsync(key, inputs[j], new Attempted(result, pid, start, end));
                 if (finished.IsCompleted)
                     outputs[position] = Output(key, await finished.ConfigureAwait(false));

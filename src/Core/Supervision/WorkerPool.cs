@@ -99,14 +99,10 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
             return await RunInOneOffChildAsync(input, key, attempt, memoryLimit, cancellationToken).ConfigureAwait(false);
         for (var round = 0; ; round++)
         {
-            // Fast path: a ready child takes the item without an allocation or an await; else wait for one to start.
-            if (!TryAcquireReady(1, cancellationToken, out var member))
-            {
-                var lease = await AcquireAsync(key, attempt, 1, cancellationToken).ConfigureAwait(false);
-                if (lease.IsLeft)
-                    return (lease.Map(_ => default(TOut)!), 0);
-                member = lease.Match(m => m, _ => throw new UnreachableException());
-            }
+            var lease = await LeaseAsync(1, key, attempt, cancellationToken).ConfigureAwait(false);
+            if (lease.IsLeft)
+                return (lease.Map(_ => default(TOut)!), 0);
+            var member = lease.Match(m => m, _ => throw new UnreachableException());
             Either<ChildFailure, TOut> result;
             try
             {
@@ -205,21 +201,18 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
         {
             var count = pending.Count;
             var at = positions;
-            if (!TryAcquireReady(count, cancellationToken, out var member))
+            var lease = await LeaseAsync(count, keyOf(at?[0] ?? 0), 1, cancellationToken).ConfigureAwait(false);
+            if (lease.IsLeft)
             {
-                var lease = await AcquireAsync(keyOf(at?[0] ?? 0), 1, count, cancellationToken).ConfigureAwait(false);
-                if (lease.IsLeft)
+                var failure = lease.Match(_ => throw new UnreachableException(), f => f);
+                for (var i = 0; i < count; i++)
                 {
-                    var failure = lease.Match(_ => throw new UnreachableException(), f => f);
-                    for (var i = 0; i < count; i++)
-                    {
-                        var position = at?[i] ?? i;
-                        results[position] = (Prelude.Left<ChildFailure, TOut>(failure with { Key = keyOf(position), Attempt = 1 }), 0);
-                    }
-                    return results;
+                    var position = at?[i] ?? i;
+                    results[position] = (Prelude.Left<ChildFailure, TOut>(failure with { Key = keyOf(position), Attempt = 1 }), 0);
                 }
-                member = lease.Match(m => m, _ => throw new UnreachableException());
+                return results;
             }
+            var member = lease.Match(m => m, _ => throw new UnreachableException());
             Either<ChildFailure, TOut>[] done;
             // Timed from a ready child on, so a child's start-up is not taken for the items' cost.
             var sent = Stopwatch.GetTimestamp();
@@ -282,6 +275,15 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
         await Task.WhenAll(_background).ConfigureAwait(false);
         _disposing.Dispose();
     }
+
+    /// <summary>
+    /// A child for <paramref name="items"/> items: a ready one at once (no allocation, no await), else the wait for one
+    /// to start; or why none can take them.
+    /// </summary>
+    private ValueTask<Either<ChildFailure, Member>> LeaseAsync(int items, string key, int attempt, CancellationToken cancellationToken) =>
+        TryAcquireReady(items, cancellationToken, out var ready)
+            ? ValueTask.FromResult(Prelude.Right<ChildFailure, Member>(ready))
+            : new ValueTask<Either<ChildFailure, Member>>(AcquireAsync(key, attempt, items, cancellationToken));
 
     /// <summary>Takes the least busy ready child, if the least busy slot has one and nothing stands in the way; else false.</summary>
     private bool TryAcquireReady(int items, CancellationToken cancellationToken, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Member? member)

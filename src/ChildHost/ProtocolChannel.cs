@@ -35,6 +35,11 @@ internal sealed class ProtocolChannel
             if (copy >= 0 && Native.dup2(2, 1) >= 0)
                 descriptor = copy;
         }
+        if (OperatingSystem.IsLinux())
+        {
+            Native.GrowPipe(0);
+            Native.GrowPipe(descriptor);
+        }
         // Once descriptor 1 is stderr, Console.Out (opened lazily, on descriptor 1) writes there by itself; setting it
         // up now would cost every child milliseconds before its hello.
         if (descriptor == 1)

@@ -22,6 +22,32 @@ public sealed class WorkerTests
     }
 
     [Fact]
+    public async Task The_child_host_grows_its_stdin_and_protocol_pipes_so_a_batch_of_large_items_crosses_in_few_writes()
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<string, string>(Bodies.Echo));
+        var payload = new string('x', 10 * 1024);
+        EitherAssert.Right(await worker.InvokeAsync(payload).WaitAsync(Bound));
+
+        var pipes = Processes.Pipes(worker.ProcessId);
+        // fd 1 was pointed at stderr; the protocol's stdout lives on a private descriptor of its own (>= 3): the one pipe
+        // besides stdin and stderr whose other end this process holds (on one descriptor or more). Not the runtime's own
+        // pipes (only in the child), nor the test runner's, which every descendant inherits at the same numbers.
+        var ours = Processes.Pipes(Environment.ProcessId);
+        var protocol = pipes
+            .Where(pipe => pipe.Key >= 3 && ours.Values.Contains(pipe.Value) && ours.GetValueOrDefault(pipe.Key) != pipe.Value && pipe.Value != pipes[2] && pipe.Value != pipes[0])
+            .GroupBy(pipe => pipe.Value, pipe => pipe.Key)
+            .ToList();
+        var expected = Math.Min(1 << 20, int.Parse(File.ReadAllText("/proc/sys/fs/pipe-max-size").Trim(), System.Globalization.CultureInfo.InvariantCulture));
+
+        Assert.Equal(expected, Processes.PipeCapacity(worker.ProcessId, 0));
+        Assert.Single(protocol);
+        Assert.Equal(expected, Processes.PipeCapacity(worker.ProcessId, protocol[0].First()));
+        // stderr is the user's, not the protocol's: left at the kernel's default.
+        Assert.True(Processes.PipeCapacity(worker.ProcessId, 2) < expected);
+    }
+
+    [Fact]
     public async Task A_lambda_that_captures_nothing_runs_in_the_child()
     {
         await using var children = new Children();

@@ -66,4 +66,47 @@ public static partial class Processes
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int kill(int pid, int signal);
+
+    /// <summary>
+    /// The capacity in bytes of the pipe behind descriptor <paramref name="fd"/> of process <paramref name="pid"/>
+    /// (F_GETPIPE_SZ on a descriptor opened through /proc; nothing is read or written), or -1 when it is not a pipe.
+    /// </summary>
+    public static int PipeCapacity(int pid, int fd)
+    {
+        var link = new FileInfo($"/proc/{pid}/fd/{fd}").LinkTarget ?? "";
+        if (!link.StartsWith("pipe:", StringComparison.Ordinal))
+            return -1;
+        // Opened for writing without blocking: a pipe with a reader opens at once, and the test never writes to it.
+        var handle = open($"/proc/{pid}/fd/{fd}", OWronly | ONonblock);
+        Assert.True(handle >= 0, $"cannot open {link} of process {pid}: errno {Marshal.GetLastPInvokeError()}");
+        try
+        {
+            return fcntl(handle, FGetPipeSize, 0);
+        }
+        finally
+        {
+            _ = close(handle);
+        }
+    }
+
+    /// <summary>The descriptors of <paramref name="pid"/> that are pipes, with their pipe's inode (pipe:[N]).</summary>
+    public static IReadOnlyDictionary<int, string> Pipes(int pid) =>
+        new DirectoryInfo($"/proc/{pid}/fd")
+            .EnumerateFileSystemInfos()
+            .Select(entry => (Fd: int.Parse(entry.Name, System.Globalization.CultureInfo.InvariantCulture), Link: entry.LinkTarget ?? ""))
+            .Where(entry => entry.Link.StartsWith("pipe:", StringComparison.Ordinal))
+            .ToDictionary(entry => entry.Fd, entry => entry.Link);
+
+    private const int OWronly = 1;
+    private const int ONonblock = 0x800;
+    private const int FGetPipeSize = 1032;
+
+    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int open(string path, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fcntl(int fd, int command, int argument);
+
+    [LibraryImport("libc")]
+    private static partial int close(int fd);
 }

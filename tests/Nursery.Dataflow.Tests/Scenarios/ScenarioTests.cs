@@ -209,6 +209,45 @@ public sealed class ScenarioTests
         await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_sink_action_that_throws_fails_that_item_alone_also_once_records_are_full(bool asynchronous)
+    {
+        // MaxRecords = 1: after the first item the sink no longer times successes (its fast path for actions that
+        // complete at once); a synchronous throw there must still be the item's Faulted failure, timed, under the policy.
+        await using var scope = new NurseryScope(Pipelines.Quick(Policy.Skip) with { MaxRecords = 1 });
+        var acted = 0;
+        var sink = asynchronous
+            ? scope.Sink<int>(async x =>
+            {
+                Interlocked.Increment(ref acted);
+                if (x == 500)
+                {
+                    await Task.Yield();
+                    throw new IOException("the disk is full");
+                }
+            })
+            : scope.Sink<int>(x =>
+            {
+                Interlocked.Increment(ref acted);
+                if (x == 500)
+                    throw new IOException("the disk is full");
+            });
+
+        var result = await scope.RunAsync(Enumerable.Range(0, 1000), sink).WaitAsync(Bound);
+
+        Assert.True(result.Completed, result.ToString());
+        Assert.Equal(1000, acted);
+        Assert.Equal(999, result.Succeeded);
+        var failure = Assert.IsType<ChildFailure.Faulted>(Assert.Single(result.Failures));
+        Assert.Equal("500", failure.Key);
+        Assert.Equal(sink.Name, failure.Stage);
+        Assert.Equal(1, failure.Attempt);
+        Assert.Equal("System.IO.IOException", failure.Error.Type);
+        Assert.True(result.IsBalanced, result.ToString());
+    }
+
     [Fact]
     public async Task A_faulting_block_of_your_own_aborts_the_run_instead_of_hanging_it()
     {

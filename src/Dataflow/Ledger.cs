@@ -212,11 +212,24 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
             _drained.TrySetResult();
     }
 
-    private StageCounts Counts(string stage) => _byStage.GetOrAdd(stage, static _ => new StageCounts());
+    /// <summary>The counts last asked for: a sink asks per item with the same name, and hashing it each time showed up.</summary>
+    private StageCounts? _lastCounts;
+
+    private StageCounts Counts(string stage)
+    {
+        var last = Volatile.Read(ref _lastCounts);
+        if (last is not null && ReferenceEquals(last.Stage, stage))
+            return last;
+        var counts = _byStage.GetOrAdd(stage, static name => new StageCounts(name));
+        Volatile.Write(ref _lastCounts, counts);
+        return counts;
+    }
 
     /// <summary>A stage's attempts by outcome; counted without the ledger's lock (one per item was measurable).</summary>
-    private sealed class StageCounts
+    private sealed class StageCounts(string stage)
     {
+        public string Stage { get; } = stage;
+
         private long _succeeded;
         private long _failed;
 

@@ -40,7 +40,7 @@ public sealed record WorkerOptions
     public long MemoryLimit { get; init; }
 
     /// <summary>The most items sent to a child in one frame. Batches form only from items already waiting; nothing waits to fill one.</summary>
-    public int MaxBatch { get; init; } = 256;
+    public int MaxBatch { get; init; } = 1024;
 
     /// <summary>Where the child host and the dotnet executable are.</summary>
     public ChildHostLocation Host { get; init; } = ChildHostLocation.Default;

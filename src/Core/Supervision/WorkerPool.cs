@@ -188,7 +188,11 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
     /// <summary>The batch sizer a stage shares with this pool: the pool times every batch from a ready child on.</summary>
     internal BatchSizer Sizer => _sizer;
 
-    private const int MaxBatchItems = 256;
+    /// <summary>
+    /// The most items in one of MapAsync's batches (the batch sizer keeps a batch near 2 ms of work below that). 1,024
+    /// rather than 256: trivial items cost ~10-20% less CPU per item on both sides (fewer frames, wake-ups, completions).
+    /// </summary>
+    private const int MaxBatchItems = 1024;
 
     private async Task<(Either<ChildFailure, TOut> Result, int ProcessId)[]> InvokeBatchCoreAsync(IReadOnlyList<TIn> inputs, Func<int, string> keyOf, CancellationToken cancellationToken)
     {

@@ -44,40 +44,53 @@ internal static class BodyLoader
         return invoker;
     }
 
+    /// <summary>Released once the first reply has gone out: then the warm-up thread warms the error path.</summary>
+    private static readonly ManualResetEventSlim FirstReplySent = new();
+
+    /// <summary>The first reply is out: the error path may be warmed now (see <see cref="WarmUp"/>).</summary>
+    public static void FirstReplyWasSent() => FirstReplySent.Set();
+
     /// <summary>
-    /// Builds the JSON codec's metadata for the body's types on a pool thread, while Ready travels to the parent and
-    /// the first request comes back: a fresh process spends tens of milliseconds there, on the first item otherwise.
-    /// Only for <see cref="JsonCodec"/>, which is safe to use from several threads; another codec is not touched early.
+    /// Warms, on a thread of its own (not the pool's: the loops that read the first request and answer it must not
+    /// queue behind it), what a fresh process would otherwise set up on the way of its items. The JSON codec's
+    /// metadata for the body's types at once, while Ready travels to the parent and the first request comes back
+    /// (tens of milliseconds that the first item would pay; only for <see cref="JsonCodec"/>, which is safe to use from
+    /// several threads, and only for types it does not write directly). The error path (the first failure's report: a
+    /// stack trace with file and line, about 30 ms of CPU cold) once the first reply has gone out, so that it does not
+    /// compete with the first item for the CPU, yet is warm before a later failure is reported (fail-fast latency).
     /// </summary>
     private static void WarmUp(ICodec codec, Type input, Type output)
     {
-        // The error path too: the first failure's report (stack trace with file and line, JSON-encoded) would
-        // otherwise pay its cold start, tens of milliseconds, before the parent hears of it (fail-fast latency).
-        _ = Task.Run(() =>
+        var warmCodec = codec is JsonCodec && !(JsonCodec.IsPrimitive(input) && JsonCodec.IsPrimitive(output));
+        var thread = new Thread(() =>
         {
+            if (warmCodec)
+            {
+                try
+                {
+                    codec.EnsureSupported(input);
+                    codec.EnsureSupported(output);
+                }
+                catch (NotSupportedException)
+                {
+                    // The first item will meet the same refusal and report it.
+                }
+            }
+            FirstReplySent.Wait();
             try
             {
                 throw new InvalidOperationException("warm-up of the error path");
             }
             catch (InvalidOperationException exception)
             {
-                _ = ProtocolJson.Encode(RemoteError.From(exception));
+                _ = HandshakeJson.EncodeRemoteError(RemoteError.From(exception));
             }
-        });
-        if (codec is not JsonCodec)
-            return;
-        _ = Task.Run(() =>
+        })
         {
-            try
-            {
-                codec.EnsureSupported(input);
-                codec.EnsureSupported(output);
-            }
-            catch (NotSupportedException)
-            {
-                // The first item will meet the same refusal and report it.
-            }
-        });
+            IsBackground = true,
+            Name = "Nursery warm-up",
+        };
+        thread.Start();
     }
 
     public static async Task RunInitializerAsync(MethodSpec spec, string? stateJson)
@@ -137,6 +150,10 @@ internal static class BodyLoader
 
     private static ICodec CreateCodec(string codecTypeName, BodyLoadContext context)
     {
+        // The default codec without resolving its name: parsing an assembly-qualified name and binding it costs a
+        // fresh process milliseconds on its way to Ready.
+        if (codecTypeName == typeof(JsonCodec).AssemblyQualifiedName)
+            return new JsonCodec();
         var type =
             Type.GetType(codecTypeName, name => TryLoad(context, name), typeResolver: null, throwOnError: false)
             ?? throw new TypeLoadException($"The codec type '{codecTypeName}' cannot be found in the child.");

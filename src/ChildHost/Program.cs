@@ -46,7 +46,7 @@ internal static class Program
         }
         catch (Exception exception)
         {
-            channel.Send(FrameKind.Error, ProtocolJson.Encode(new ErrorMessage(phase, RemoteError.From(exception))));
+            channel.Send(FrameKind.Error, HandshakeJson.EncodeError(new ErrorMessage(phase, RemoteError.From(exception))));
             return Leave(ExitBadStart, "");
         }
         // Mapped before Ready: the parent unlinks the file once the child is ready.
@@ -112,6 +112,7 @@ internal static class Program
         using var replies = new FrameBuffer(64 * 1024);
         var countAt = -1;
         var count = 0;
+        var firstReplySent = false;
         long heldSince = 0;
         while (await work.WaitToReadAsync().ConfigureAwait(false))
         {
@@ -138,6 +139,11 @@ internal static class Program
                     {
                         Batch.EndBatch(replies, countAt, count);
                         channel.Send(replies);
+                        if (!firstReplySent)
+                        {
+                            firstReplySent = true;
+                            BodyLoader.FirstReplyWasSent();
+                        }
                         count = 0;
                         now = Stopwatch.GetTimestamp();
                     }
@@ -195,7 +201,7 @@ internal static class Program
     private static void ReplaceWithError(FrameBuffer replies, int mark, long id, Exception exception)
     {
         replies.Truncate(mark);
-        Batch.WriteReply(replies, id, ReplyStatus.Error, ProtocolJson.Encode(RemoteError.From(exception)));
+        Batch.WriteReply(replies, id, ReplyStatus.Error, HandshakeJson.EncodeRemoteError(RemoteError.From(exception)));
     }
 
     /// <summary>Asks the kernel to kill this process when its parent dies, and leaves at once if the parent is already gone.</summary>

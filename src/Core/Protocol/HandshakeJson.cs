@@ -4,10 +4,10 @@ using System.Text.Json;
 namespace Nursery.Protocol;
 
 /// <summary>
-/// The child host's side of the handshake (Hello out, Init in) without the JSON serializer: the JSON is what
-/// <see cref="ProtocolJson"/> writes and reads (the parent still uses it), but the serializer's first use costs a fresh
-/// process tens of milliseconds of metadata set-up, even with the generated context, and every child would pay that
-/// before it could say hello.
+/// The child host's side of the control frames (Hello and error reports out, Init in) without the JSON serializer and
+/// without <see cref="Utf8JsonReader"/>: the JSON is what <see cref="ProtocolJson"/> writes and reads (the parent still
+/// uses it), but the serializer's first use costs a fresh process tens of milliseconds of metadata set-up, even with
+/// the generated context, and the reader's first string about 15 ms: every child would pay that on its way to Ready.
 /// </summary>
 internal static class HandshakeJson
 {
@@ -27,6 +27,32 @@ internal static class HandshakeJson
             .Append(",\"JobId\":").AppendJsonString(hello.JobId)
             .Append('}');
         return System.Text.Encoding.UTF8.GetBytes(json.ToString());
+    }
+
+    /// <summary>
+    /// An item's error report as JSON, as <see cref="ProtocolJson.Encode{T}"/> would write it (same property names;
+    /// strings escaped only where JSON requires it). By hand: the serializer's first use costs a fresh child about
+    /// 25 ms of CPU (measured), paid by its warm-up while the first items run, or by its first failure.
+    /// </summary>
+    public static byte[] EncodeRemoteError(RemoteError error) => System.Text.Encoding.UTF8.GetBytes(new System.Text.StringBuilder(256).AppendRemoteError(error).ToString());
+
+    /// <summary>An error not tied to an item (the body could not be loaded, say) as JSON, as <see cref="ProtocolJson.Encode{T}"/> would write it.</summary>
+    public static byte[] EncodeError(ErrorMessage message) =>
+        System.Text.Encoding.UTF8.GetBytes(new System.Text.StringBuilder(256).Append("{\"Phase\":").AppendJsonString(message.Phase).Append(",\"Error\":").AppendRemoteError(message.Error).Append('}').ToString());
+
+    private static System.Text.StringBuilder AppendRemoteError(this System.Text.StringBuilder json, RemoteError error)
+    {
+        json.Append("{\"Type\":").AppendJsonString(error.Type)
+            .Append(",\"Message\":").AppendJsonString(error.Message)
+            .Append(",\"StackTrace\":").AppendJsonString(error.StackTrace)
+            .Append(",\"Inner\":[");
+        for (var i = 0; i < error.Inner.Count; i++)
+        {
+            if (i > 0)
+                json.Append(',');
+            json.AppendRemoteError(error.Inner[i]);
+        }
+        return json.Append("]}");
     }
 
     /// <summary>Appends <paramref name="value"/> as a JSON string: quotes, backslashes and control characters escaped, the rest as is.</summary>
@@ -49,16 +75,24 @@ internal static class HandshakeJson
     /// <summary>
     /// Reads an Init message as <see cref="ProtocolJson.TryDecode{T}"/> would: property names match exactly, unknown
     /// properties are skipped, missing optional ones keep their defaults. Malformed input gives false and a reason.
+    /// Read byte by byte, not with <see cref="Utf8JsonReader"/>: its first string costs a fresh process about 15 ms of
+    /// CPU (measured), on every child's way to Ready.
     /// </summary>
     public static bool TryDecodeInit(in ReadOnlySequence<byte> payload, out InitMessage init, out string error)
     {
         init = null!;
+        var json = new Scanner(payload.IsSingleSegment ? payload.FirstSpan : (ReadOnlySpan<byte>)payload.ToArray());
         try
         {
-            var reader = new Utf8JsonReader(payload);
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            json.SkipWhitespace();
+            if (json.TryLiteral("null"u8))
             {
-                error = reader.TokenType == JsonTokenType.Null ? "an empty InitMessage" : "an unreadable InitMessage: not a JSON object";
+                error = "an empty InitMessage";
+                return false;
+            }
+            if (json.AtEnd || json.Peek() != (byte)'{')
+            {
+                error = "an unreadable InitMessage: not a JSON object";
                 return false;
             }
             MethodSpec? body = null;
@@ -67,30 +101,32 @@ internal static class HandshakeJson
             string? codecType = null;
             string? progressPath = null;
             var heartbeat = 0;
-            while (ReadProperty(ref reader, out var name))
+            json.StartObject();
+            var first = true;
+            while (json.NextProperty(ref first, out var name))
             {
                 switch (name)
                 {
                     case nameof(InitMessage.Body):
-                        body = ReadMethodSpec(ref reader);
+                        body = ReadMethodSpec(ref json);
                         break;
                     case nameof(InitMessage.Initializer):
-                        initializer = ReadMethodSpec(ref reader);
+                        initializer = ReadMethodSpec(ref json);
                         break;
                     case nameof(InitMessage.StateJson):
-                        stateJson = reader.GetString();
+                        stateJson = json.ReadStringOrNull();
                         break;
                     case nameof(InitMessage.HeartbeatMilliseconds):
-                        heartbeat = reader.GetInt32();
+                        heartbeat = json.ReadInt32();
                         break;
                     case nameof(InitMessage.CodecType):
-                        codecType = reader.GetString();
+                        codecType = json.ReadStringOrNull();
                         break;
                     case nameof(InitMessage.ProgressPath):
-                        progressPath = reader.GetString();
+                        progressPath = json.ReadStringOrNull();
                         break;
                     default:
-                        reader.Skip();
+                        json.SkipValue(0);
                         break;
                 }
             }
@@ -103,64 +139,274 @@ internal static class HandshakeJson
             error = "";
             return true;
         }
-        catch (Exception exception) when (exception is JsonException or InvalidOperationException or FormatException)
+        catch (FormatException exception)
         {
             error = $"an unreadable InitMessage: {exception.Message}";
             return false;
         }
     }
 
-    private static MethodSpec? ReadMethodSpec(ref Utf8JsonReader reader)
+    private static MethodSpec? ReadMethodSpec(ref Scanner json)
     {
-        if (reader.TokenType == JsonTokenType.Null)
+        if (json.TryLiteral("null"u8))
             return null;
-        if (reader.TokenType != JsonTokenType.StartObject)
-            throw new JsonException("a MethodSpec is not a JSON object");
+        if (json.Peek() != (byte)'{')
+            throw new FormatException("a MethodSpec is not a JSON object");
         string? assemblyPath = null;
         string? typeName = null;
         string? methodName = null;
         var token = 0;
         var isStatic = false;
-        while (ReadProperty(ref reader, out var name))
+        json.StartObject();
+        var first = true;
+        while (json.NextProperty(ref first, out var name))
         {
             switch (name)
             {
                 case nameof(MethodSpec.AssemblyPath):
-                    assemblyPath = reader.GetString();
+                    assemblyPath = json.ReadStringOrNull();
                     break;
                 case nameof(MethodSpec.TypeName):
-                    typeName = reader.GetString();
+                    typeName = json.ReadStringOrNull();
                     break;
                 case nameof(MethodSpec.MethodName):
-                    methodName = reader.GetString();
+                    methodName = json.ReadStringOrNull();
                     break;
                 case nameof(MethodSpec.MetadataToken):
-                    token = reader.GetInt32();
+                    token = json.ReadInt32();
                     break;
                 case nameof(MethodSpec.IsStatic):
-                    isStatic = reader.GetBoolean();
+                    isStatic = json.ReadBoolean();
                     break;
                 default:
-                    reader.Skip();
+                    json.SkipValue(0);
                     break;
             }
         }
         return new MethodSpec(assemblyPath!, typeName!, methodName!, token, isStatic);
     }
 
-    /// <summary>Moves to the next property's value and gives its name; false at the end of the object.</summary>
-    private static bool ReadProperty(ref Utf8JsonReader reader, out string name)
+    /// <summary>
+    /// A strict reader of the JSON the parent's serializer writes (RFC 8259: no comments, no trailing commas, strings
+    /// in valid UTF-8 with the standard escapes). Anything else throws <see cref="FormatException"/> with a reason.
+    /// </summary>
+    private ref struct Scanner(ReadOnlySpan<byte> json)
     {
-        if (!reader.Read())
-            throw new JsonException("the JSON ends inside an object");
-        if (reader.TokenType == JsonTokenType.EndObject)
+        private const int MaxDepth = 64;
+        private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+        private readonly ReadOnlySpan<byte> _json = json;
+        private int _at;
+
+        public readonly bool AtEnd => _at >= _json.Length;
+
+        public readonly byte Peek() => _at < _json.Length ? _json[_at] : throw new FormatException("the JSON ends early");
+
+        public void SkipWhitespace()
+        {
+            while (_at < _json.Length && _json[_at] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')
+                _at++;
+        }
+
+        /// <summary>Consumes <paramref name="literal"/> (and the whitespace after it) if it comes next.</summary>
+        public bool TryLiteral(ReadOnlySpan<byte> literal)
+        {
+            if (!_json[_at..].StartsWith(literal))
+                return false;
+            _at += literal.Length;
+            SkipWhitespace();
+            return true;
+        }
+
+        public void StartObject() => Expect((byte)'{');
+
+        /// <summary>Moves to the next property's value and gives its name; false at the end of the object.</summary>
+        public bool NextProperty(ref bool first, out string name)
         {
             name = "";
-            return false;
+            if (Peek() == (byte)'}')
+            {
+                _at++;
+                SkipWhitespace();
+                return false;
+            }
+            if (!first)
+                Expect((byte)',');
+            first = false;
+            name = ReadString();
+            Expect((byte)':');
+            return true;
         }
-        name = reader.GetString()!;
-        if (!reader.Read())
-            throw new JsonException($"the JSON ends before the value of '{name}'");
-        return true;
+
+        public string? ReadStringOrNull() => TryLiteral("null"u8) ? null : ReadString();
+
+        public string ReadString()
+        {
+            if (Peek() != (byte)'"')
+                throw new FormatException($"a string was expected at byte {_at}");
+            _at++;
+            System.Text.StringBuilder? text = null;
+            while (true)
+            {
+                var run = _at;
+                while (_at < _json.Length && _json[_at] is not (byte)'"' and not (byte)'\\' and >= 0x20)
+                    _at++;
+                var raw = Decode(_json[run.._at]);
+                var end = Peek();
+                if (end < 0x20)
+                    throw new FormatException($"a control character inside a string at byte {_at}");
+                if (end == (byte)'"')
+                {
+                    _at++;
+                    SkipWhitespace();
+                    return text is null ? raw : text.Append(raw).ToString();
+                }
+                text ??= new System.Text.StringBuilder();
+                text.Append(raw).Append(ReadEscape());
+            }
+        }
+
+        private char ReadEscape()
+        {
+            _at++; // the backslash
+            var kind = Peek();
+            _at++;
+            switch (kind)
+            {
+                case (byte)'"':
+                    return '"';
+                case (byte)'\\':
+                    return '\\';
+                case (byte)'/':
+                    return '/';
+                case (byte)'b':
+                    return '\b';
+                case (byte)'f':
+                    return '\f';
+                case (byte)'n':
+                    return '\n';
+                case (byte)'r':
+                    return '\r';
+                case (byte)'t':
+                    return '\t';
+                case (byte)'u':
+                    if (_at + 4 > _json.Length || !ushort.TryParse(_json.Slice(_at, 4), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out var code))
+                        throw new FormatException($"a bad \\u escape at byte {_at}");
+                    _at += 4;
+                    return (char)code;
+                default:
+                    throw new FormatException($"a bad escape at byte {_at - 1}");
+            }
+        }
+
+        private static string Decode(ReadOnlySpan<byte> utf8)
+        {
+            try
+            {
+                return StrictUtf8.GetString(utf8);
+            }
+            catch (ArgumentException exception)
+            {
+                throw new FormatException("a string is not valid UTF-8", exception);
+            }
+        }
+
+        /// <summary>A JSON number that is an integer in the range of <see cref="int"/> (as <see cref="Utf8JsonReader.GetInt32"/> accepts).</summary>
+        public int ReadInt32()
+        {
+            var start = _at;
+            SkipNumber();
+            if (!int.TryParse(_json[start.._at], System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var value))
+                throw new FormatException($"the number at byte {start} is not a 32-bit integer");
+            SkipWhitespace();
+            return value;
+        }
+
+        public bool ReadBoolean() =>
+            TryLiteral("true"u8) ? true
+            : TryLiteral("false"u8) ? false
+            : throw new FormatException($"true or false was expected at byte {_at}");
+
+        public void SkipValue(int depth)
+        {
+            if (depth > MaxDepth)
+                throw new FormatException($"the JSON is nested deeper than {MaxDepth}");
+            switch (Peek())
+            {
+                case (byte)'"':
+                    _ = ReadString();
+                    return;
+                case (byte)'{':
+                    StartObject();
+                    var first = true;
+                    while (NextProperty(ref first, out _))
+                        SkipValue(depth + 1);
+                    return;
+                case (byte)'[':
+                    Expect((byte)'[');
+                    if (Peek() == (byte)']')
+                    {
+                        Expect((byte)']');
+                        return;
+                    }
+                    while (true)
+                    {
+                        SkipValue(depth + 1);
+                        if (Peek() == (byte)']')
+                        {
+                            Expect((byte)']');
+                            return;
+                        }
+                        Expect((byte)',');
+                    }
+                default:
+                    if (TryLiteral("true"u8) || TryLiteral("false"u8) || TryLiteral("null"u8))
+                        return;
+                    SkipNumber();
+                    SkipWhitespace();
+                    return;
+            }
+        }
+
+        /// <summary>Skips -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, or throws.</summary>
+        private void SkipNumber()
+        {
+            var start = _at;
+            if (_at < _json.Length && _json[_at] == (byte)'-')
+                _at++;
+            if (_at < _json.Length && _json[_at] == (byte)'0')
+                _at++;
+            else if (!SkipDigits())
+                throw new FormatException($"a value was expected at byte {start}");
+            if (_at < _json.Length && _json[_at] == (byte)'.')
+            {
+                _at++;
+                if (!SkipDigits())
+                    throw new FormatException($"a bad number at byte {start}");
+            }
+            if (_at < _json.Length && _json[_at] is (byte)'e' or (byte)'E')
+            {
+                _at++;
+                if (_at < _json.Length && _json[_at] is (byte)'+' or (byte)'-')
+                    _at++;
+                if (!SkipDigits())
+                    throw new FormatException($"a bad number at byte {start}");
+            }
+        }
+
+        private bool SkipDigits()
+        {
+            var start = _at;
+            while (_at < _json.Length && char.IsAsciiDigit((char)_json[_at]))
+                _at++;
+            return _at > start;
+        }
+
+        private void Expect(byte character)
+        {
+            if (Peek() != character)
+                throw new FormatException($"'{(char)character}' was expected at byte {_at}");
+            _at++;
+            SkipWhitespace();
+        }
     }
 }

@@ -6,8 +6,6 @@ namespace Nursery;
 /// <summary>The default codec: System.Text.Json with public fields included, readable on the wire and in logs.</summary>
 public sealed class JsonCodec : ICodec
 {
-    private static readonly JsonSerializerOptions Options = CreateOptions();
-
     [ThreadStatic]
     private static Utf8JsonWriter? _writer;
 
@@ -21,7 +19,8 @@ public sealed class JsonCodec : ICodec
             writer.Reset(output);
         try
         {
-            JsonSerializer.Serialize(writer, value, Options);
+            if (!TryWritePrimitive(writer, value))
+                JsonSerializer.Serialize(writer, value, Serializer.Options);
             writer.Flush();
         }
         finally
@@ -33,40 +32,123 @@ public sealed class JsonCodec : ICodec
     /// <inheritdoc />
     public T Deserialize<T>(in ReadOnlySequence<byte> input)
     {
+        if (IsPrimitive<T>() && TryReadPrimitive(input, out T value))
+            return value;
         // An item's payload is one contiguous slice of a frame: the span overload skips the reader's scan for the value's end.
         if (input.IsSingleSegment)
-            return JsonSerializer.Deserialize<T>(input.FirstSpan, Options)!;
+            return JsonSerializer.Deserialize<T>(input.FirstSpan, Serializer.Options)!;
         var reader = new Utf8JsonReader(input);
-        return JsonSerializer.Deserialize<T>(ref reader, Options)!;
-    }
-
-    private static JsonSerializerOptions CreateOptions()
-    {
-        // Text goes on the wire as UTF-8, not \uXXXX escapes: the payload is read by the other side's decoder, never
-        // embedded in HTML, so the default encoder's HTML-safe escaping only made non-ASCII text 7-8x slower and bigger.
-        var options = new JsonSerializerOptions(JsonSerializerDefaults.General)
-        {
-            IncludeFields = true,
-            TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
-            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        };
-        options.MakeReadOnly();
-        return options;
+        return JsonSerializer.Deserialize<T>(ref reader, Serializer.Options)!;
     }
 
     /// <inheritdoc />
     public void EnsureSupported(Type type)
     {
         ArgumentNullException.ThrowIfNull(type);
+        if (IsPrimitive(type))
+            return;
         if (typeof(Delegate).IsAssignableFrom(type) || type == typeof(IntPtr) || type == typeof(UIntPtr) || type.IsPointer || type == typeof(Type) || typeof(System.Reflection.MemberInfo).IsAssignableFrom(type))
             throw new NotSupportedException($"{type} cannot be sent to a child process: it is a handle to something that lives only in this process.");
         try
         {
-            _ = Options.GetTypeInfo(type);
+            _ = Serializer.Options.GetTypeInfo(type);
         }
         catch (Exception exception) when (exception is NotSupportedException or InvalidOperationException or ArgumentException)
         {
             throw new NotSupportedException($"{type} cannot be serialized as JSON: {exception.Message}", exception);
+        }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="type"/> is written and read with <see cref="Utf8JsonWriter"/> and <see cref="Utf8JsonReader"/>
+    /// directly: the serializer's first use costs a fresh child tens of milliseconds of metadata and converter set-up,
+    /// which a body of ints or strings does not need. The bytes are the ones the serializer's own converters write.
+    /// </summary>
+    internal static bool IsPrimitive(Type type) =>
+        type == typeof(int) || type == typeof(long) || type == typeof(double) || type == typeof(bool) || type == typeof(string);
+
+    private static bool IsPrimitive<T>() =>
+        typeof(T) == typeof(int) || typeof(T) == typeof(long) || typeof(T) == typeof(double) || typeof(T) == typeof(bool) || typeof(T) == typeof(string);
+
+    private static bool TryWritePrimitive<T>(Utf8JsonWriter writer, T value)
+    {
+        // typeof(T) tests are constants for value types once compiled: the other branches disappear.
+        if (typeof(T) == typeof(int))
+            writer.WriteNumberValue((int)(object)value!);
+        else if (typeof(T) == typeof(long))
+            writer.WriteNumberValue((long)(object)value!);
+        else if (typeof(T) == typeof(double))
+            writer.WriteNumberValue((double)(object)value!);
+        else if (typeof(T) == typeof(bool))
+            writer.WriteBooleanValue((bool)(object)value!);
+        else if (typeof(T) == typeof(string))
+        {
+            if (value is string text)
+                writer.WriteStringValue(text);
+            else
+                writer.WriteNullValue();
+        }
+        else
+            return false;
+        return true;
+    }
+
+    /// <summary>
+    /// Reads a primitive the way the serializer's converter would when the input is well formed: one value of the
+    /// expected kind and nothing after it but whitespace. Anything else gives false, and the serializer reads it (and
+    /// throws its own exception).
+    /// </summary>
+    private static bool TryReadPrimitive<T>(in ReadOnlySequence<byte> input, out T value)
+    {
+        value = default!;
+        var reader = input.IsSingleSegment ? new Utf8JsonReader(input.FirstSpan) : new Utf8JsonReader(input);
+        try
+        {
+            if (!reader.Read())
+                return false;
+            // (T)(object)x with T known is no box once compiled.
+            if (typeof(T) == typeof(int) && reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var int32))
+                value = (T)(object)int32;
+            else if (typeof(T) == typeof(long) && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var int64))
+                value = (T)(object)int64;
+            else if (typeof(T) == typeof(double) && reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out var number))
+                value = (T)(object)number;
+            else if (typeof(T) == typeof(bool) && reader.TokenType is JsonTokenType.True or JsonTokenType.False)
+                value = (T)(object)reader.GetBoolean();
+            else if (typeof(T) == typeof(string) && reader.TokenType is JsonTokenType.String or JsonTokenType.Null)
+                value = (T)(object)reader.GetString()!;
+            else
+                return false;
+            if (reader.Read())
+            {
+                value = default!;
+                return false;
+            }
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The serializer's options, set up on first use only: a body of primitives never pays for them.</summary>
+    private static class Serializer
+    {
+        public static readonly JsonSerializerOptions Options = CreateOptions();
+
+        private static JsonSerializerOptions CreateOptions()
+        {
+            // Text goes on the wire as UTF-8, not \uXXXX escapes: the payload is read by the other side's decoder, never
+            // embedded in HTML, so the default encoder's HTML-safe escaping only made non-ASCII text 7-8x slower and bigger.
+            var options = new JsonSerializerOptions(JsonSerializerDefaults.General)
+            {
+                IncludeFields = true,
+                TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
+                Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+            };
+            options.MakeReadOnly();
+            return options;
         }
     }
 }

@@ -1,0 +1,140 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace Nursery.Protocol.Tests;
+
+/// <summary>
+/// What <see cref="JsonCodec"/>'s direct path for primitives (int, long, double, bool, string: no serializer) guarantees:
+/// the bytes are the serializer's, byte for byte, so a parent and a child of different builds still understand each
+/// other; reading gives what the serializer reads; and input the serializer refuses is refused the same way.
+/// </summary>
+public sealed class JsonCodecProperties
+{
+    private static readonly JsonCodec Codec = new();
+
+    /// <summary>The codec's serializer path as it was before the direct path: its options, a writer that skips validation.</summary>
+    private static readonly JsonSerializerOptions SerializerOptions = new(JsonSerializerDefaults.General)
+    {
+        IncludeFields = true,
+        TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
+    [Property(MaxTest = 300, QuietOnSuccess = true)]
+    public Property An_int_is_written_as_the_serializer_writes_it_and_read_back() => Prop.ForAll(Arb.From(ArbMap.Default.GeneratorFor<int>()), value => WrittenAndReadAsTheSerializerDoes(value));
+
+    [Property(MaxTest = 300, QuietOnSuccess = true)]
+    public Property A_long_is_written_as_the_serializer_writes_it_and_read_back() => Prop.ForAll(Arb.From(ArbMap.Default.GeneratorFor<long>()), value => WrittenAndReadAsTheSerializerDoes(value));
+
+    [Property(MaxTest = 300, QuietOnSuccess = true)]
+    public Property A_finite_double_is_written_as_the_serializer_writes_it_and_read_back() =>
+        Prop.ForAll(Arb.From(ArbMap.Default.GeneratorFor<double>().Where(double.IsFinite)), value => WrittenAndReadAsTheSerializerDoes(value));
+
+    [Property(MaxTest = 300, QuietOnSuccess = true)]
+    public Property A_string_is_written_as_the_serializer_writes_it_and_read_back() =>
+        Prop.ForAll(Arb.From(HandshakeGen.Text), value => WrittenAndReadAsTheSerializerDoes(value));
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void A_bool_is_written_as_the_serializer_writes_it_and_read_back(bool value) => WrittenAndReadAsTheSerializerDoes(value);
+
+    [Fact]
+    public void A_null_string_is_written_as_the_serializer_writes_it_and_read_back() => WrittenAndReadAsTheSerializerDoes<string?>(null);
+
+    [Theory]
+    [InlineData(" 42 ")]
+    [InlineData("-0")]
+    [InlineData("1.0")]
+    [InlineData("1e2")]
+    [InlineData("01")]
+    [InlineData("2147483648")]
+    [InlineData("\"42\"")]
+    [InlineData("null")]
+    [InlineData("42 43")]
+    [InlineData("42 // no")]
+    [InlineData("")]
+    public void An_int_is_read_or_refused_as_the_serializer_does(string json) => ReadOrRefusedAsTheSerializerDoes<int>(json);
+
+    [Theory]
+    [InlineData("9223372036854775807")]
+    [InlineData("9223372036854775808")]
+    [InlineData("-1.5")]
+    public void A_long_is_read_or_refused_as_the_serializer_does(string json) => ReadOrRefusedAsTheSerializerDoes<long>(json);
+
+    [Theory]
+    [InlineData("1.5e300")]
+    [InlineData("1e400")]
+    [InlineData("\"NaN\"")]
+    [InlineData("-0.0")]
+    public void A_double_is_read_or_refused_as_the_serializer_does(string json) => ReadOrRefusedAsTheSerializerDoes<double>(json);
+
+    [Theory]
+    [InlineData("true")]
+    [InlineData(" false\n")]
+    [InlineData("1")]
+    [InlineData("\"true\"")]
+    public void A_bool_is_read_or_refused_as_the_serializer_does(string json) => ReadOrRefusedAsTheSerializerDoes<bool>(json);
+
+    [Theory]
+    [InlineData("\"a\\u00e9\\n\"")]
+    [InlineData("null")]
+    [InlineData("1")]
+    [InlineData("\"open")]
+    [InlineData("\"a\" \"b\"")]
+    public void A_string_is_read_or_refused_as_the_serializer_does(string json) => ReadOrRefusedAsTheSerializerDoes<string>(json);
+
+    [Fact]
+    public void A_value_split_across_segments_is_read()
+    {
+        var first = new Segment(Encoding.UTF8.GetBytes("12"));
+        var last = first.Append(Encoding.UTF8.GetBytes("34"));
+
+        var value = Codec.Deserialize<int>(new ReadOnlySequence<byte>(first, 0, last, 2));
+
+        Assert.Equal(1234, value);
+    }
+
+    private static void WrittenAndReadAsTheSerializerDoes<T>(T value)
+    {
+        var written = new ArrayBufferWriter<byte>();
+        Codec.Serialize(value, written);
+        var expected = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(expected, new JsonWriterOptions { SkipValidation = true }))
+            JsonSerializer.Serialize(writer, value, SerializerOptions);
+
+        var read = Codec.Deserialize<T>(new ReadOnlySequence<byte>(written.WrittenMemory));
+
+        Assert.Equal(Encoding.UTF8.GetString(expected.WrittenSpan), Encoding.UTF8.GetString(written.WrittenSpan));
+        Assert.Equal(JsonSerializer.Deserialize<T>(expected.WrittenSpan, SerializerOptions), read);
+    }
+
+    private static void ReadOrRefusedAsTheSerializerDoes<T>(string json)
+    {
+        var bytes = Encoding.UTF8.GetBytes(json);
+        var expected = Record.Exception(() => JsonSerializer.Deserialize<T>(bytes, SerializerOptions));
+        var expectedValue = expected is null ? JsonSerializer.Deserialize<T>(bytes, SerializerOptions) : default;
+
+        T? read = default;
+        var refused = Record.Exception(() => read = Codec.Deserialize<T>(new ReadOnlySequence<byte>(bytes)));
+
+        Assert.Equal(expected?.GetType(), refused?.GetType());
+        Assert.Equal(expectedValue, read);
+    }
+
+    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    {
+        public Segment(ReadOnlyMemory<byte> memory) => Memory = memory;
+
+        public Segment Append(ReadOnlyMemory<byte> memory)
+        {
+            var next = new Segment(memory) { RunningIndex = RunningIndex + Memory.Length };
+            Next = next;
+            return next;
+        }
+    }
+}

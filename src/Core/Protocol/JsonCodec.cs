@@ -9,12 +9,18 @@ public sealed class JsonCodec : ICodec
     [ThreadStatic]
     private static Utf8JsonWriter? _writer;
 
+    /// <summary>
+    /// The writer's encoder is the one that counts (a serializer writing to a given writer ignores its options' encoder):
+    /// text goes out as UTF-8, not \uXXXX escapes, for the reasons given in <see cref="Serializer"/>.
+    /// </summary>
+    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <inheritdoc />
     public void Serialize<T>(T value, IBufferWriter<byte> output)
     {
         var writer = _writer;
         if (writer is null)
-            _writer = writer = new Utf8JsonWriter(output, new JsonWriterOptions { SkipValidation = true });
+            _writer = writer = new Utf8JsonWriter(output, WriterOptions);
         else
             writer.Reset(output);
         try

@@ -39,6 +39,31 @@ public sealed class JsonCodecProperties
         Prop.ForAll(Arb.From(HandshakeGen.Text), value => WrittenAndReadAsTheSerializerDoes(value));
 
     [Theory]
+    [InlineData("héllo ✓ 日本語")]
+    [InlineData("plain ASCII")]
+    public void Text_goes_on_the_wire_as_UTF8_not_as_escapes(string text)
+    {
+        var direct = new ArrayBufferWriter<byte>();
+        Codec.Serialize(text, direct);
+        var record = new ArrayBufferWriter<byte>();
+        Codec.Serialize(new KeyValuePair<string, int>(text, 1), record);
+
+        Assert.Equal("\"" + text + "\"", Encoding.UTF8.GetString(direct.WrittenSpan));
+        Assert.Contains(text, Encoding.UTF8.GetString(record.WrittenSpan), StringComparison.Ordinal);
+        Assert.Equal(text, Codec.Deserialize<string>(new ReadOnlySequence<byte>(direct.WrittenMemory)));
+    }
+
+    [Fact]
+    public void Text_outside_the_basic_plane_is_escaped_by_the_encoder_and_still_read_back()
+    {
+        const string text = "smile 🙂";
+        var written = new ArrayBufferWriter<byte>();
+        Codec.Serialize(text, written);
+
+        Assert.Equal(text, Codec.Deserialize<string>(new ReadOnlySequence<byte>(written.WrittenMemory)));
+    }
+
+    [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public void A_bool_is_written_as_the_serializer_writes_it_and_read_back(bool value) => WrittenAndReadAsTheSerializerDoes(value);
@@ -104,7 +129,7 @@ public sealed class JsonCodecProperties
         var written = new ArrayBufferWriter<byte>();
         Codec.Serialize(value, written);
         var expected = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(expected, new JsonWriterOptions { SkipValidation = true }))
+        using (var writer = new Utf8JsonWriter(expected, new JsonWriterOptions { SkipValidation = true, Encoder = SerializerOptions.Encoder }))
             JsonSerializer.Serialize(writer, value, SerializerOptions);
 
         var read = Codec.Deserialize<T>(new ReadOnlySequence<byte>(written.WrittenMemory));

@@ -24,14 +24,19 @@ internal static class Program
         // Work the hello does not need is done while the parent reads it.
         channel.PublishDescriptor();
 
-        var reader = new FrameReader(channel.Input);
-        var first = await reader.ReadAsync().ConfigureAwait(false);
+        // The Init frame is read on this thread, with plain blocking reads: the first asynchronous read (thread pool,
+        // pipe reader) costs a fresh process milliseconds, and it is paid below while the body loads instead.
+        var first = ReadFirstFrame(channel.Input);
         ParentSilence.Heard();
-        if (first.Status == ReadStatus.End)
+        if (first is null)
             return Leave(0, "");
-        if (first.Status != ReadStatus.Frame || first.Kind != FrameKind.Init || !HandshakeJson.TryDecodeInit(first.Payload, out var init, out _))
+        if (first.Value.Kind != FrameKind.Init || !HandshakeJson.TryDecodeInit(new ReadOnlySequence<byte>(first.Value.Payload), out var init, out _))
             return Leave(ExitProtocol, "nursery child host: the parent's first frame is not a valid Init frame");
 
+        // Requests are read (and queued) from now on; the parent sends none before Ready.
+        var work = Channel.CreateUnbounded<RequestFrame>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var reader = new FrameReader(channel.Input);
+        _ = Task.Run(() => ReceiveAsync(reader, work.Writer));
         Heartbeat.Start(channel, TimeSpan.FromMilliseconds(Math.Max(1, init.HeartbeatMilliseconds)));
         IBodyInvoker body;
         var phase = "load the body";
@@ -52,11 +57,56 @@ internal static class Program
         // Mapped before Ready: the parent unlinks the file once the child is ready.
         using var progress = init.ProgressPath is null ? null : ProgressSlot.Open(init.ProgressPath);
         channel.Send(FrameKind.Ready, []);
-
-        var work = Channel.CreateUnbounded<RequestFrame>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        _ = Task.Run(() => ReceiveAsync(reader, work.Writer));
         await ServeAsync(channel, body, work.Reader, progress).ConfigureAwait(false);
         return 0;
+    }
+
+    /// <summary>
+    /// The parent's first frame, read with blocking reads of exactly its bytes (so the frame reader that takes over
+    /// starts at the next frame); null at end of input. A header that is not a frame's leaves the process.
+    /// </summary>
+    private static (FrameKind Kind, byte[] Payload)? ReadFirstFrame(Stream input)
+    {
+        Span<byte> header = stackalloc byte[FrameParser.HeaderLength];
+        var got = ReadFully(input, header);
+        if (got == 0)
+            return null;
+        var length = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(header);
+        if (got < header.Length || length is 0 or > MaxFirstFrameBytes)
+        {
+            Leave(ExitProtocol, $"nursery child host: the parent's first frame has a bad header ({got} bytes, length {length})");
+            return null;
+        }
+        var payload = new byte[length - 1];
+        if (ReadFully(input, payload) < payload.Length)
+        {
+            Leave(ExitProtocol, "nursery child host: the parent's first frame ended early");
+            return null;
+        }
+        return ((FrameKind)header[4], payload);
+    }
+
+    /// <summary>An Init frame names a method and carries an initializer's state: a few KiB, never megabytes.</summary>
+    private const uint MaxFirstFrameBytes = 16 << 20;
+
+    private static int ReadFully(Stream input, Span<byte> into)
+    {
+        var total = 0;
+        try
+        {
+            while (total < into.Length)
+            {
+                var read = input.Read(into[total..]);
+                if (read == 0)
+                    break;
+                total += read;
+            }
+        }
+        catch (IOException)
+        {
+            // A broken channel is an end.
+        }
+        return total;
     }
 
     /// <summary>

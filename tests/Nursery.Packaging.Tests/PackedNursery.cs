@@ -1,9 +1,9 @@
-using System.Reflection;
 
 namespace Nursery.Packaging.Tests;
 
 /// <summary>
-/// The three packages, packed once for this test class from the build of this configuration into a temporary folder,
+/// The three packages, packed once for this test class in Release (what users get, whatever this test's configuration:
+/// an optimised F# build inlines small library functions into the consumer, which a Debug pack never shows) into a temporary folder,
 /// with a nuget.config for consumers: Nursery.* from that folder only (package source mapping), everything else from
 /// this machine's packages folder or nuget.org. Consumers restore into a packages folder of their own, so a package
 /// of the same version cached by an earlier run is never used.
@@ -22,8 +22,6 @@ public sealed class PackedNursery : IAsyncLifetime
 
     public string Version { get; private set; } = "";
 
-    public static string Configuration => typeof(PackedNursery).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
-
     public static string Repository
     {
         get
@@ -41,7 +39,7 @@ public sealed class PackedNursery : IAsyncLifetime
     {
         Directory.CreateDirectory(Feed);
         foreach (var project in Projects)
-            await Commands.SucceedAsync(Repository, TimeSpan.FromMinutes(3), "pack", project, "-c", Configuration, "--no-build", "-o", Feed, "-v", "q", "-nologo");
+            await Commands.SucceedAsync(Repository, TimeSpan.FromMinutes(3), "pack", project, "-c", "Release", "--no-restore", "-o", Feed, "-v", "q", "-nologo");
         var core = Directory.GetFiles(Feed, "Nursery.Core.*.nupkg").Single();
         Version = Path.GetFileNameWithoutExtension(core)["Nursery.Core.".Length..];
         var machinePackages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured

@@ -38,6 +38,13 @@ public sealed class JsonCodec : ICodec
     /// <inheritdoc />
     public T Deserialize<T>(in ReadOnlySequence<byte> input)
     {
+        if ((typeof(T) == typeof(int) || typeof(T) == typeof(long)) && input.IsSingleSegment && TryReadPlainInteger(input.FirstSpan, out var integer))
+        {
+            if (typeof(T) == typeof(long))
+                return (T)(object)integer;
+            if (integer is >= int.MinValue and <= int.MaxValue)
+                return (T)(object)(int)integer;
+        }
         if (IsPrimitive<T>() && TryReadPrimitive(input, out T value))
             return value;
         // An item's payload is one contiguous slice of a frame: the span overload skips the reader's scan for the value's end.
@@ -98,6 +105,30 @@ public sealed class JsonCodec : ICodec
             return false;
         return true;
     }
+
+    /// <summary>
+    /// The common case of an integer item without a JSON reader: optional JSON whitespace around an optional minus and
+    /// decimal digits without a leading zero — the only form the writer produces, and one every JSON reader reads the
+    /// same way. Anything else (a fraction, an exponent, a string, too many digits...) gives false and goes the reader's
+    /// way, which accepts or refuses it as before. (A reader per item was a tenth of a child's CPU for int items.)
+    /// </summary>
+    private static bool TryReadPlainInteger(ReadOnlySpan<byte> json, out long value)
+    {
+        value = 0;
+        var start = 0;
+        var end = json.Length;
+        while (start < end && IsJsonWhitespace(json[start]))
+            start++;
+        while (end > start && IsJsonWhitespace(json[end - 1]))
+            end--;
+        var number = json[start..end];
+        var digits = number.Length > 0 && number[0] == (byte)'-' ? number[1..] : number;
+        if (digits.IsEmpty || digits.Length > 18 || (digits[0] == (byte)'0' && digits.Length > 1) || digits.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0)
+            return false;
+        return System.Buffers.Text.Utf8Parser.TryParse(number, out value, out var consumed) && consumed == number.Length;
+    }
+
+    private static bool IsJsonWhitespace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r';
 
     /// <summary>
     /// Reads a primitive the way the serializer's converter would when the input is well formed: one value of the

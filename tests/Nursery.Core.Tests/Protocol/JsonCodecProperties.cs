@@ -27,6 +27,20 @@ public sealed class JsonCodecProperties
     [Property(MaxTest = 300, QuietOnSuccess = true)]
     public Property An_int_is_written_as_the_serializer_writes_it_and_read_back() => Prop.ForAll(Arb.From(ArbMap.Default.GeneratorFor<int>()), value => WrittenAndReadAsTheSerializerDoes(value));
 
+    /// <summary>Text made of what numbers are made of (and what they must not contain), for the integer read path.</summary>
+    private static readonly Gen<string> NumberLikeText =
+        Gen.Elements("0", "1", "9", "5", "-", "+", ".", "e", " ", "\t", "\n", "\r", "\"", "x", "00", "123456789", "9223372036854775807", "2147483648")
+            .ArrayOf()
+            .Select(parts => string.Concat(parts.Take(6)));
+
+    [Property(MaxTest = 1000, QuietOnSuccess = true)]
+    public Property An_int_or_a_long_from_number_like_text_is_read_or_refused_as_the_serializer_does() =>
+        Prop.ForAll(Arb.From(NumberLikeText), json =>
+        {
+            ReadOrRefusedAsTheSerializerDoes<int>(json);
+            ReadOrRefusedAsTheSerializerDoes<long>(json);
+        });
+
     [Property(MaxTest = 300, QuietOnSuccess = true)]
     public Property A_long_is_written_as_the_serializer_writes_it_and_read_back() => Prop.ForAll(Arb.From(ArbMap.Default.GeneratorFor<long>()), value => WrittenAndReadAsTheSerializerDoes(value));
 

@@ -163,8 +163,9 @@ public sealed class JsonCodec : ICodec
             }
             return true;
         }
-        catch (JsonException)
+        catch (Exception exception) when (exception is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: a string of invalid UTF-8 (GetString); the serializer reports it as JsonException.
             return false;
         }
     }

@@ -152,9 +152,25 @@ public sealed class JsonCodecProperties
         Assert.Equal(JsonSerializer.Deserialize<T>(expected.WrittenSpan, SerializerOptions), read);
     }
 
-    private static void ReadOrRefusedAsTheSerializerDoes<T>(string json)
+    /// <summary>Bytes made of what JSON strings are made of, including what must be escaped and invalid UTF-8.</summary>
+    private static readonly Gen<byte[]> StringLikeBytes =
+        Gen.Elements<byte[]>([0x22], [0x22], [0x5C], [0x01], [0x1F], [0x20], [0x09], [(byte)'a'], [(byte)'u', (byte)'0', (byte)'0', (byte)'4', (byte)'1'], [0xC3, 0xA9], [0xE2, 0x9C, 0x93], [0xF0, 0x9F, 0x99, 0x82], [0xFF], [0xC3], [0xED, 0xA0, 0x80], [(byte)'n', (byte)'u', (byte)'l', (byte)'l'])
+            .ArrayOf()
+            .Select(parts => parts.Take(8).SelectMany(part => part).ToArray());
+
+    [Property(MaxTest = 1000, QuietOnSuccess = true)]
+    public Property A_string_from_string_like_bytes_is_read_or_refused_as_the_serializer_does() =>
+        Prop.ForAll(Arb.From(StringLikeBytes), bytes =>
+        {
+            ReadOrRefusedAsTheSerializerDoes<string>(bytes);
+            // The plain form most often: the bytes between quotes.
+            ReadOrRefusedAsTheSerializerDoes<string>([0x22, .. bytes, 0x22]);
+        });
+
+    private static void ReadOrRefusedAsTheSerializerDoes<T>(string json) => ReadOrRefusedAsTheSerializerDoes<T>(Encoding.UTF8.GetBytes(json));
+
+    private static void ReadOrRefusedAsTheSerializerDoes<T>(byte[] bytes)
     {
-        var bytes = Encoding.UTF8.GetBytes(json);
         var expected = Record.Exception(() => JsonSerializer.Deserialize<T>(bytes, SerializerOptions));
         var expectedValue = expected is null ? JsonSerializer.Deserialize<T>(bytes, SerializerOptions) : default;
 

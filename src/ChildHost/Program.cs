@@ -91,22 +91,15 @@ internal static class Program
 
     private static int ReadFully(Stream input, Span<byte> into)
     {
-        var total = 0;
         try
         {
-            while (total < into.Length)
-            {
-                var read = input.Read(into[total..]);
-                if (read == 0)
-                    break;
-                total += read;
-            }
+            return input.ReadAtLeast(into, into.Length, throwOnEndOfStream: false);
         }
         catch (IOException)
         {
             // A broken channel is an end.
+            return 0;
         }
-        return total;
     }
 
     /// <summary>

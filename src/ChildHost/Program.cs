@@ -1,21 +1,20 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
-using System.Threading.Channels;
 using Nursery.Protocol;
 
 namespace Nursery.ChildHost;
 
 /// <summary>
 /// The child executable: says hello, loads the body the parent names, runs its initializer, then answers batches of
-/// requests one item at a time until stdin ends. Exits at stdin EOF and when its parent dies.
+/// requests one item at a time until stdin ends, on two threads of its own: one reads frames, the main one runs items. Exits at stdin EOF and when its parent dies.
 /// </summary>
 internal static class Program
 {
     private const int ExitBadStart = 2;
     private const int ExitProtocol = 3;
 
-    private static async Task<int> Main()
+    private static int Main()
     {
         var channel = ProtocolChannel.Open();
         GuardAgainstOrphaning();
@@ -24,19 +23,19 @@ internal static class Program
         // Work the hello does not need is done while the parent reads it.
         channel.PublishDescriptor();
 
-        // The Init frame is read on this thread, with plain blocking reads: the first asynchronous read (thread pool,
-        // pipe reader) costs a fresh process milliseconds, and it is paid below while the body loads instead.
-        var first = ReadFirstFrame(channel.Input);
+        // Every frame is read with plain blocking reads, the Init frame on this thread, the rest on the receiver's:
+        // asynchronous reads (thread pool, pipe reader, state machines) cost a fresh process milliseconds of JIT.
+        var source = new FrameSource(channel.Input);
+        var first = ReadInit(source);
         ParentSilence.Heard();
         if (first is null)
-            return Leave(0, "");
-        if (first.Value.Kind != FrameKind.Init || !HandshakeJson.TryDecodeInit(new ReadOnlySequence<byte>(first.Value.Payload), out var init, out _))
+            return Leave(ExitProtocol, "nursery child host: the parent's first frame is not a valid Init frame");
+        if (!HandshakeJson.TryDecodeInit(new ReadOnlySequence<byte>(first), out var init, out _))
             return Leave(ExitProtocol, "nursery child host: the parent's first frame is not a valid Init frame");
 
         // Requests are read (and queued) from now on; the parent sends none before Ready.
-        var work = Channel.CreateUnbounded<RequestFrame>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var reader = new FrameReader(channel.Input);
-        _ = Task.Run(() => ReceiveAsync(reader, work.Writer));
+        var work = new WorkQueue();
+        new Thread(() => Receive(source, work)) { IsBackground = true, Name = "Nursery receiver" }.Start();
         Heartbeat.Start(channel, TimeSpan.FromMilliseconds(Math.Max(1, init.HeartbeatMilliseconds)));
         IBodyInvoker body;
         var phase = "load the body";
@@ -46,7 +45,7 @@ internal static class Program
             if (init.Initializer is not null)
             {
                 phase = "run the initializer";
-                await BodyLoader.RunInitializerAsync(init.Initializer, init.StateJson).ConfigureAwait(false);
+                BodyLoader.RunInitializerAsync(init.Initializer, init.StateJson).GetAwaiter().GetResult();
             }
         }
         catch (Exception exception)
@@ -57,143 +56,132 @@ internal static class Program
         // Mapped before Ready: the parent unlinks the file once the child is ready.
         using var progress = init.ProgressPath is null ? null : ProgressSlot.Open(init.ProgressPath);
         channel.Send(FrameKind.Ready, []);
-        await ServeAsync(channel, body, work.Reader, progress).ConfigureAwait(false);
+        Serve(channel, body, work, progress);
         return 0;
     }
 
     /// <summary>
-    /// The parent's first frame, read with blocking reads of exactly its bytes (so the frame reader that takes over
-    /// starts at the next frame); null at end of input. A header that is not a frame's leaves the process.
+    /// The payload of the parent's first frame when it is an Init frame; null otherwise. At end of input before it,
+    /// the process leaves quietly (the parent went away while the child started).
     /// </summary>
-    private static (FrameKind Kind, byte[] Payload)? ReadFirstFrame(Stream input)
+    private static byte[]? ReadInit(FrameSource source)
     {
-        Span<byte> header = stackalloc byte[FrameParser.HeaderLength];
-        var got = ReadFully(input, header);
-        if (got == 0)
-            return null;
-        var length = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(header);
-        if (got < header.Length || length is 0 or > MaxFirstFrameBytes)
+        var header = source.ReadHeader(out var violation);
+        if (header is null)
         {
-            Leave(ExitProtocol, $"nursery child host: the parent's first frame has a bad header ({got} bytes, length {length})");
+            if (violation.Length == 0)
+                Leave(0, "");
             return null;
         }
-        var payload = new byte[length - 1];
-        if (ReadFully(input, payload) < payload.Length)
-        {
-            Leave(ExitProtocol, "nursery child host: the parent's first frame ended early");
+        var (kind, length) = header.Value;
+        if (kind != FrameKind.Init || length > MaxFirstFrameBytes)
             return null;
-        }
-        return ((FrameKind)header[4], payload);
+        var payload = new byte[length];
+        return source.ReadPayload(payload) ? payload : null;
     }
 
     /// <summary>An Init frame names a method and carries an initializer's state: a few KiB, never megabytes.</summary>
-    private const uint MaxFirstFrameBytes = 16 << 20;
-
-    private static int ReadFully(Stream input, Span<byte> into)
-    {
-        try
-        {
-            return input.ReadAtLeast(into, into.Length, throwOnEndOfStream: false);
-        }
-        catch (IOException)
-        {
-            // A broken channel is an end.
-            return 0;
-        }
-    }
+    private const int MaxFirstFrameBytes = 16 << 20;
 
     /// <summary>
-    /// Reads request frames into the work queue, one queue entry per frame (its payload copied once into a pooled
+    /// Reads request frames into the work queue, one queue entry per frame (its payload read once into a pooled
     /// buffer); leaves the process at stdin EOF or on a bad frame, even while an item runs.
     /// </summary>
-    private static async Task ReceiveAsync(FrameReader reader, ChannelWriter<RequestFrame> work)
+    private static void Receive(FrameSource source, WorkQueue work)
     {
         while (true)
         {
-            var read = await reader.ReadAsync().ConfigureAwait(false);
+            var header = source.ReadHeader(out var violation);
             ParentSilence.Heard();
-            switch (read.Status)
+            if (header is null)
             {
-                case ReadStatus.End:
-                    Leave(0, "");
-                    return;
-                case ReadStatus.Violation:
-                    Leave(ExitProtocol, $"nursery child host: the parent wrote {read.Detail}");
-                    return;
-            }
-            if (read.Kind == FrameKind.Bye)
-            {
-                Leave(0, "");
+                Leave(violation.Length == 0 ? 0 : ExitProtocol, violation.Length == 0 ? "" : $"nursery child host: the parent wrote {violation}");
                 return;
             }
-            // A parent that reaches this child through a launcher (srun, ssh) sends heartbeats: proof it is alive.
-            if (read.Kind == FrameKind.Heartbeat)
-                continue;
-            var frame = read.Kind == FrameKind.Request ? RequestFrame.TryLoad(read.Payload) : null;
+            var (kind, length) = header.Value;
+            switch (kind)
+            {
+                case FrameKind.Bye:
+                    Leave(0, "");
+                    return;
+                // A parent that reaches this child through a launcher (srun, ssh) sends heartbeats: proof it is alive.
+                case FrameKind.Heartbeat:
+                    if (!source.Skip(length))
+                    {
+                        Leave(ExitProtocol, "nursery child host: the parent wrote the stream ended inside a frame (a Heartbeat frame)");
+                        return;
+                    }
+                    continue;
+                case FrameKind.Request:
+                    break;
+                default:
+                    Leave(ExitProtocol, $"nursery child host: the parent sent an unexpected {kind} frame");
+                    return;
+            }
+            var frame = RequestFrame.TryRead(source, length, out var problem);
             if (frame is null)
             {
-                Leave(ExitProtocol, $"nursery child host: the parent sent an unexpected or malformed {read.Kind} frame");
+                Leave(ExitProtocol, $"nursery child host: the parent wrote {problem}");
                 return;
             }
             if (frame.Entries.Count == 0)
                 frame.Recycle();
             else
-                work.TryWrite(frame);
+                work.Add(frame);
         }
     }
 
     /// <summary>
-    /// Runs items in order. Without a progress slot each reply is sent before the next item starts: the reply frame is
-    /// then the parent's only proof of which item ran, so holding replies back would get a finished item blamed for a
-    /// later item's crash. With a slot (the child stores there which item it is starting), replies of consecutive fast
-    /// items go out together: the batch is sent when no more work is queued (no further item in this request frame and
-    /// no other frame waiting), when an item took longer than <see cref="SlowItem"/>, when the oldest held reply is
-    /// older than <see cref="MaxHold"/>, when it is large, or when it holds <see cref="MaxRepliesPerFrame"/> replies.
+    /// Runs items in order, on the main thread. Without a progress slot each reply is sent before the next item
+    /// starts: the reply frame is then the parent's only proof of which item ran, so holding replies back would get a
+    /// finished item blamed for a later item's crash. With a slot (the child stores there which item it is starting),
+    /// replies of consecutive fast items go out together: the batch is sent when no more work is queued (no further
+    /// item in this request frame and no other frame waiting), when an item took longer than <see cref="SlowItem"/>,
+    /// when the oldest held reply is older than <see cref="MaxHold"/>, when it is large, or when it holds
+    /// <see cref="MaxRepliesPerFrame"/> replies. Never returns: the receiver ends the process.
     /// </summary>
-    private static async Task ServeAsync(ProtocolChannel channel, IBodyInvoker body, ChannelReader<RequestFrame> work, ProgressSlot? progress)
+    private static void Serve(ProtocolChannel channel, IBodyInvoker body, WorkQueue work, ProgressSlot? progress)
     {
         using var replies = new FrameBuffer(64 * 1024);
         var countAt = -1;
         var count = 0;
         var firstReplySent = false;
         long heldSince = 0;
-        while (await work.WaitToReadAsync().ConfigureAwait(false))
+        while (true)
         {
-            while (work.TryRead(out var frame))
+            var frame = work.Take();
+            var entries = frame.Entries;
+            // One clock read per item: an item's end is the next one's start, unless a flush came between them.
+            var started = Stopwatch.GetTimestamp();
+            for (var i = 0; i < entries.Count; i++)
             {
-                var entries = frame.Entries;
-                // One clock read per item: an item's end is the next one's start, unless a flush came between them.
-                var started = Stopwatch.GetTimestamp();
-                for (var i = 0; i < entries.Count; i++)
+                var entry = entries[i];
+                if (count == 0)
                 {
-                    var entry = entries[i];
-                    if (count == 0)
-                    {
-                        replies.Clear();
-                        countAt = Batch.BeginBatch(replies, FrameKind.Reply);
-                        heldSince = started;
-                    }
-                    progress?.Starting(entry.Id, started);
-                    await AnswerAsync(body, entry.Id, entry.Payload, replies).ConfigureAwait(false);
-                    count++;
-                    var now = Stopwatch.GetTimestamp();
-                    if (progress is null || count >= MaxRepliesPerFrame || replies.Length >= MaxHeldBytes
-                        || (i == entries.Count - 1 && !work.TryPeek(out _)) || now - started > SlowItemTicks || now - heldSince > MaxHoldTicks)
-                    {
-                        Batch.EndBatch(replies, countAt, count);
-                        channel.Send(replies);
-                        if (!firstReplySent)
-                        {
-                            firstReplySent = true;
-                            BodyLoader.FirstReplyWasSent();
-                        }
-                        count = 0;
-                        now = Stopwatch.GetTimestamp();
-                    }
-                    started = now;
+                    replies.Clear();
+                    countAt = Batch.BeginBatch(replies, FrameKind.Reply);
+                    heldSince = started;
                 }
-                frame.Recycle();
+                progress?.Starting(entry.Id, started);
+                Answer(body, entry.Id, entry.Payload, replies);
+                count++;
+                var now = Stopwatch.GetTimestamp();
+                if (progress is null || count >= MaxRepliesPerFrame || replies.Length >= MaxHeldBytes
+                    || (i == entries.Count - 1 && work.IsEmpty) || now - started > SlowItemTicks || now - heldSince > MaxHoldTicks)
+                {
+                    Batch.EndBatch(replies, countAt, count);
+                    channel.Send(replies);
+                    if (!firstReplySent)
+                    {
+                        firstReplySent = true;
+                        BodyLoader.FirstReplyWasSent();
+                    }
+                    count = 0;
+                    now = Stopwatch.GetTimestamp();
+                }
+                started = now;
             }
+            frame.Recycle();
         }
     }
 
@@ -204,7 +192,11 @@ internal static class Program
     private static readonly long SlowItemTicks = (long)(SlowItem.TotalSeconds * Stopwatch.Frequency);
     private static readonly long MaxHoldTicks = (long)(MaxHold.TotalSeconds * Stopwatch.Frequency);
 
-    private static ValueTask AnswerAsync(IBodyInvoker body, long id, in ReadOnlySequence<byte> payload, FrameBuffer replies)
+    /// <summary>
+    /// Writes the reply to one item. An asynchronous body is waited for on this thread: items run one at a time
+    /// anyway, and the host has no synchronization context, so the body's continuations run on the thread pool.
+    /// </summary>
+    private static void Answer(IBodyInvoker body, long id, in ReadOnlySequence<byte> payload, FrameBuffer replies)
     {
         var mark = replies.Length;
         replies.WriteInt64(id);
@@ -214,25 +206,8 @@ internal static class Program
         try
         {
             var invoked = body.InvokeAsync(payload, replies);
-            if (invoked.IsCompletedSuccessfully)
-            {
-                replies.PatchUInt32(lengthAt, (uint)(replies.Length - start));
-                return ValueTask.CompletedTask;
-            }
-            return FinishAsync(invoked, id, replies, mark, lengthAt, start);
-        }
-        catch (Exception exception)
-        {
-            ReplaceWithError(replies, mark, id, exception);
-            return ValueTask.CompletedTask;
-        }
-    }
-
-    private static async ValueTask FinishAsync(ValueTask invoked, long id, FrameBuffer replies, int mark, int lengthAt, int start)
-    {
-        try
-        {
-            await invoked.ConfigureAwait(false);
+            if (!invoked.IsCompletedSuccessfully)
+                invoked.AsTask().GetAwaiter().GetResult();
             replies.PatchUInt32(lengthAt, (uint)(replies.Length - start));
         }
         catch (Exception exception)

@@ -5,8 +5,8 @@ using Nursery.Protocol;
 namespace Nursery.ChildHost;
 
 /// <summary>
-/// One Request frame on its way from the receiving loop to the serving loop: its payload copied once out of the pipe
-/// into a pooled buffer, and its decoded entries, which point into that buffer. Frames are recycled, so a steady
+/// One Request frame on its way from the receiver thread to the serving thread: its payload read from the pipe into a
+/// pooled buffer, and its decoded entries, which point into that buffer. Frames are recycled, so a steady
 /// stream of requests allocates nothing per frame and nothing per item.
 /// </summary>
 internal sealed class RequestFrame
@@ -22,19 +22,25 @@ internal sealed class RequestFrame
     /// <summary>The requests, in the order the parent sent them; valid until <see cref="Recycle"/>.</summary>
     public List<RequestEntry> Entries { get; } = [];
 
-    /// <summary>A frame holding a copy of <paramref name="payload"/> decoded, or null when the payload is not a valid request batch.</summary>
-    public static RequestFrame? TryLoad(in ReadOnlySequence<byte> payload)
+    /// <summary>
+    /// The next <paramref name="length"/> bytes of <paramref name="source"/> read into a pooled buffer and decoded;
+    /// null, with the reason, when the input ends first or the payload is not a valid request batch.
+    /// </summary>
+    public static RequestFrame? TryRead(FrameSource source, int length, out string problem)
     {
         if (!Free.TryDequeue(out var frame))
             frame = new RequestFrame();
-        var length = (int)payload.Length;
         if (frame._bytes.Length < length)
         {
             frame.ReturnBytes();
             frame._bytes = ArrayPool<byte>.Shared.Rent(length);
         }
-        payload.CopyTo(frame._bytes);
-        if (Batch.TryDecodeRequests(new ReadOnlySequence<byte>(frame._bytes, 0, length), frame.Entries, out _))
+        problem = "";
+        if (!source.ReadPayload(frame._bytes.AsSpan(0, length)))
+            problem = $"the stream ended inside a frame (a Request frame of {length} bytes)";
+        else if (!Batch.TryDecodeRequests(new ReadOnlySequence<byte>(frame._bytes, 0, length), frame.Entries, out _))
+            problem = "a malformed Request frame";
+        else
             return frame;
         frame.Recycle();
         return null;

@@ -106,12 +106,22 @@ internal sealed class ChildProcess
         }
         Volatile.Write(ref _killRequested, 1);
         // The group first: it holds what the child started, which outlives the child if it exited already. It is one
-        // kill(2), and it reaches the child itself. CliWrap's own kill walks /proc to find the process tree (12-40 ms
-        // measured here), so when the group was signalled it runs in the background, as a last layer for anything
-        // that left the group, instead of delaying the caller (a fail-fast abort kills every child this way).
+        // kill(2), and it reaches the child itself, so its exit follows at once. CliWrap's own kill walks /proc to find
+        // the process tree (12-40 ms measured here), and CliWrap reports the exit only once that walk is over (it
+        // waits for its cancellation callback), so it is held back: it runs only if the exit has not been observed
+        // after a grace, when something that left the group still holds the child's pipes.
         if (KillLeftovers())
-            _ = Task.Run(CancelKill);
+            _ = CancelKillUnlessExitedAsync();
         else
+            CancelKill();
+    }
+
+    /// <summary>How long a child killed through its process group has to be seen exiting before CliWrap's kill runs too.</summary>
+    private static readonly TimeSpan TreeKillGrace = TimeSpan.FromSeconds(1);
+
+    private async Task CancelKillUnlessExitedAsync()
+    {
+        if (await Task.WhenAny(_exit, Task.Delay(TreeKillGrace)).ConfigureAwait(false) != _exit)
             CancelKill();
     }
 
@@ -126,6 +136,9 @@ internal sealed class ChildProcess
             // Already reaped.
         }
     }
+
+    /// <summary>Whether CliWrap's own kill (the process-tree walk) was asked for.</summary>
+    internal bool TreeKillRequested => _kill.IsCancellationRequested;
 
     public bool KillRequested => Volatile.Read(ref _killRequested) == 1 || _kill.IsCancellationRequested || Volatile.Read(ref _remoteKillRequested) == 1;
 

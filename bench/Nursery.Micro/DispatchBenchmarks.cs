@@ -69,7 +69,7 @@ public class DispatchBenchmarks
         // Child: parse, decode, run, answer.
         _requests.Clear();
         if (FrameParser.TryParse(new ReadOnlySequence<byte>(_requestFrame.WrittenMemory), FrameParser.DefaultMaxFrameLength, out _, out var requestPayload, out _, out _) != ParseStatus.Frame
-            || !Batch.TryDecodeRequests(requestPayload, _requests, out _))
+            || !Batch.TryDecodeRequests(requestPayload.First, _requests, out _))
             throw new InvalidOperationException("the request frame did not decode");
         _replyFrame.Clear();
         countAt = Batch.BeginBatch(_replyFrame, FrameKind.Reply);

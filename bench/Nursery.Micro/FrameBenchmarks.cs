@@ -78,7 +78,7 @@ public class FrameBenchmarks
     public int DecodeRequests()
     {
         _requests.Clear();
-        return Batch.TryDecodeRequests(_requestPayload, _requests, out _) ? _requests.Count : -1;
+        return Batch.TryDecodeRequests(_requestPayload.First, _requests, out _) ? _requests.Count : -1;
     }
 
     [Benchmark]
@@ -101,7 +101,7 @@ public class FrameBenchmarks
             if (read.Status != ReadStatus.Frame)
                 return read.Status == ReadStatus.End ? items : -1;
             _requests.Clear();
-            if (!Batch.TryDecodeRequests(read.Payload, _requests, out _))
+            if (!Batch.TryDecodeRequests(read.Payload.IsSingleSegment ? read.Payload.First : read.Payload.ToArray(), _requests, out _))
                 return -1;
             items += _requests.Count;
         }

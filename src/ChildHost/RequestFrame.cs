@@ -38,7 +38,7 @@ internal sealed class RequestFrame
         problem = "";
         if (!source.ReadPayload(frame._bytes.AsSpan(0, length)))
             problem = $"the stream ended inside a frame (a Request frame of {length} bytes)";
-        else if (!Batch.TryDecodeRequests(new ReadOnlySequence<byte>(frame._bytes, 0, length), frame.Entries, out _))
+        else if (!Batch.TryDecodeRequests(frame._bytes.AsMemory(0, length), frame.Entries, out _))
             problem = "a malformed Request frame";
         else
             return frame;

@@ -25,28 +25,37 @@ internal readonly record struct ReplyEntry(long Id, ReplyStatus Status, ReadOnly
 /// </summary>
 internal static class Batch
 {
-    public static bool TryDecodeRequests(ReadOnlySequence<byte> payload, List<RequestEntry> into, out string violation)
+    /// <summary>
+    /// Decodes a Request frame's payload, which the child host holds in one buffer: read with span reads, not a
+    /// sequence reader (its generic code is compiled at run time in every fresh child, and slower per item).
+    /// </summary>
+    public static bool TryDecodeRequests(ReadOnlyMemory<byte> payload, List<RequestEntry> into, out string violation)
     {
-        var reader = new SequenceReader<byte>(payload);
+        var bytes = payload.Span;
         violation = "";
-        if (!reader.TryReadLittleEndian(out int count) || count < 0)
+        int count;
+        if (bytes.Length < 4 || (count = BinaryPrimitives.ReadInt32LittleEndian(bytes)) < 0)
         {
             violation = "a request frame without a valid item count";
             return false;
         }
+        var at = 4;
         for (var i = 0; i < count; i++)
         {
-            if (!reader.TryReadLittleEndian(out long id) || !reader.TryReadLittleEndian(out int length) || length < 0 || reader.Remaining < length)
+            int length;
+            if (bytes.Length - at < 12 || (length = BinaryPrimitives.ReadInt32LittleEndian(bytes[(at + 8)..])) < 0 || bytes.Length - at - 12 < length)
             {
                 violation = $"request {i} of {count} is truncated";
                 return false;
             }
-            into.Add(new RequestEntry(id, payload.Slice(reader.Position, length)));
-            reader.Advance(length);
+            var id = BinaryPrimitives.ReadInt64LittleEndian(bytes[at..]);
+            at += 12;
+            into.Add(new RequestEntry(id, new ReadOnlySequence<byte>(payload.Slice(at, length))));
+            at += length;
         }
-        if (!reader.End)
+        if (at != bytes.Length)
         {
-            violation = $"{reader.Remaining} stray bytes after {count} requests";
+            violation = $"{bytes.Length - at} stray bytes after {count} requests";
             return false;
         }
         return true;

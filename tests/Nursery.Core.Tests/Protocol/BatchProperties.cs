@@ -6,8 +6,8 @@ using FsCheck.Xunit;
 namespace Nursery.Protocol.Tests;
 
 /// <summary>
-/// What <see cref="Batch"/> guarantees: batches written the way the worker and the child host write them decode back exactly,
-/// however the payload is cut into segments, and decoding any bytes at all answers true or false without throwing.
+/// What <see cref="Batch"/> guarantees: batches written the way the worker and the child host write them decode back exactly
+/// (replies however the payload is cut into segments; requests from the one buffer the child host reads them into), and decoding any bytes at all answers true or false without throwing.
 /// A failing case prints FsCheck's seed and the items or bytes with their segment cuts.
 /// </summary>
 public sealed class BatchProperties
@@ -18,7 +18,7 @@ public sealed class BatchProperties
             Arb.From(BatchGen.RequestBatch),
             batch =>
             {
-                var payload = Wire.Segmented(Batches.RequestPayload(batch.Items), batch.Cuts);
+                var payload = Batches.RequestPayload(batch.Items);
                 var decoded = new List<RequestEntry>();
 
                 var ok = Batch.TryDecodeRequests(payload, decoded, out var violation);
@@ -50,7 +50,7 @@ public sealed class BatchProperties
             Arb.From(BatchGen.AnyRequestPayload),
             payload =>
             {
-                var ok = Batch.TryDecodeRequests(payload.Sequence, [], out var violation);
+                var ok = Batch.TryDecodeRequests(payload.Bytes, [], out var violation);
 
                 Assert.True(ok || violation.Length > 0, "false without a reason");
             }
@@ -76,7 +76,7 @@ public sealed class BatchProperties
             payload =>
             {
                 var decoded = new List<RequestEntry>();
-                var ok = Batch.TryDecodeRequests(payload.Sequence, decoded, out _);
+                var ok = Batch.TryDecodeRequests(payload.Bytes, decoded, out _);
 
                 var written = Batches.RequestPayload([.. decoded.Select(entry => new RequestItem(entry.Id, entry.Payload.ToArray()))]);
 

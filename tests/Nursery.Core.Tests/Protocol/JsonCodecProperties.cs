@@ -44,6 +44,20 @@ public sealed class JsonCodecProperties
     [Property(MaxTest = 300, QuietOnSuccess = true)]
     public Property A_long_is_written_as_the_serializer_writes_it_and_read_back() => Prop.ForAll(Arb.From(ArbMap.Default.GeneratorFor<long>()), value => WrittenAndReadAsTheSerializerDoes(value));
 
+    [Theory]
+    [InlineData(long.MinValue)]
+    [InlineData(long.MaxValue)]
+    [InlineData(int.MinValue)]
+    [InlineData(int.MaxValue)]
+    [InlineData(0L)]
+    [InlineData(-1L)]
+    public void The_extreme_integers_are_written_as_the_serializer_writes_them(long value)
+    {
+        WrittenAndReadAsTheSerializerDoes(value);
+        if (value is >= int.MinValue and <= int.MaxValue)
+            WrittenAndReadAsTheSerializerDoes((int)value);
+    }
+
     [Property(MaxTest = 300, QuietOnSuccess = true)]
     public Property A_finite_double_is_written_as_the_serializer_writes_it_and_read_back() =>
         Prop.ForAll(Arb.From(ArbMap.Default.GeneratorFor<double>().Where(double.IsFinite)), value => WrittenAndReadAsTheSerializerDoes(value));

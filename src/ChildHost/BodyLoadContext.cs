@@ -9,7 +9,11 @@ namespace Nursery.ChildHost;
 /// </summary>
 internal sealed class BodyLoadContext(string assemblyPath) : AssemblyLoadContext(name: Path.GetFileName(assemblyPath), isCollectible: false)
 {
-    private readonly AssemblyDependencyResolver _resolver = new(assemblyPath);
+    // Made when first needed: reading the deps.json costs a fresh child milliseconds, and a body whose assembly needs
+    // nothing beyond Nursery and the framework never asks.
+    private AssemblyDependencyResolver? _resolver;
+
+    private AssemblyDependencyResolver Resolver => _resolver ??= new AssemblyDependencyResolver(assemblyPath);
 
     protected override Assembly? Load(AssemblyName assemblyName)
     {
@@ -20,13 +24,13 @@ internal sealed class BodyLoadContext(string assemblyPath) : AssemblyLoadContext
             if (AssemblyName.ReferenceMatchesDefinition(assemblyName, loaded.GetName()) && loaded.GetName().Version >= assemblyName.Version)
                 return null;
         }
-        var path = _resolver.ResolveAssemblyToPath(assemblyName);
+        var path = Resolver.ResolveAssemblyToPath(assemblyName);
         return path is null ? null : LoadFromAssemblyPath(path);
     }
 
     protected override nint LoadUnmanagedDll(string unmanagedDllName)
     {
-        var path = _resolver.ResolveUnmanagedDllToPath(unmanagedDllName);
+        var path = Resolver.ResolveUnmanagedDllToPath(unmanagedDllName);
         return path is null ? 0 : LoadUnmanagedDllFromPath(path);
     }
 }

@@ -7,7 +7,8 @@ namespace Nursery.ChildHost;
 
 /// <summary>
 /// The child executable: says hello, loads the body the parent names, runs its initializer, then answers batches of
-/// requests one item at a time until stdin ends, on two threads of its own: one reads frames, the main one runs items. Exits at stdin EOF and when its parent dies.
+/// requests one item at a time until stdin ends, on two threads of its own: one reads frames, the main one runs
+/// items. Exits at stdin EOF and when its parent dies.
 /// </summary>
 internal static class Program
 {

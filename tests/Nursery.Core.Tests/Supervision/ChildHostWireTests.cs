@@ -130,11 +130,20 @@ public sealed class ChildHostWireTests
             };
             info.ArgumentList.Add(ChildHostLocation.Default.HostAssembly);
             var host = new RawHost(Process.Start(info) ?? throw new InvalidOperationException("the child host did not start"));
-            Assert.Equal(FrameKind.Hello, (await host.ReadFrameAsync()).Kind);
-            var init = new InitMessage(Body.Describe(new Func<string, string>(Bodies.Echo), "body"), null, null, 60_000, typeof(JsonCodec).AssemblyQualifiedName!);
-            await host.WriteAsync(Frame(FrameKind.Init, ProtocolJson.Encode(init)));
-            Assert.Equal(FrameKind.Ready, (await host.ReadFrameAsync()).Kind);
-            return host;
+            try
+            {
+                Assert.Equal(FrameKind.Hello, (await host.ReadFrameAsync()).Kind);
+                var init = new InitMessage(Body.Describe(new Func<string, string>(Bodies.Echo), "body"), null, null, 60_000, typeof(JsonCodec).AssemblyQualifiedName!);
+                await host.WriteAsync(Frame(FrameKind.Init, ProtocolJson.Encode(init)));
+                Assert.Equal(FrameKind.Ready, (await host.ReadFrameAsync()).Kind);
+                return host;
+            }
+            catch
+            {
+                // A start that went wrong must not leave the child behind.
+                await host.DisposeAsync();
+                throw;
+            }
         }
 
         public async Task WriteAsync(byte[] bytes)

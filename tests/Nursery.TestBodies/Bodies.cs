@@ -17,6 +17,13 @@ public static class Bodies
         return x * 2;
     }
 
+    /// <summary>Doubles after an await; throws after the await for a negative item.</summary>
+    public static async Task<int> DoubleAsyncOrThrow(int x)
+    {
+        await Task.Yield();
+        return x < 0 ? throw new InvalidOperationException($"async item {x} is bad") : x * 2;
+    }
+
     public static int Pid(int _) => Environment.ProcessId;
 
     public static int Throw(int x) => throw new InvalidOperationException($"item {x} is bad"); // ThrowLine

@@ -70,6 +70,23 @@ public sealed class WorkerTests
     }
 
     [Fact]
+    public async Task An_async_body_that_throws_after_an_await_gives_Faulted_and_its_child_goes_on_with_the_next_item()
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.FromAsync<int, int>(Bodies.DoubleAsyncOrThrow));
+
+        var failure = EitherAssert.Left<ChildFailure.Faulted, int>(await worker.InvokeAsync(-3).WaitAsync(Bound));
+        var next = await worker.InvokeAsync(4).WaitAsync(Bound);
+
+        Assert.Equal("System.InvalidOperationException", failure.Error.Type);
+        Assert.Equal("async item -3 is bad", failure.Error.Message);
+        Assert.Contains("DoubleAsyncOrThrow", failure.Error.StackTrace, StringComparison.Ordinal);
+        Assert.Equal(8, EitherAssert.Right(next));
+        Assert.Equal(worker.ProcessId, failure.ProcessId);
+        Assert.True(worker.IsAlive, "a throwing async body must not take its child down");
+    }
+
+    [Fact]
     public async Task Records_with_lists_travel_both_ways()
     {
         await using var children = new Children();

@@ -6,7 +6,8 @@ namespace Nursery.Micro;
 
 /// <summary>
 /// Frames and batches without a codec: writing a 256-item Request or Reply frame the way the worker and the child
-/// host do, decoding one, and reading request frames from a stream with <see cref="FrameReader"/>. Payloads are
+/// host do, decoding one, and reading reply frames from a stream with <see cref="FrameReader"/> (as the worker reads
+/// its child's stdout). Payloads are
 /// opaque bytes of <see cref="PayloadBytes"/> each (8: an encoded int or so; 10 240: a 10 KiB string).
 /// </summary>
 [MemoryDiagnoser]
@@ -17,7 +18,8 @@ public class FrameBenchmarks
 
     private FrameBuffer _buffer = null!;
     private byte[] _payload = [];
-    private ReadOnlySequence<byte> _requestFrame, _requestPayload, _replyPayload;
+    private ReadOnlySequence<byte> _requestFrame, _replyPayload;
+    private ReadOnlyMemory<byte> _requestPayload;
     private MemoryStream _stream = null!;
     private readonly List<RequestEntry> _requests = new(Items);
     private readonly List<ReplyEntry> _replies = new(Items);
@@ -33,10 +35,11 @@ public class FrameBenchmarks
         WriteRequestBatch();
         var requestFrame = _buffer.WrittenSpan.ToArray();
         _requestFrame = new(requestFrame);
-        _requestPayload = new(requestFrame.AsMemory(FrameParser.HeaderLength));
+        _requestPayload = requestFrame.AsMemory(FrameParser.HeaderLength);
         WriteReplyBatch();
-        _replyPayload = new(_buffer.WrittenSpan[FrameParser.HeaderLength..].ToArray());
-        _stream = new MemoryStream([.. Enumerable.Repeat(requestFrame, FramesInStream).SelectMany(frame => frame)], writable: false);
+        var replyFrame = _buffer.WrittenSpan.ToArray();
+        _replyPayload = new(replyFrame.AsMemory(FrameParser.HeaderLength));
+        _stream = new MemoryStream([.. Enumerable.Repeat(replyFrame, FramesInStream).SelectMany(frame => frame)], writable: false);
     }
 
     [GlobalCleanup]
@@ -78,7 +81,7 @@ public class FrameBenchmarks
     public int DecodeRequests()
     {
         _requests.Clear();
-        return Batch.TryDecodeRequests(_requestPayload.First, _requests, out _) ? _requests.Count : -1;
+        return Batch.TryDecodeRequests(_requestPayload, _requests, out _) ? _requests.Count : -1;
     }
 
     [Benchmark]
@@ -88,9 +91,9 @@ public class FrameBenchmarks
         return Batch.TryDecodeReplies(_replyPayload, _replies, out _) ? _replies.Count : -1;
     }
 
-    /// <summary>Per frame: a <see cref="FrameReader"/> reads 8 request frames from a stream, each decoded into its 256 entries.</summary>
+    /// <summary>Per frame: a <see cref="FrameReader"/> reads 8 reply frames from a stream, each decoded into its 256 entries.</summary>
     [Benchmark(OperationsPerInvoke = FramesInStream)]
-    public async Task<int> ReadAndDecodeRequestFrames()
+    public async Task<int> ReadAndDecodeReplyFrames()
     {
         _stream.Position = 0;
         var reader = new FrameReader(_stream);
@@ -100,10 +103,10 @@ public class FrameBenchmarks
             var read = await reader.ReadAsync();
             if (read.Status != ReadStatus.Frame)
                 return read.Status == ReadStatus.End ? items : -1;
-            _requests.Clear();
-            if (!Batch.TryDecodeRequests(read.Payload.IsSingleSegment ? read.Payload.First : read.Payload.ToArray(), _requests, out _))
+            _replies.Clear();
+            if (!Batch.TryDecodeReplies(read.Payload, _replies, out _))
                 return -1;
-            items += _requests.Count;
+            items += _replies.Count;
         }
     }
 }

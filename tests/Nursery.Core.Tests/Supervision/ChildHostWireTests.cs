@@ -84,12 +84,7 @@ public sealed class ChildHostWireTests
 
     private static string Text(byte[] json) => new JsonCodec().Deserialize<string>(new ReadOnlySequence<byte>(json));
 
-    private static byte[] Frame(FrameKind kind, byte[] payload)
-    {
-        using var buffer = new FrameBuffer(16);
-        buffer.WriteFrame(kind, payload);
-        return buffer.WrittenSpan.ToArray();
-    }
+    private static byte[] Frame(FrameKind kind, byte[] payload) => Wire.Encode([new WireFrame(kind, payload)]);
 
     /// <summary>A child host started with System.Diagnostics.Process, past Hello → Init → Ready, serving <see cref="Bodies.Echo"/>.</summary>
     private sealed class RawHost : IAsyncDisposable

@@ -110,6 +110,20 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
         Counts(stage).Add(keys.Count, 0);
     }
 
+    /// <summary>
+    /// Items whose sink action completed at once, while successes are neither kept nor logged: their attempts and
+    /// their ends counted in one go.
+    /// </summary>
+    public void SinkSucceeded(string stage, int count)
+    {
+        AttemptCounter.Add(count, new KeyValuePair<string, object?>("stage", stage), new KeyValuePair<string, object?>("outcome", "Succeeded"));
+        Counts(stage).Add(count, 0);
+        Interlocked.Add(ref _succeeded, count);
+        SucceededCounter.Add(count, new KeyValuePair<string, object?>("stage", stage));
+        Interlocked.Add(ref _ended, count);
+        CheckDrained();
+    }
+
     /// <summary>Items that came through the last stage: counted once each.</summary>
     public void Ended(string stage, IReadOnlyList<string> keys)
     {

@@ -283,42 +283,85 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
     private async Task FeedAsync<T>(IAsyncEnumerable<T> source, ITargetBlock<Item<T>> entry, Func<T, string>? key, IReadOnlySet<string> resumed)
     {
         var ledger = Ledger;
+        var entryName = ((INurseryBlock)entry).Name;
+        // A block of the scope is handed the items an array at a time: what the source gives at once, up to a chunk.
+        var inlet = entry is IInletBlock<T> inletBlock ? inletBlock.Inlet : null;
+        var chunk = new List<Item<T>>();
+        var chunkSize = inlet is null ? 1 : Math.Clamp(inlet.Capacity / 8, 1, 128);
         var index = 0L;
         try
         {
-            await foreach (var value in source.WithCancellation(Token).ConfigureAwait(false))
+            var items = source.GetAsyncEnumerator(Token);
+            await using (items.ConfigureAwait(false))
             {
-                if (IsAborted)
-                    break;
-                var itemKey = key is null ? index.ToString(CultureInfo.InvariantCulture) : key(value);
-                index++;
-                if (resumed.Contains(itemKey))
+                while (true)
                 {
-                    ledger.Resumed();
-                    continue;
-                }
-                ledger.Input();
-                var accepted = false;
-                try
-                {
-                    accepted = await entry.SendAsync(new Item<T>(itemKey, Prelude.Right<ChildFailure, T>(value!)), Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) { }
-                if (!accepted)
-                {
-                    var entryName = ((INurseryBlock)entry).Name;
-                    ledger.Failed(IsAborted ? AbortedFailure(entryName, itemKey, 1, false) : new ChildFailure.Cancelled("the first block declined the item", Option<ChildFailure>.None, false) { Stage = entryName, Key = itemKey });
-                    if (IsAborted)
+                    var next = items.MoveNextAsync();
+                    // Never hold read items while waiting for the source.
+                    if (!next.IsCompleted && chunk.Count > 0 && !await SendChunkAsync().ConfigureAwait(false))
+                        break;
+                    if (!await next.ConfigureAwait(false) || IsAborted)
+                        break;
+                    var value = items.Current;
+                    var itemKey = key is null ? index.ToString(CultureInfo.InvariantCulture) : key(value);
+                    index++;
+                    if (resumed.Contains(itemKey))
+                    {
+                        ledger.Resumed();
+                        continue;
+                    }
+                    ledger.Input();
+                    chunk.Add(new Item<T>(itemKey, Prelude.Right<ChildFailure, T>(value!)));
+                    if (chunk.Count >= chunkSize && !await SendChunkAsync().ConfigureAwait(false))
                         break;
                 }
+                if (chunk.Count > 0)
+                    await SendChunkAsync().ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (IsAborted) { }
         catch (Exception exception)
         {
+            // What was read before the source failed still goes in (and ends as the abort decides).
+            if (chunk.Count > 0)
+                await SendChunkAsync().ConfigureAwait(false);
             AbortForBlock("reading the source", exception);
         }
+        FailUnsent();
         ledger.SourceDone();
+
+        // False when the entry declined (the items are counted failed); false also ends the feed after an abort.
+        async Task<bool> SendChunkAsync()
+        {
+            bool accepted;
+            if (inlet is not null)
+            {
+                accepted = await inlet.WriteAsync([.. chunk], Token).ConfigureAwait(false);
+            }
+            else
+            {
+                accepted = false;
+                try
+                {
+                    accepted = await entry.SendAsync(chunk[0], Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) { }
+            }
+            if (accepted)
+            {
+                chunk.Clear();
+                return true;
+            }
+            FailUnsent();
+            return !IsAborted;
+        }
+
+        void FailUnsent()
+        {
+            foreach (var item in chunk)
+                ledger.Failed(IsAborted ? AbortedFailure(entryName, item.Key, 1, false) : new ChildFailure.Cancelled("the first block declined the item", Option<ChildFailure>.None, false) { Stage = entryName, Key = item.Key });
+            chunk.Clear();
+        }
     }
 
     /// <summary>

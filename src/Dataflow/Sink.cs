@@ -8,9 +8,12 @@ namespace Nursery;
 /// in the run's result and are not given to the action. An action that throws is a Faulted failure of the item and,
 /// under fail fast, aborts the run like a child's failure. Never faults.
 /// </summary>
-public sealed class Sink<T> : ITargetBlock<Item<T>>, INurseryBlock
+public sealed class Sink<T> : ITargetBlock<Item<T>>, INurseryBlock, IInletBlock<T>
 {
-    private readonly ActionBlock<Item<T>> _block;
+    private readonly BufferBlock<Item<T>> _input;
+    private readonly Inlet<T> _inlet;
+    private readonly ActionBlock<Item<T>>? _parallel;
+    private readonly Task _completion;
     private readonly Func<T, Task> _action;
     private readonly Policy _policy;
     private readonly List<INurseryBlock> _upstreams = [];
@@ -21,40 +24,54 @@ public sealed class Sink<T> : ITargetBlock<Item<T>>, INurseryBlock
         Name = options.Name;
         _action = action;
         _policy = options.Policy.IfNone(scope.Options.DefaultPolicy).Validate();
-        _block = new ActionBlock<Item<T>>(Process, new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = options.Parallelism, BoundedCapacity = options.BoundedCapacity });
+        // Items wait in the inlet (handed over an array at a time by the blocks of the scope, or forwarded from the
+        // public face); one loop runs them, or hands them to an action block when the action runs in parallel.
+        _input = new BufferBlock<Item<T>>(new DataflowBlockOptions { BoundedCapacity = options.BoundedCapacity });
+        _inlet = new Inlet<T>(options.BoundedCapacity);
+        if (options.Parallelism > 1)
+            _parallel = new ActionBlock<Item<T>>(Process, new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = options.Parallelism, BoundedCapacity = options.Parallelism });
+        _ = _inlet.ForwardFromAsync(_input);
+        _completion = ConsumeAsync();
     }
 
     /// <summary>The sink's name.</summary>
     public string Name { get; }
 
     /// <summary>Completes when every accepted item has been handled.</summary>
-    public Task Completion => _block.Completion;
+    public Task Completion => _completion;
 
     NurseryScope INurseryBlock.Scope => Scope;
 
     IReadOnlyList<INurseryBlock> INurseryBlock.Upstreams => _upstreams;
 
+    Inlet<T> IInletBlock<T>.Inlet => _inlet;
+
     internal NurseryScope Scope { get; }
 
     /// <inheritdoc />
-    public void Complete() => _block.Complete();
+    public void Complete()
+    {
+        _input.Complete();
+        _inlet.Close();
+    }
 
     /// <summary>A faulting upstream block aborts the run (it does not fault the sink), then the sink completes.</summary>
     public void Fault(Exception exception)
     {
         Scope.AbortForBlock($"a block sending to sink '{Name}' faulted", exception);
-        _block.Complete();
+        Complete();
     }
 
     /// <inheritdoc />
     public DataflowMessageStatus OfferMessage(DataflowMessageHeader messageHeader, Item<T> messageValue, ISourceBlock<Item<T>>? source, bool consumeToAccept) =>
-        ((ITargetBlock<Item<T>>)_block).OfferMessage(messageHeader, messageValue, source, consumeToAccept);
+        ((ITargetBlock<Item<T>>)_input).OfferMessage(messageHeader, messageValue, source, consumeToAccept);
 
     void INurseryBlock.AddUpstream(INurseryBlock upstream) => _upstreams.Add(upstream);
 
     Task INurseryBlock.StartAsync(CancellationToken cancellationToken)
     {
-        Scope.Watch(_block, $"sink '{Name}'");
+        if (_parallel is not null)
+            Scope.Watch(_parallel, $"sink '{Name}'");
         return Task.CompletedTask;
     }
 
@@ -64,6 +81,88 @@ public sealed class Sink<T> : ITargetBlock<Item<T>>, INurseryBlock
 
     /// <inheritdoc />
     public override string ToString() => $"Sink {Name}";
+
+    /// <summary>Runs every item that reaches the inlet, in arrival order; completes when the inlet is done. Never faults.</summary>
+    private async Task ConsumeAsync()
+    {
+        var taken = new List<Item<T>[]>();
+        try
+        {
+            while (await _inlet.TakeAsync(taken).ConfigureAwait(false))
+            {
+                foreach (var array in taken)
+                {
+                    if (_parallel is not null)
+                    {
+                        foreach (var item in array)
+                        {
+                            if (!_parallel.Post(item))
+                                await _parallel.SendAsync(item).ConfigureAwait(false);
+                        }
+                        continue;
+                    }
+                    for (var at = 0; at < array.Length; )
+                    {
+                        at = RunQuickly(array, at, out var pending);
+                        if (pending is not null)
+                            await pending.ConfigureAwait(false);
+                    }
+                }
+                taken.Clear();
+            }
+        }
+        catch (Exception exception)
+        {
+            // A defect: abort the run (its books are settled by the scope) rather than hang it.
+            Scope.AbortForBlock($"sink '{Name}' failed", exception);
+        }
+        if (_parallel is not null)
+        {
+            _parallel.Complete();
+            await _parallel.Completion.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Runs items of <paramref name="array"/> from <paramref name="from"/> on while their actions complete at once,
+    /// counting those successes in one go; stops after an item that must be awaited (its task in
+    /// <paramref name="pending"/>). Returns where to go on.
+    /// </summary>
+    private int RunQuickly(Item<T>[] array, int from, out Task? pending)
+    {
+        pending = null;
+        var succeeded = 0;
+        var at = from;
+        while (at < array.Length && pending is null)
+        {
+            var item = array[at++];
+            if (item.Value.IsLeft)
+                continue;
+            var value = item.Value.Match(v => v, _ => throw new InvalidOperationException());
+            if (Scope.IsAborted || Scope.Ledger.KeepsSuccesses)
+            {
+                pending = ProcessAsync(item.Key, value, firstAttempt: null);
+                break;
+            }
+            var startMilliseconds = Environment.TickCount64;
+            Task acted;
+            try
+            {
+                acted = _action(value);
+            }
+            catch (Exception exception)
+            {
+                acted = Task.FromException(exception);
+            }
+            if (acted.IsCompletedSuccessfully)
+                succeeded++;
+            else
+                pending = ProcessAsync(item.Key, value, (acted, startMilliseconds));
+        }
+        if (succeeded > 0)
+            Scope.Ledger.SinkSucceeded(Name, succeeded);
+        return at;
+    }
 
     /// <summary>
     /// The first attempt of an item whose action completes at once (a synchronous action, as most sinks are) is run

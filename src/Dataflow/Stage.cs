@@ -12,9 +12,12 @@ namespace Nursery;
 /// <see cref="NurseryScope"/> (completion then flows between them by itself) or to your own blocks; not to both.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The pool is disposed by the scope (StopAsync) when the run ends.")]
-public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, IReceivableSourceBlock<Item<TOut>>, INurseryBlock
+public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, IReceivableSourceBlock<Item<TOut>>, INurseryBlock, IInletBlock<TIn>
 {
     private readonly BufferBlock<Item<TIn>> _input;
+    private readonly Inlet<TIn> _inlet;
+    private readonly List<ScopeLink> _scopeLinks = [];
+    private Inlet<TOut>? _next;
     private readonly BufferBlock<Item<TOut>> _output;
     private readonly IItemRunner<TIn, TOut> _pool;
     private readonly Policy _policy;
@@ -52,8 +55,11 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
         _maxBatchItems = Math.Max(1, options.ItemsPerWorker / batchesPerWorker);
         _window = new SemaphoreSlim(_maxBatches, _maxBatches);
         var inFlight = _maxBatches * _maxBatchItems;
-        _input = new BufferBlock<Item<TIn>>(new DataflowBlockOptions { BoundedCapacity = options.BoundedCapacity > 0 ? options.BoundedCapacity : inFlight * 2 });
+        var capacity = options.BoundedCapacity > 0 ? options.BoundedCapacity : inFlight * 2;
+        _input = new BufferBlock<Item<TIn>>(new DataflowBlockOptions { BoundedCapacity = capacity });
+        _inlet = new Inlet<TIn>(capacity);
         _output = new BufferBlock<Item<TOut>>(new DataflowBlockOptions { BoundedCapacity = inFlight });
+        _ = _inlet.ForwardFromAsync(_input);
         _ = PumpAsync();
         _ = EmitAsync();
     }
@@ -72,6 +78,8 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
 
     /// <summary>Output items waiting to be taken.</summary>
     public int OutputCount => _output.Count;
+
+    Inlet<TIn> IInletBlock<TIn>.Inlet => _inlet;
 
     NurseryScope INurseryBlock.Scope => Scope;
 
@@ -98,7 +106,10 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
                 throw new ArgumentException(MixedLinks, nameof(target));
             _linkedToScope = true;
             scoped.AddUpstream(this);
-            return _output.LinkTo(target, new DataflowLinkOptions { Append = linkOptions.Append, MaxMessages = linkOptions.MaxMessages, PropagateCompletion = false });
+            // Made when the run starts: a single scope block is handed whole batches, others are linked then.
+            var link = new ScopeLink(this, target, linkOptions);
+            _scopeLinks.Add(link);
+            return link;
         }
         if (_linkedToScope)
             throw new ArgumentException(MixedLinks, nameof(target));
@@ -110,13 +121,17 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
     private string MixedLinks => $"Stage '{Name}' sends either to blocks of its NurseryScope or to your own blocks, not both, so that every item is counted once; put a scope block (or your block) in front of the others.";
 
     /// <inheritdoc />
-    public void Complete() => _input.Complete();
+    public void Complete()
+    {
+        _input.Complete();
+        _inlet.Close();
+    }
 
     /// <summary>A faulting upstream block aborts the run (it does not fault this stage), then the stage completes.</summary>
     public void Fault(Exception exception)
     {
         Scope.AbortForBlock($"a block sending to stage '{Name}' faulted", exception);
-        _input.Complete();
+        Complete();
     }
 
     /// <inheritdoc />
@@ -143,7 +158,14 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
 
     Task INurseryBlock.StartAsync(CancellationToken cancellationToken)
     {
-        if (!_linkedToScope && !_linkedElsewhere)
+        if (_scopeLinks is [{ Target: IInletBlock<TOut> next, Options.MaxMessages: DataflowBlockOptions.Unbounded }])
+            _next = next.Inlet;
+        else
+        {
+            foreach (var link in _scopeLinks)
+                link.Attach();
+        }
+        if (_scopeLinks.Count == 0 && !_linkedElsewhere)
             _output.LinkTo(DataflowBlock.NullTarget<Item<TOut>>());
         Scope.Watch(_output, $"stage '{Name}'");
         return _pool.StartAsync(cancellationToken);
@@ -174,6 +196,7 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
     {
         try
         {
+            var taken = new List<Item<TIn>[]>();
             var held = new List<Item<TIn>>();
             var at = 0;
             while (true)
@@ -181,12 +204,12 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
                 if (at >= held.Count)
                 {
                     held.Clear();
+                    taken.Clear();
                     at = 0;
-                    if (!await _input.OutputAvailableAsync().ConfigureAwait(false))
+                    if (!await _inlet.TakeAsync(taken).ConfigureAwait(false))
                         break;
-                    if (!_input.TryReceiveAll(out var taken))
-                        continue;
-                    held.AddRange(taken);
+                    foreach (var array in taken)
+                        held.AddRange(array);
                 }
                 await _window.WaitAsync().ConfigureAwait(false);
                 var batch = new Item<TIn>[Math.Min(held.Count - at, _sizer.Next(_maxBatchItems))];
@@ -219,10 +242,18 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
         {
             await foreach (var emission in _emissions.Reader.ReadAllAsync().ConfigureAwait(false))
             {
-                foreach (var output in await emission.Outputs.ConfigureAwait(false))
+                var outputs = await emission.Outputs.ConfigureAwait(false);
+                // To the one scope block linked: the whole array (false only when that block was completed by force
+                // after an abort, whose books the scope settles). Otherwise through the output block, one by one.
+                if (_next is { } next)
+                    await next.WriteAsync(outputs).ConfigureAwait(false);
+                else
                 {
-                    if (!_output.Post(output))
-                        await _output.SendAsync(output).ConfigureAwait(false);
+                    foreach (var output in outputs)
+                    {
+                        if (!_output.Post(output))
+                            await _output.SendAsync(output).ConfigureAwait(false);
+                    }
                 }
                 if (emission.HoldsSlot)
                     _window.Release();
@@ -380,6 +411,40 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
         Scope.Ledger.Failed(failure);
         Scope.Abort(failure);
         return new Item<TOut>(key, Prelude.Left<ChildFailure, TOut>(failure));
+    }
+
+    /// <summary>A link to a block of the scope, made when the run starts (or not at all, when the block is handed batches).</summary>
+    private sealed class ScopeLink(Stage<TIn, TOut> stage, ITargetBlock<Item<TOut>> target, DataflowLinkOptions options) : IDisposable
+    {
+        private readonly Lock _gate = new();
+        private IDisposable? _link;
+        private bool _disposed;
+
+        public ITargetBlock<Item<TOut>> Target => target;
+
+        public DataflowLinkOptions Options => options;
+
+        public void Attach()
+        {
+            lock (_gate)
+            {
+                if (!_disposed)
+                    _link = stage._output.LinkTo(target, new DataflowLinkOptions { Append = options.Append, MaxMessages = options.MaxMessages, PropagateCompletion = false });
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (_gate)
+            {
+                if (_disposed)
+                    return;
+                _disposed = true;
+                _link?.Dispose();
+                if (_link is null)
+                    stage._scopeLinks.Remove(this);
+            }
+        }
     }
 
     /// <summary>An attempt already made (the first, as part of a batch).</summary>

@@ -321,9 +321,10 @@ public sealed class ScenarioTests
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (DateTime.UtcNow < deadline)
         {
+            // The body creates the file, then writes its pid: the file may be seen still empty.
             var marker = markers.EnumerateFiles("busy-*").FirstOrDefault();
-            if (marker is not null)
-                return int.Parse(await File.ReadAllTextAsync(marker.FullName), System.Globalization.CultureInfo.InvariantCulture);
+            if (marker is not null && int.TryParse(await File.ReadAllTextAsync(marker.FullName), System.Globalization.CultureInfo.InvariantCulture, out var pid))
+                return pid;
             await Task.Delay(20);
         }
         throw new TimeoutException("item 7 never started");

@@ -30,6 +30,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
     private long _resumed;
     private int _recordCount;
     private bool _sourceDone;
+    private bool _abandoned;
     private ChildFailure? _firstFailure;
 
     /// <summary>Completes when the source is exhausted and every input has ended.</summary>
@@ -60,6 +61,8 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
 
     public void Succeeded(string stage, string key)
     {
+        if (Volatile.Read(ref _abandoned))
+            return;
         Interlocked.Increment(ref _succeeded);
         SucceededCounter.Add(1, new KeyValuePair<string, object?>("stage", stage));
         jobLog?.Ended(key, "Succeeded", "");
@@ -68,6 +71,13 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
 
     /// <summary>An item's final failure: counted once, kept, logged.</summary>
     public void Failed(ChildFailure failure)
+    {
+        if (Volatile.Read(ref _abandoned))
+            return;
+        Count(failure);
+    }
+
+    private void Count(ChildFailure failure)
     {
         lock (_gate)
         {
@@ -81,12 +91,23 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
         End();
     }
 
-    /// <summary>Items read but never ended (left in a block that could not drain after an abort): counted Cancelled.</summary>
+    /// <summary>
+    /// Items read but never ended (left in a block that could not drain after an abort): counted Cancelled. Every item
+    /// still in flight is one of these, so whatever ends later (a block completed by force goes on with what it held)
+    /// is not counted again.
+    /// </summary>
     public void Abandon(string reason, Option<ChildFailure> cause)
     {
-        var left = InFlight;
+        long left;
+        lock (_gate)
+        {
+            if (_abandoned)
+                return;
+            left = InFlight;
+            Volatile.Write(ref _abandoned, true);
+        }
         for (var i = 0; i < left; i++)
-            Failed(new ChildFailure.Cancelled(reason, cause, true) { Stage = "(run)", Key = "(unknown)" });
+            Count(new ChildFailure.Cancelled(reason, cause, true) { Stage = "(run)", Key = "(unknown)" });
     }
 
     /// <summary>Whether a successful attempt would still be kept or logged; when not, callers may skip timing it.</summary>
@@ -116,6 +137,8 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
     /// </summary>
     public void SinkSucceeded(string stage, int count)
     {
+        if (Volatile.Read(ref _abandoned))
+            return;
         AttemptCounter.Add(count, new KeyValuePair<string, object?>("stage", stage), new KeyValuePair<string, object?>("outcome", "Succeeded"));
         Counts(stage).Add(count, 0);
         Interlocked.Add(ref _succeeded, count);
@@ -127,7 +150,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
     /// <summary>Items that came through the last stage: counted once each.</summary>
     public void Ended(string stage, IReadOnlyList<string> keys)
     {
-        if (keys.Count == 0)
+        if (keys.Count == 0 || Volatile.Read(ref _abandoned))
             return;
         Interlocked.Add(ref _succeeded, keys.Count);
         SucceededCounter.Add(keys.Count, new KeyValuePair<string, object?>("stage", stage));

@@ -135,43 +135,35 @@ public sealed class Sink<T> : ITargetBlock<Item<T>>, INurseryBlock, IInletBlock<
         var at = from;
         while (at < array.Length && pending is null)
         {
-            var item = array[at++];
-            if (item.Value.IsLeft)
-                continue;
-            var value = item.Value.Match(v => v, _ => throw new InvalidOperationException());
-            if (Scope.IsAborted || Scope.Ledger.KeepsSuccesses)
-            {
-                pending = ProcessAsync(item.Key, value, firstAttempt: null);
-                break;
-            }
-            var startMilliseconds = Environment.TickCount64;
-            Task acted;
-            try
-            {
-                acted = _action(value);
-            }
-            catch (Exception exception)
-            {
-                acted = Task.FromException(exception);
-            }
-            if (acted.IsCompletedSuccessfully)
+            pending = Start(array[at++], out var quick);
+            if (quick)
                 succeeded++;
-            else
-                pending = ProcessAsync(item.Key, value, (acted, startMilliseconds));
         }
         if (succeeded > 0)
             Scope.Ledger.SinkSucceeded(Name, succeeded);
         return at;
     }
 
-    /// <summary>
-    /// The first attempt of an item whose action completes at once (a synchronous action, as most sinks are) is run
-    /// without an async state machine: one item's cost at the end of a fast pipeline. Anything else goes the long way.
-    /// </summary>
+    /// <summary>One item, for the parallel action block: as <see cref="Start"/>, its quick success counted at once.</summary>
     private Task Process(Item<T> item)
     {
+        var pending = Start(item, out var quick);
+        if (quick)
+            Scope.Ledger.SinkSucceeded(Name, 1);
+        return pending ?? Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Starts an item's first attempt. The first attempt of an item whose action completes at once (a synchronous
+    /// action, as most sinks are) runs without an async state machine — one item's cost at the end of a fast
+    /// pipeline — and gives null with <paramref name="quick"/> set: the caller counts the success. A Left gives null
+    /// (it is already in the run's result); anything else, the task that ends the item.
+    /// </summary>
+    private Task? Start(Item<T> item, out bool quick)
+    {
+        quick = false;
         if (item.Value.IsLeft)
-            return Task.CompletedTask;
+            return null;
         var value = item.Value.Match(v => v, _ => throw new InvalidOperationException());
         if (Scope.IsAborted || Scope.Ledger.KeepsSuccesses)
             return ProcessAsync(item.Key, value, firstAttempt: null);
@@ -188,9 +180,8 @@ public sealed class Sink<T> : ITargetBlock<Item<T>>, INurseryBlock, IInletBlock<
         }
         if (!acted.IsCompletedSuccessfully)
             return ProcessAsync(item.Key, value, (acted, startMilliseconds));
-        Scope.Ledger.Attempt(Name, item.Key, 1, 0, default, default, "Succeeded", "");
-        Scope.Ledger.Succeeded(Name, item.Key);
-        return Task.CompletedTask;
+        quick = true;
+        return null;
     }
 
     private async Task ProcessAsync(string key, T value, (Task Acted, long StartMilliseconds)? firstAttempt)

@@ -159,7 +159,7 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
     Task INurseryBlock.StartAsync(CancellationToken cancellationToken)
     {
         if (_scopeLinks is [{ Target: IInletBlock<TOut> next, Options.MaxMessages: DataflowBlockOptions.Unbounded }])
-            _next = next.Inlet;
+            Volatile.Write(ref _next, next.Inlet);
         else
         {
             foreach (var link in _scopeLinks)
@@ -245,7 +245,7 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
                 var outputs = await emission.Outputs.ConfigureAwait(false);
                 // To the one scope block linked: the whole array (false only when that block was completed by force
                 // after an abort, whose books the scope settles). Otherwise through the output block, one by one.
-                if (_next is { } next)
+                if (Volatile.Read(ref _next) is { } next)
                     await next.WriteAsync(outputs).ConfigureAwait(false);
                 else
                 {

@@ -284,10 +284,11 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
     {
         var ledger = Ledger;
         var entryName = ((INurseryBlock)entry).Name;
-        // A block of the scope is handed the items an array at a time: what the source gives at once, up to a chunk.
-        var inlet = entry is IInletBlock<T> inletBlock ? inletBlock.Inlet : null;
+        // Every block of the scope (RunAsync checked the entry is one) is handed the items an array at a time: what
+        // the source gives at once, up to a chunk.
+        var inlet = ((IInletBlock<T>)entry).Inlet;
         var chunk = new List<Item<T>>();
-        var chunkSize = inlet is null ? 1 : Math.Clamp(inlet.Capacity / 8, 1, 128);
+        var chunkSize = Math.Clamp(inlet.Capacity / 8, 1, 128);
         var index = 0L;
         try
         {
@@ -333,21 +334,7 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         // False when the entry declined (the items are counted failed); false also ends the feed after an abort.
         async Task<bool> SendChunkAsync()
         {
-            bool accepted;
-            if (inlet is not null)
-            {
-                accepted = await inlet.WriteAsync([.. chunk], Token).ConfigureAwait(false);
-            }
-            else
-            {
-                accepted = false;
-                try
-                {
-                    accepted = await entry.SendAsync(chunk[0], Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) { }
-            }
-            if (accepted)
+            if (await inlet.WriteAsync([.. chunk], Token).ConfigureAwait(false))
             {
                 chunk.Clear();
                 return true;

@@ -18,7 +18,7 @@ public class DispatchBenchmarks
 
     private ICodec _codec = null!;
     private FrameBuffer _requestFrame = null!, _replyFrame = null!;
-    private readonly List<RequestEntry> _requests = new(Items);
+    private readonly RequestEntries _requests = new();
     private readonly List<ReplyEntry> _replies = new(Items);
 
     [Params("Json", "MessagePack")]
@@ -73,8 +73,9 @@ public class DispatchBenchmarks
             throw new InvalidOperationException("the request frame did not decode");
         _replyFrame.Clear();
         countAt = Batch.BeginBatch(_replyFrame, FrameKind.Reply);
-        foreach (var request in _requests)
+        for (var i = 0; i < _requests.Count; i++)
         {
+            var request = _requests[i];
             var payload = request.Payload.ToArray();
             _replyFrame.WriteInt64(request.Id);
             _replyFrame.WriteByte((byte)ReplyStatus.Ok);

@@ -21,7 +21,7 @@ public class FrameBenchmarks
     private ReadOnlySequence<byte> _requestFrame, _replyPayload;
     private ReadOnlyMemory<byte> _requestPayload;
     private MemoryStream _stream = null!;
-    private readonly List<RequestEntry> _requests = new(Items);
+    private readonly RequestEntries _requests = new();
     private readonly List<ReplyEntry> _replies = new(Items);
 
     [Params(8, Payloads.TenKib)]

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Nursery.Protocol;
 
 namespace Nursery.ChildHost;
 
@@ -6,6 +7,13 @@ namespace Nursery.ChildHost;
 internal interface IBodyInvoker
 {
     ValueTask InvokeAsync(ReadOnlySequence<byte> input, IBufferWriter<byte> output);
+
+    /// <summary>
+    /// Compiles what the first item will run in the codec, without running the body: called while the child waits for
+    /// its first request after Ready, time it would spend idle. (Compiling the invoker and the body ahead through
+    /// reflection was tried: it cost more than the first item then saved.)
+    /// </summary>
+    void Prepare();
 }
 
 /// <summary>
@@ -19,11 +27,36 @@ internal sealed class BoundCodec<TIn, TOut>(ICodec codec)
     public DecodeFunction Decode { get; } = codec.Deserialize<TIn>;
 
     public Action<TOut, IBufferWriter<byte>> Encode { get; } = codec.Serialize<TOut>;
+
+    /// <summary>
+    /// Runs the codec once over default values, so that the first item finds its methods compiled. Only the JSON codec
+    /// with the types it writes itself: that is pure and cheap; another codec may do anything, and the serializer's
+    /// metadata for other types is built by the host's warm-up thread.
+    /// </summary>
+    public void Prepare()
+    {
+        if (codec is not JsonCodec || !JsonCodec.IsPrimitive(typeof(TIn)) || !JsonCodec.IsPrimitive(typeof(TOut)))
+            return;
+        using var scratch = new FrameBuffer(64);
+        try
+        {
+            codec.Serialize(default(TIn), scratch);
+            _ = Decode(new ReadOnlySequence<byte>(scratch.WrittenMemory));
+            scratch.Clear();
+            Encode(default!, scratch);
+        }
+        catch (Exception exception) when (exception is System.Text.Json.JsonException or FormatException or InvalidOperationException or ArgumentException)
+        {
+            // A preparation only: the first item meets whatever this was, and reports it.
+        }
+    }
 }
 
 internal sealed class SyncInvoker<TIn, TOut>(Func<TIn, TOut> body, ICodec codec) : IBodyInvoker
 {
     private readonly BoundCodec<TIn, TOut> _codec = new(codec);
+
+    public void Prepare() => _codec.Prepare();
 
     public ValueTask InvokeAsync(ReadOnlySequence<byte> input, IBufferWriter<byte> output)
     {
@@ -36,6 +69,8 @@ internal sealed class TaskInvoker<TIn, TOut>(Func<TIn, Task<TOut>> body, ICodec 
 {
     private readonly BoundCodec<TIn, TOut> _codec = new(codec);
 
+    public void Prepare() => _codec.Prepare();
+
     public async ValueTask InvokeAsync(ReadOnlySequence<byte> input, IBufferWriter<byte> output)
     {
         var result = await body(_codec.Decode(input)).ConfigureAwait(false);
@@ -46,6 +81,8 @@ internal sealed class TaskInvoker<TIn, TOut>(Func<TIn, Task<TOut>> body, ICodec 
 internal sealed class ValueTaskInvoker<TIn, TOut>(Func<TIn, ValueTask<TOut>> body, ICodec codec) : IBodyInvoker
 {
     private readonly BoundCodec<TIn, TOut> _codec = new(codec);
+
+    public void Prepare() => _codec.Prepare();
 
     public async ValueTask InvokeAsync(ReadOnlySequence<byte> input, IBufferWriter<byte> output)
     {

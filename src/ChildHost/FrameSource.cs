@@ -17,24 +17,30 @@ internal sealed class FrameSource(Stream input)
     private int _end;
 
     /// <summary>
-    /// The next frame's header: its kind and payload length, or null at a clean end of input (EOF or a broken pipe
-    /// between frames). A header that cannot start a frame, or input that ends inside one, is a violation, described.
+    /// Reads the next frame's header: its kind and payload length; false at a clean end of input (EOF or a broken
+    /// pipe between frames, <paramref name="violation"/> empty) or when a header cannot start a frame or the input ends
+    /// inside one (the violation described). Out parameters, not a nullable tuple: that generic struct's methods would
+    /// be compiled at run time in every fresh child.
     /// </summary>
-    public (FrameKind Kind, int PayloadLength)? ReadHeader(out string violation)
+    public bool TryReadHeader(out FrameKind kind, out int payloadLength, out string violation)
     {
         violation = "";
+        kind = default;
+        payloadLength = 0;
         var got = Take(_header);
         if (got == 0)
-            return null;
+            return false;
         var status = FrameParser.TryParse(new System.Buffers.ReadOnlySequence<byte>(_header, 0, got), FrameParser.DefaultMaxFrameLength, out _, out _, out _, out violation);
         if (status == ParseStatus.Violation)
-            return null;
+            return false;
         if (got < _header.Length)
         {
             violation = $"the stream ended inside a frame ({got} bytes of a header)";
-            return null;
+            return false;
         }
-        return ((FrameKind)_header[4], (int)(BinaryPrimitives.ReadUInt32LittleEndian(_header) - 1));
+        kind = (FrameKind)_header[4];
+        payloadLength = (int)(BinaryPrimitives.ReadUInt32LittleEndian(_header) - 1);
+        return true;
     }
 
     /// <summary>Fills <paramref name="into"/> with the next bytes of input; false when the input ended first.</summary>

@@ -47,6 +47,23 @@ internal static partial class Native
     [LibraryImport("libc")]
     public static unsafe partial int gethostname(byte* name, nint length);
 
+    public const int OReadWrite = 2;
+    public const int OCloseOnExec = 0x80000;
+
+    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int open(string path, int flags);
+
+    [LibraryImport("libc")]
+    public static partial int close(int fd);
+
+    public const int ProtRead = 1;
+    public const int ProtWrite = 2;
+    public const int MapShared = 1;
+    public static readonly nint MapFailed = -1;
+
+    [LibraryImport("libc")]
+    public static partial nint mmap(nint address, nint length, int protection, int flags, int fd, long offset);
+
     /// <summary>
     /// The host's name up to its first dot, as <see cref="Environment.MachineName"/> gives it on Linux, through the
     /// libc the host has already loaded (<see cref="Environment.MachineName"/>'s first call costs milliseconds).

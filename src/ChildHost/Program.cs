@@ -20,7 +20,10 @@ internal static class Program
         var channel = ProtocolChannel.Open();
         GuardAgainstOrphaning();
         ParentSilence.Start();
-        channel.Send(FrameKind.Hello, HandshakeJson.EncodeHello(new HelloMessage(ProtocolVersion.Magic, ProtocolVersion.Current, Environment.ProcessId, Environment.Version.ToString(), Native.HostName(), Environment.GetEnvironmentVariable("SLURM_JOB_ID") ?? "")));
+        // The host's name is for a child started through a launcher (srun, ssh), whose parent names it in failures; a
+        // local child (its parent's pid given) leaves it out.
+        var host = Environment.GetEnvironmentVariable("NURSERY_PARENT_PID") is null ? Native.HostName() : "";
+        channel.Send(FrameKind.Hello, HandshakeJson.EncodeHello(new HelloMessage(ProtocolVersion.Magic, ProtocolVersion.Current, Environment.ProcessId, Environment.Version.ToString(), host, Environment.GetEnvironmentVariable("SLURM_JOB_ID") ?? "")));
         // Work the hello does not need is done while the parent reads it.
         channel.PublishDescriptor();
 
@@ -34,10 +37,18 @@ internal static class Program
         if (!HandshakeJson.TryDecodeInit(new ReadOnlySequence<byte>(first), out var init, out _))
             return Leave(ExitProtocol, "nursery child host: the parent's first frame is not a valid Init frame");
 
-        // Requests are read (and queued) from now on; the parent sends none before Ready.
+        // The receiver reads (and queues) requests, and notices the end of stdin and, for a remote child, the parent's
+        // heartbeats; the heartbeat thread tells the parent this child lives. Both run before an initializer, which may
+        // take as long as it likes; without one they start after Ready, while the parent answers it (starting a thread
+        // costs a fresh process about a millisecond, and loading a body takes a few).
         var work = new WorkQueue();
-        new Thread(() => Receive(source, work)) { IsBackground = true, Name = "Nursery receiver" }.Start();
-        Heartbeat.Start(channel, TimeSpan.FromMilliseconds(Math.Max(1, init.HeartbeatMilliseconds)));
+        var threadsStarted = false;
+        void StartThreads()
+        {
+            new Thread(() => Receive(source, work)) { IsBackground = true, Name = "Nursery receiver" }.Start();
+            Heartbeat.Start(channel, TimeSpan.FromMilliseconds(Math.Max(1, init.HeartbeatMilliseconds)));
+            threadsStarted = true;
+        }
         IBodyInvoker body;
         var phase = "load the body";
         try
@@ -45,6 +56,7 @@ internal static class Program
             body = BodyLoader.LoadBody(init.Body, init.CodecType);
             if (init.Initializer is not null)
             {
+                StartThreads();
                 phase = "run the initializer";
                 BodyLoader.RunInitializerAsync(init.Initializer, init.StateJson).GetAwaiter().GetResult();
             }
@@ -55,8 +67,12 @@ internal static class Program
             return Leave(ExitBadStart, "");
         }
         // Mapped before Ready: the parent unlinks the file once the child is ready.
-        using var progress = init.ProgressPath is null ? null : ProgressSlot.Open(init.ProgressPath);
+        var progress = init.ProgressPath is null ? null : ProgressMapping.Open(init.ProgressPath);
         channel.Send(FrameKind.Ready, []);
+        // While the parent reads Ready and sends the first request.
+        if (!threadsStarted)
+            StartThreads();
+        body.Prepare();
         Serve(channel, body, work, progress);
         return 0;
     }
@@ -67,14 +83,12 @@ internal static class Program
     /// </summary>
     private static byte[]? ReadInit(FrameSource source)
     {
-        var header = source.ReadHeader(out var violation);
-        if (header is null)
+        if (!source.TryReadHeader(out var kind, out var length, out var violation))
         {
             if (violation.Length == 0)
                 Leave(0, "");
             return null;
         }
-        var (kind, length) = header.Value;
         if (kind != FrameKind.Init || length > MaxFirstFrameBytes)
             return null;
         var payload = new byte[length];
@@ -92,14 +106,13 @@ internal static class Program
     {
         while (true)
         {
-            var header = source.ReadHeader(out var violation);
+            var read = source.TryReadHeader(out var kind, out var length, out var violation);
             ParentSilence.Heard();
-            if (header is null)
+            if (!read)
             {
                 Leave(violation.Length == 0 ? 0 : ExitProtocol, violation.Length == 0 ? "" : $"nursery child host: the parent wrote {violation}");
                 return;
             }
-            var (kind, length) = header.Value;
             switch (kind)
             {
                 case FrameKind.Bye:
@@ -141,7 +154,7 @@ internal static class Program
     /// when the oldest held reply is older than <see cref="MaxHold"/>, when it is large, or when it holds
     /// <see cref="MaxRepliesPerFrame"/> replies. Never returns: the receiver ends the process.
     /// </summary>
-    private static void Serve(ProtocolChannel channel, IBodyInvoker body, WorkQueue work, ProgressSlot? progress)
+    private static void Serve(ProtocolChannel channel, IBodyInvoker body, WorkQueue work, ProgressMapping? progress)
     {
         using var replies = new FrameBuffer(64 * 1024);
         var countAt = -1;
@@ -156,7 +169,7 @@ internal static class Program
             var started = Stopwatch.GetTimestamp();
             for (var i = 0; i < entries.Count; i++)
             {
-                var entry = entries[i];
+                ref readonly var entry = ref entries[i];
                 if (count == 0)
                 {
                     replies.Clear();

@@ -20,7 +20,7 @@ internal sealed class RequestFrame
     private RequestFrame() { }
 
     /// <summary>The requests, in the order the parent sent them; valid until <see cref="Recycle"/>.</summary>
-    public List<RequestEntry> Entries { get; } = [];
+    public RequestEntries Entries { get; } = new();
 
     /// <summary>
     /// The next <paramref name="length"/> bytes of <paramref name="source"/> read into a pooled buffer and decoded;

@@ -29,7 +29,7 @@ internal static class Batch
     /// Decodes a Request frame's payload, which the child host holds in one buffer: read with span reads, not a
     /// sequence reader (its generic code is compiled at run time in every fresh child, and slower per item).
     /// </summary>
-    public static bool TryDecodeRequests(ReadOnlyMemory<byte> payload, List<RequestEntry> into, out string violation)
+    public static bool TryDecodeRequests(ReadOnlyMemory<byte> payload, RequestEntries into, out string violation)
     {
         var bytes = payload.Span;
         violation = "";

@@ -74,6 +74,30 @@ public sealed class JsonCodec : ICodec
         return JsonSerializer.Deserialize<T>(ref reader, Serializer.Options)!;
     }
 
+    /// <summary>
+    /// Never called. Names this codec's methods for the types it writes itself, so that ReadyToRun compiles them into
+    /// the library's image; otherwise each is compiled just in time in every fresh child before its first reply (the
+    /// child host names its invokers for the same types).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal static void NamePrecompiledInstantiations(ICodec codec, IBufferWriter<byte> output)
+    {
+        Name<int>(codec, output);
+        Name<long>(codec, output);
+        Name<double>(codec, output);
+        Name<bool>(codec, output);
+        Name<string>(codec, output);
+
+        static void Name<T>(ICodec codec, IBufferWriter<byte> output)
+        {
+            codec.Serialize(default(T)!, output);
+            _ = codec.Deserialize<T>(default);
+            var json = new JsonCodec();
+            json.Serialize(default(T)!, output);
+            _ = json.Deserialize<T>(default);
+        }
+    }
+
     /// <inheritdoc />
     public void EnsureSupported(Type type)
     {
@@ -141,11 +165,21 @@ public sealed class JsonCodec : ICodec
             start++;
         while (end > start && IsJsonWhitespace(json[end - 1]))
             end--;
-        var number = json[start..end];
-        var digits = number.Length > 0 && number[0] == (byte)'-' ? number[1..] : number;
-        if (digits.IsEmpty || digits.Length > 18 || (digits[0] == (byte)'0' && digits.Length > 1) || digits.IndexOfAnyExceptInRange((byte)'0', (byte)'9') >= 0)
+        var negative = start < end && json[start] == (byte)'-';
+        var digits = json[(negative ? start + 1 : start)..end];
+        if (digits.IsEmpty || digits.Length > 18 || (digits[0] == (byte)'0' && digits.Length > 1))
             return false;
-        return System.Buffers.Text.Utf8Parser.TryParse(number, out value, out var consumed) && consumed == number.Length;
+        // A plain loop: an item's digits are few, and a vectorised search is compiled at run time in every fresh child.
+        long magnitude = 0;
+        foreach (var digit in digits)
+        {
+            var d = digit - (byte)'0';
+            if ((uint)d > 9)
+                return false;
+            magnitude = magnitude * 10 + d;
+        }
+        value = negative ? -magnitude : magnitude;
+        return true;
     }
 
     private static bool IsJsonWhitespace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r';

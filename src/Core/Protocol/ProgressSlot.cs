@@ -9,11 +9,13 @@ namespace Nursery.Protocol;
 /// items) and still lets the parent tell, when the child dies or hangs, which item was running: the reply frames
 /// alone would blame the oldest unanswered item, which may have finished with its reply still in the child's buffer.
 /// Stores and loads are single aligned 64-bit words; they need no system call. The parent makes the file (in
-/// /dev/shm when it can), the child maps it at Init, and the parent unlinks it once the child is ready.
+/// /dev/shm when it can), the child maps it at Init (with mmap directly, see the child host's ProgressMapping), and the
+/// parent unlinks it once the child is ready.
 /// </summary>
 internal sealed unsafe class ProgressSlot : IDisposable
 {
-    private const int Size = 64;
+    /// <summary>The file's length in bytes.</summary>
+    public const int Size = 64;
     private static int _sequence;
     private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
@@ -51,24 +53,15 @@ internal sealed unsafe class ProgressSlot : IDisposable
         }
     }
 
-    /// <summary>Maps the slot the parent made (child side), or null when it cannot.</summary>
-    public static ProgressSlot? Open(string path)
+    /// <summary>
+    /// Child: item <paramref name="id"/> starts now, stored into the slot mapped at <paramref name="slot"/>;
+    /// <paramref name="timestamp"/> is a <see cref="Stopwatch.GetTimestamp"/> the caller has just read (the host reads
+    /// the clock once per item). The time first, then the id, which <see cref="Running"/> reads on both sides of it.
+    /// </summary>
+    public static void Store(byte* slot, long id, long timestamp)
     {
-        try
-        {
-            return new ProgressSlot(path, MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, Size, MemoryMappedFileAccess.ReadWrite)) { _path = null };
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or ArgumentException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>Child: item <paramref name="id"/> starts now; <paramref name="timestamp"/> is a <see cref="Stopwatch.GetTimestamp"/> the caller has just read (the host reads the clock once per item).</summary>
-    public void Starting(long id, long timestamp)
-    {
-        Volatile.Write(ref *(long*)(_pointer + 8), timestamp);
-        Volatile.Write(ref *(long*)_pointer, id);
+        Volatile.Write(ref *(long*)(slot + 8), timestamp);
+        Volatile.Write(ref *(long*)slot, id);
     }
 
     /// <summary>Parent: the item the child last started and when (Stopwatch ticks, comparable across processes on Linux), or (0, 0) if none.</summary>

@@ -33,6 +33,11 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init) : Wire
             if (!_released && options.BatchReplies)
                 _progress ??= ProgressSlot.Create();
         }
+        // The Init goes with the spawn, so the child finds it waiting when its hello is out instead of waiting a round
+        // trip for it. Not when the child must first be moved into its memory cgroup (done when its hello names its
+        // pid): the body's assembly and initializer must be loaded under the limit.
+        if (cgroup is null)
+            QueueInit();
         return Commands.CommandLaunch.HasSetsid
             ? new(Commands.CommandLaunch.Setsid, [options.Host.DotnetExecutable, options.Host.HostAssembly], environment, Environment.CurrentDirectory, OwnProcessGroup: true)
             : new(options.Host.DotnetExecutable, [options.Host.HostAssembly], environment, Environment.CurrentDirectory);
@@ -77,6 +82,17 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init) : Wire
         remoteEnvironment["NURSERY_PARENT_SILENCE_MS"] = ((long)launcher.ParentSilenceTimeout.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
         _remote = new RemoteLaunch(launcher, options.KillGrace > TimeSpan.Zero ? options.KillGrace : TimeSpan.FromSeconds(1));
         return launcher.Wrap(new LaunchSpec(host.DotnetExecutable, [host.HostAssembly], remoteEnvironment, Environment.CurrentDirectory), options, _remote);
+    }
+
+    /// <summary>Encodes the Init frame (with the progress slot's path, if there is one) for <see cref="GreetAsync"/> to write.</summary>
+    private void QueueInit()
+    {
+        string? progressPath;
+        lock (_gate)
+            progressPath = _progress?.Path;
+        using var frame = new FrameBuffer();
+        frame.WriteFrame(FrameKind.Init, ProtocolJson.Encode(init with { ProgressPath = progressPath }));
+        _initFrame.TrySetResult(frame.WrittenSpan.ToArray());
     }
 
     public override async Task<bool> GreetAsync(Stream stdin, CancellationToken cancellationToken)
@@ -154,14 +170,8 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init) : Wire
                     _remote?.Identify(hello.Host, hello.ProcessId, hello.JobId);
                     if (!listener.Hello(hello.ProcessId))
                         return;
-                    using (var frame = new FrameBuffer())
-                    {
-                        string? progressPath;
-                        lock (_gate)
-                            progressPath = _progress?.Path;
-                        frame.WriteFrame(FrameKind.Init, ProtocolJson.Encode(init with { ProgressPath = progressPath }));
-                        _initFrame.TrySetResult(frame.WrittenSpan.ToArray());
-                    }
+                    if (!_initFrame.Task.IsCompleted)
+                        QueueInit();
                     break;
                 case FrameKind.Ready when helloSeen && !ready:
                     ready = true;

@@ -19,12 +19,12 @@ public sealed class BatchProperties
             batch =>
             {
                 var payload = Batches.RequestPayload(batch.Items);
-                var decoded = new List<RequestEntry>();
+                var decoded = new RequestEntries();
 
                 var ok = Batch.TryDecodeRequests(payload, decoded, out var violation);
 
                 Assert.True(ok, violation);
-                Assert.Equal(batch.Items, decoded.Select(entry => new RequestItem(entry.Id, entry.Payload.ToArray())));
+                Assert.Equal(batch.Items, decoded.ToArray().Select(entry => new RequestItem(entry.Id, entry.Payload.ToArray())));
             }
         );
 
@@ -50,7 +50,7 @@ public sealed class BatchProperties
             Arb.From(BatchGen.AnyRequestPayload),
             payload =>
             {
-                var ok = Batch.TryDecodeRequests(payload.Bytes, [], out var violation);
+                var ok = Batch.TryDecodeRequests(payload.Bytes, new RequestEntries(), out var violation);
 
                 Assert.True(ok || violation.Length > 0, "false without a reason");
             }
@@ -75,10 +75,10 @@ public sealed class BatchProperties
             Arb.From(BatchGen.AnyRequestPayload),
             payload =>
             {
-                var decoded = new List<RequestEntry>();
+                var decoded = new RequestEntries();
                 var ok = Batch.TryDecodeRequests(payload.Bytes, decoded, out _);
 
-                var written = Batches.RequestPayload([.. decoded.Select(entry => new RequestItem(entry.Id, entry.Payload.ToArray()))]);
+                var written = Batches.RequestPayload([.. decoded.ToArray().Select(entry => new RequestItem(entry.Id, entry.Payload.ToArray()))]);
 
                 return Prop.Or(!ok, () => Assert.Equal(payload.Bytes, written)).Classify(ok, "decoded");
             }
@@ -99,4 +99,21 @@ public sealed class BatchProperties
                 return Prop.Or(!ok, () => Assert.Equal(payload.Bytes, written)).Classify(ok, "decoded");
             }
         );
+
+    /// <summary>The child host's entry list grows past its first array, and refuses an index past its count (it hands out references into a reused array).</summary>
+    [Fact]
+    public void Request_entries_grow_and_refuse_an_index_past_their_count()
+    {
+        var items = Enumerable.Range(0, 40).Select(i => new RequestItem(i, [(byte)i])).ToArray();
+        var decoded = new RequestEntries();
+
+        Assert.True(Batch.TryDecodeRequests(Batches.RequestPayload(items), decoded, out var violation), violation);
+
+        Assert.Equal(40, decoded.Count);
+        Assert.Equal(39, decoded[39].Id);
+        Assert.Throws<ArgumentOutOfRangeException>(() => decoded[40].Id);
+        decoded.Clear();
+        Assert.Equal(0, decoded.Count);
+        Assert.Throws<ArgumentOutOfRangeException>(() => decoded[0].Id);
+    }
 }

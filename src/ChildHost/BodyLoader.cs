@@ -155,7 +155,11 @@ internal static class BodyLoader
             found = assembly.ManifestModule.ResolveMethod(spec.MetadataToken);
         }
         catch (ArgumentException) { }
-        if (found is MethodInfo method && method.Name == spec.MethodName && method.DeclaringType?.FullName == spec.TypeName)
+        // The same build as the parent's: the token names the method. Otherwise (or with no build given) the names must
+        // agree, or the method is looked up by name.
+        if (found is MethodInfo method
+            && (spec.ModuleVersionId.Length > 0 && assembly.ManifestModule.ModuleVersionId.ToString("N") == spec.ModuleVersionId
+                || method.Name == spec.MethodName && method.DeclaringType?.FullName == spec.TypeName))
             return method;
 
         // The assembly was rebuilt since the parent loaded it: fall back to the name.

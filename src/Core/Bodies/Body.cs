@@ -127,7 +127,7 @@ public static class Body
             throw new ArgumentException($"The {role} {name} is a global method; give a method declared in a type.", nameof(function));
 
         if (method.IsStatic)
-            return new MethodSpec(assembly.Location, method.DeclaringType.FullName!, method.Name, method.MetadataToken, IsStatic: true);
+            return new MethodSpec(assembly.Location, method.DeclaringType.FullName!, method.Name, method.MetadataToken, IsStatic: true, ModuleVersionId(method));
 
         var target = function.Target!;
         var fields = target.GetType().GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
@@ -145,8 +145,10 @@ public static class Body
         }
         if (target.GetType() != method.DeclaringType)
             throw new ArgumentException($"The {role} {name} is bound to an object of another type ({target.GetType()}); use a static method.", nameof(function));
-        return new MethodSpec(assembly.Location, method.DeclaringType.FullName!, method.Name, method.MetadataToken, IsStatic: false);
+        return new MethodSpec(assembly.Location, method.DeclaringType.FullName!, method.Name, method.MetadataToken, IsStatic: false, ModuleVersionId(method));
     }
+
+    private static string ModuleVersionId(MethodInfo method) => method.Module.ModuleVersionId.ToString("N");
 
     internal static void EnsureOnWire(ICodec codec, Type type, string role)
     {

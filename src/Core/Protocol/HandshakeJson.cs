@@ -26,7 +26,7 @@ internal static class HandshakeJson
             .Append(",\"Host\":").AppendJsonString(hello.Host)
             .Append(",\"JobId\":").AppendJsonString(hello.JobId)
             .Append('}');
-        return System.Text.Encoding.UTF8.GetBytes(json.ToString());
+        return Ascii.NarrowOrEncode(json.ToString());
     }
 
     /// <summary>
@@ -157,6 +157,7 @@ internal static class HandshakeJson
         string? methodName = null;
         var token = 0;
         var isStatic = false;
+        var moduleVersionId = "";
         json.StartObject();
         var first = true;
         while (json.NextProperty(ref first, out var name))
@@ -178,12 +179,15 @@ internal static class HandshakeJson
                 case nameof(MethodSpec.IsStatic):
                     isStatic = json.ReadBoolean();
                     break;
+                case nameof(MethodSpec.ModuleVersionId):
+                    moduleVersionId = json.ReadStringOrNull() ?? "";
+                    break;
                 default:
                     json.SkipValue(0);
                     break;
             }
         }
-        return new MethodSpec(assemblyPath!, typeName!, methodName!, token, isStatic);
+        return new MethodSpec(assemblyPath!, typeName!, methodName!, token, isStatic, moduleVersionId);
     }
 
     /// <summary>
@@ -300,6 +304,8 @@ internal static class HandshakeJson
 
         private static string Decode(ReadOnlySpan<byte> utf8)
         {
+            if (Ascii.TryWiden(utf8, out var text))
+                return text;
             try
             {
                 return StrictUtf8.GetString(utf8);

@@ -19,7 +19,12 @@ internal sealed record HelloMessage(string Magic, int Version, int ProcessId, st
 /// <param name="MethodName">The method's name, checked against what the token resolves to.</param>
 /// <param name="MetadataToken">The method's metadata token: exact even for overloads and compiler-generated lambdas.</param>
 /// <param name="IsStatic">False for a lambda on a stateless compiler-generated object, which the child re-creates.</param>
-internal sealed record MethodSpec(string AssemblyPath, string TypeName, string MethodName, int MetadataToken, bool IsStatic)
+/// <param name="ModuleVersionId">
+/// The build of the assembly the parent holds (its module's version id, "N" format). When the child loads the same
+/// build, the token alone names the method, without comparing names (decoding names from metadata cost a fresh child
+/// about 3 ms); another build, or none given, is checked by name.
+/// </param>
+internal sealed record MethodSpec(string AssemblyPath, string TypeName, string MethodName, int MetadataToken, bool IsStatic, string ModuleVersionId = "")
 {
     public override string ToString() => $"{TypeName}.{MethodName} in {AssemblyPath}";
 }

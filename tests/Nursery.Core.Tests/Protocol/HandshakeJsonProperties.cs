@@ -159,7 +159,8 @@ internal static class HandshakeGen
         from methodName in Text
         from token in ArbMap.Default.GeneratorFor<int>()
         from isStatic in ArbMap.Default.GeneratorFor<bool>()
-        select new MethodSpec(assemblyPath, typeName, methodName, token, isStatic);
+        from moduleVersionId in Gen.OneOf(Gen.Constant(""), ArbMap.Default.GeneratorFor<Guid>().Select(guid => guid.ToString("N")), Text)
+        select new MethodSpec(assemblyPath, typeName, methodName, token, isStatic, moduleVersionId);
 
     public static readonly Gen<HelloMessage> Hello =
         from magic in Text

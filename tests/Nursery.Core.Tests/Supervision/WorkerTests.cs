@@ -392,6 +392,37 @@ public sealed class WorkerTests
         Assert.Contains("/nonexistent/Bodies.dll", failure.ToString(), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The parent names the assembly's build: another build's token may point elsewhere, so the child checks the names
+    /// and looks the method up by name when they disagree (here the token is Double's, the name Pid's).
+    /// </summary>
+    [Fact]
+    public async Task A_token_from_another_build_of_the_assembly_is_checked_by_name()
+    {
+        await using var children = new Children();
+        var doubleToken = typeof(Bodies).GetMethod(nameof(Bodies.Double))!.MetadataToken;
+        var method = new Nursery.Protocol.MethodSpec(typeof(Bodies).Assembly.Location, typeof(Bodies).FullName!, nameof(Bodies.Pid), doubleToken, true, Guid.NewGuid().ToString("N"));
+        var worker = await children.StartAsync(new Body<int, int>(method, null, null, new JsonCodec()));
+
+        var result = await worker.InvokeAsync(21).WaitAsync(Bound);
+
+        Assert.Equal(worker.ProcessId, EitherAssert.Right(result));
+    }
+
+    /// <summary>The same build: the token alone names the method (the names are not compared).</summary>
+    [Fact]
+    public async Task A_token_from_the_same_build_names_the_method()
+    {
+        await using var children = new Children();
+        var real = typeof(Bodies).GetMethod(nameof(Bodies.Double))!;
+        var method = new Nursery.Protocol.MethodSpec(typeof(Bodies).Assembly.Location, typeof(Bodies).FullName!, "a name the child does not compare", real.MetadataToken, true, real.Module.ModuleVersionId.ToString("N"));
+        var worker = await children.StartAsync(new Body<int, int>(method, null, null, new JsonCodec()));
+
+        var result = await worker.InvokeAsync(21).WaitAsync(Bound);
+
+        Assert.Equal(42, EitherAssert.Right(result));
+    }
+
     [Fact]
     public async Task A_missing_method_gives_StartFailed_naming_the_method()
     {

@@ -37,18 +37,11 @@ internal static class Program
         if (!HandshakeJson.TryDecodeInit(new ReadOnlySequence<byte>(first), out var init, out _))
             return Leave(ExitProtocol, "nursery child host: the parent's first frame is not a valid Init frame");
 
-        // The receiver reads (and queues) requests, and notices the end of stdin and, for a remote child, the parent's
-        // heartbeats; the heartbeat thread tells the parent this child lives. Both run before an initializer, which may
-        // take as long as it likes; without one they start after Ready, while the parent answers it (starting a thread
-        // costs a fresh process about a millisecond, and loading a body takes a few).
+        // Requests are read (and queued) from now on; the parent sends none before Ready. (Started after Ready instead,
+        // these threads delayed the first item by as much: the parent answers Ready within a fraction of a millisecond.)
         var work = new WorkQueue();
-        var threadsStarted = false;
-        void StartThreads()
-        {
-            new Thread(() => Receive(source, work)) { IsBackground = true, Name = "Nursery receiver" }.Start();
-            Heartbeat.Start(channel, TimeSpan.FromMilliseconds(Math.Max(1, init.HeartbeatMilliseconds)));
-            threadsStarted = true;
-        }
+        new Thread(() => Receive(source, work)) { IsBackground = true, Name = "Nursery receiver" }.Start();
+        Heartbeat.Start(channel, TimeSpan.FromMilliseconds(Math.Max(1, init.HeartbeatMilliseconds)));
         IBodyInvoker body;
         var phase = "load the body";
         try
@@ -56,7 +49,6 @@ internal static class Program
             body = BodyLoader.LoadBody(init.Body, init.CodecType);
             if (init.Initializer is not null)
             {
-                StartThreads();
                 phase = "run the initializer";
                 BodyLoader.RunInitializerAsync(init.Initializer, init.StateJson).GetAwaiter().GetResult();
             }
@@ -70,8 +62,6 @@ internal static class Program
         var progress = init.ProgressPath is null ? null : ProgressMapping.Open(init.ProgressPath);
         channel.Send(FrameKind.Ready, []);
         // While the parent reads Ready and sends the first request.
-        if (!threadsStarted)
-            StartThreads();
         body.Prepare();
         Serve(channel, body, work, progress);
         return 0;

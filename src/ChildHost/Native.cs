@@ -14,6 +14,9 @@ internal static partial class Native
     [LibraryImport("libc")]
     public static partial int getppid();
 
+    [LibraryImport("libc")]
+    public static partial int setsid();
+
     public const int FDupFdCloexec = 1030;
 
     [LibraryImport("libc", SetLastError = true)]

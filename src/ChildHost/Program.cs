@@ -17,6 +17,10 @@ internal static class Program
 
     private static int Main()
     {
+        // Its own session and process group, before any code of the body's can start a process: the parent's kill of
+        // the group then reaches whatever the body started. Asked for by a local parent (see FrameWire.Launch).
+        if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("NURSERY_SETSID") == "1")
+            _ = Native.setsid();
         var channel = ProtocolChannel.Open();
         GuardAgainstOrphaning();
         ParentSilence.Start();

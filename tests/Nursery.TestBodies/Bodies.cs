@@ -26,6 +26,13 @@ public static class Bodies
 
     public static int Pid(int _) => Environment.ProcessId;
 
+    /// <summary>Starts <c>sleep</c> for <paramref name="seconds"/> seconds, a process of the body's own, and returns its pid without waiting for it.</summary>
+    public static int StartSleeper(int seconds)
+    {
+        using var sleeper = System.Diagnostics.Process.Start("sleep", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return sleeper.Id;
+    }
+
     public static int Throw(int x) => throw new InvalidOperationException($"item {x} is bad"); // ThrowLine
 
     public static int ThrowOn13(int x) => x == 13 ? throw new ArgumentException("13 is unlucky") : x * 2;

@@ -38,9 +38,13 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init) : Wire
         // pid): the body's assembly and initializer must be loaded under the limit.
         if (cgroup is null)
             QueueInit();
-        return Commands.CommandLaunch.HasSetsid
-            ? new(Commands.CommandLaunch.Setsid, [options.Host.DotnetExecutable, options.Host.HostAssembly], environment, Environment.CurrentDirectory, OwnProcessGroup: true)
-            : new(options.Host.DotnetExecutable, [options.Host.HostAssembly], environment, Environment.CurrentDirectory);
+        // The host makes itself a session and process group leader first thing (NURSERY_SETSID), instead of being
+        // started through /usr/bin/setsid: one exec fewer per child (about 0.7 ms). Killed before it got there, it has
+        // no group yet, and the kill falls back to the process and its tree (ChildProcess.Kill).
+        if (!OperatingSystem.IsLinux())
+            return new(options.Host.DotnetExecutable, [options.Host.HostAssembly], environment, Environment.CurrentDirectory);
+        var own = new Dictionary<string, string>(environment) { ["NURSERY_SETSID"] = "1" };
+        return new(options.Host.DotnetExecutable, [options.Host.HostAssembly], own, Environment.CurrentDirectory, OwnProcessGroup: true);
     }
 
     public override (long Id, long Since) Running()

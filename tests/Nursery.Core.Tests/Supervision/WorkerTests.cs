@@ -393,6 +393,41 @@ public sealed class WorkerTests
     }
 
     /// <summary>
+    /// A process the body starts is in the child host's own process group (the host makes itself a group leader
+    /// before loading the body), so it does not outlive the worker: not when the worker is disposed, not when the
+    /// host is killed.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_process_the_body_started_does_not_outlive_its_worker(bool killHost)
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.StartSleeper));
+
+        var sleeper = EitherAssert.Right(await worker.InvokeAsync(60).WaitAsync(Bound));
+        children.Track(sleeper);
+
+        Assert.True(Processes.IsAlive(sleeper), Processes.Describe(sleeper));
+        Assert.Equal(worker.ProcessId, ProcessGroupOf(sleeper));
+        if (killHost)
+        {
+            Processes.Signal(worker.ProcessId, Processes.SigKill);
+            await worker.Completion.WaitAsync(Bound);
+        }
+        else
+            await worker.DisposeAsync().AsTask().WaitAsync(Bound);
+        await Processes.AssertGoneAsync(sleeper, TimeSpan.FromSeconds(5));
+    }
+
+    /// <summary>The process group of <paramref name="pid"/> (field 5 of /proc/pid/stat).</summary>
+    private static int ProcessGroupOf(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[2], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
     /// The parent names the assembly's build: another build's token may point elsewhere, so the child checks the names
     /// and looks the method up by name when they disagree (here the token is Double's, the name Pid's).
     /// </summary>

@@ -66,7 +66,7 @@ internal static class Program
         await Group("Python peers, WorkerPool and Dataflow stage, two workers (rows 7a–8d)", ["7a", "7b", "7c", "7d", "7e", "7f", "7g", "7h", "8a", "8b", "8c", "8d"], Unit.ItemsPerSecond, () => Flow.PeersAsync(plan, pids, progress));
         await Group("in-process Dataflow (row 9)", ["9"], Unit.ItemsPerSecond, () => Flow.InProcessDataflowAsync(plan, progress, MedianOf("7f")));
         await Group("fail fast (row 10)", ["10"], Unit.Milliseconds, () => Flow.FailFastAsync(plan, pids, progress));
-        await Group("stage start → first result (row 11)", ["11"], Unit.Milliseconds, () => Flow.StageStartAsync(plan, pids, progress, MedianOf("5d")));
+        await Group("stage start → first result (row 11)", ["11"], Unit.Milliseconds, () => Flow.StageStartAsync(plan, pids, progress));
         await Group("parent memory while streaming (row 12)", ["12"], Unit.Mebibytes, () => Flow.StreamingMemoryAsync(plan, pids, progress));
         await Group("command stages (rows 13a–13e)", ["13a", "13b", "13c", "13d", "13e"], Unit.ItemsPerSecond, () => Flow.CommandsAsync(plan, pids, progress));
 

@@ -65,7 +65,7 @@ internal static class Startup
     }
 
     /// <summary>Milliseconds from spawning <c>dotnet <paramref name="assembly"/></c> to the first byte on its stdout; then closes its stdin and waits (bounded) for it to leave.</summary>
-    private static async Task<double> RawStartAsync(string dotnet, string assembly, ChildPids pids)
+    internal static async Task<double> RawStartAsync(string dotnet, string assembly, ChildPids pids)
     {
         if (!File.Exists(assembly))
             throw new BenchmarkException($"{assembly} is missing; build the solution first");

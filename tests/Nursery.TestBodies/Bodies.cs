@@ -132,25 +132,8 @@ public static class Bodies
 
     public static void SetFactor(int factor) => _factor = factor;
 
-    /// <summary>
-    /// For a test of start order: the first child to run this claims <paramref name="marker"/> (writes its pid there)
-    /// and holds its start until "<paramref name="marker"/>.go" exists (at most 60 s); the others go on at once.
-    /// </summary>
-    public static void SlowIfFirst(string marker)
-    {
-        try
-        {
-            using var file = new FileStream(marker, FileMode.CreateNew);
-            file.Write(System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        }
-        catch (IOException)
-        {
-            return;
-        }
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (!File.Exists(marker + ".go") && DateTime.UtcNow < deadline)
-            Thread.Sleep(10);
-    }
+    /// <summary>Sleeps forever on a negative item, throws on 13, doubles anything else.</summary>
+    public static int HangOnNegativeThrowOn13(int x) => x < 0 ? HangOnNegative(x) : ThrowOn13(x);
 
     public static int Multiply(int x) => x * _factor;
 

@@ -318,11 +318,14 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
 
     private async Task<Either<ChildFailure, Member>> AcquireAsync(string key, int attempt, int items, CancellationToken cancellationToken)
     {
+        // The item waits for the start of the slot it was counted against, not for whichever child is ready first:
+        // taking the first ready child piled the items of a run's start onto it (a hanging item then held the items
+        // queued behind it in that child, a fail-fast failure among them never ran, and the run hung; the failures
+        // notebook, 2026-11-23). Spreading items over the slots is what keeps one child's item from blocking others.
         while (true)
         {
             Slot slot;
             Task<Either<ChildFailure, Member>> starting;
-            List<Task<Either<ChildFailure, Member>>> others = [];
             lock (_gate)
             {
                 if (_failure is not null)
@@ -334,15 +337,10 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
                     return ready;
                 slot.Waiting++;
                 starting = slot.Starting ??= StartMemberAsync(slot);
-                foreach (var other in _slots)
-                {
-                    if (other.Starting is { } start && start != starting)
-                        others.Add(start);
-                }
             }
             try
             {
-                await FirstReadyAsync(starting, others).WaitAsync(cancellationToken).ConfigureAwait(false);
+                await starting.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) { }
             finally
@@ -351,24 +349,6 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
                     slot.Waiting--;
             }
         }
-    }
-
-    /// <summary>
-    /// Completes when <paramref name="own"/> (the start the waiter was counted against) ends, or sooner when one of the
-    /// <paramref name="others"/> gives a ready child: the items go to whichever child is ready first, not wait for
-    /// theirs (children started together finish their starts up to tens of milliseconds apart). Another start that
-    /// fails is not a reason to pick again.
-    /// </summary>
-    private static async Task FirstReadyAsync(Task<Either<ChildFailure, Member>> own, List<Task<Either<ChildFailure, Member>>> others)
-    {
-        while (others.Count > 0 && !own.IsCompleted)
-        {
-            var ended = await Task.WhenAny([own, .. others]).ConfigureAwait(false);
-            if (ended == own || (await ended.ConfigureAwait(false)).IsRight)
-                return;
-            others.Remove(ended);
-        }
-        await own.ConfigureAwait(false);
     }
 
     /// <summary>

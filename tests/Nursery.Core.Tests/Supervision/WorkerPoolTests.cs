@@ -78,60 +78,6 @@ public sealed class WorkerPoolTests
             await Processes.AssertGoneAsync(pid, TimeSpan.FromSeconds(5));
     }
 
-    /// <summary>
-    /// Children started together are ready at different times: an item waits for whichever is ready first, not for the
-    /// one it was counted against. One child holds its start (its initializer waits for a file) until the item is back.
-    /// </summary>
-    [Fact]
-    public async Task An_item_goes_to_the_first_child_ready_not_to_one_still_starting()
-    {
-        var marker = Path.Combine(Path.GetTempPath(), $"nursery-slow-start-{Guid.NewGuid():N}");
-        var body = Body.From<int, int>(Bodies.Pid).WithInitializer<string>(Bodies.SlowIfFirst, marker);
-        var pool = new WorkerPool<int, int>(body, new PoolOptions { Workers = 2, Worker = Children.Options() });
-        try
-        {
-            await using (pool)
-            {
-                var starting = pool.StartAsync();
-                var slow = 0;
-                try
-                {
-                    var answeredBy = EitherAssert.Right(await pool.InvokeAsync(0, "first").WaitAsync(Bound));
-
-                    slow = await ReadPidAsync(marker);
-                    Assert.NotEqual(slow, answeredBy);
-                }
-                finally
-                {
-                    // Lets the held start finish, whatever happened, so the pool's disposal does not wait for it.
-                    await File.WriteAllTextAsync(marker + ".go", "");
-                }
-                await starting.WaitAsync(Bound);
-                Assert.Contains(slow, pool.ProcessIds);
-            }
-            foreach (var pid in pool.ProcessIds)
-                await Processes.AssertGoneAsync(pid, TimeSpan.FromSeconds(5));
-        }
-        finally
-        {
-            File.Delete(marker);
-            File.Delete(marker + ".go");
-        }
-    }
-
-    /// <summary>The pid the slow child wrote to its marker (read until it parses: the child writes it just after creating the file).</summary>
-    private static async Task<int> ReadPidAsync(string marker)
-    {
-        var deadline = DateTime.UtcNow + Bound;
-        while (true)
-        {
-            if (File.Exists(marker) && int.TryParse(await File.ReadAllTextAsync(marker), out var pid))
-                return pid;
-            Assert.True(DateTime.UtcNow < deadline, $"no child claimed {marker} within {Bound}");
-            await Task.Delay(10);
-        }
-    }
-
     [Fact]
     public async Task Items_spread_over_every_child_of_the_pool()
     {

@@ -33,6 +33,29 @@ public sealed class StageTests
         Assert.Equal([40, 44, 48, 56, 60], outputs.Where(item => item.IsSuccess).Select(item => item.Value.Match(v => v, _ => 0)).Order());
     }
 
+    /// <summary>
+    /// Items of a run's start are spread over the children as they start: with a hanging item and a failing one among
+    /// the first three and no item timeout, the failure still runs in the other child and fails the run fast (the
+    /// hanging child is killed). Regression: items that waited for a start took whichever child was ready first, the
+    /// failure queued in the child behind the hang, and the run never returned.
+    /// </summary>
+    [Fact]
+    public async Task A_hanging_item_does_not_hold_back_a_failure_at_the_start_of_a_fail_fast_run()
+    {
+        await using var scope = new NurseryScope(Pipelines.Quick(Policy.FailFast));
+        var stage = scope.Stage<int, int>(Bodies.HangOnNegativeThrowOn13, new StageOptions { Workers = 2 });
+        var sink = scope.Sink<int>(_ => { });
+        stage.LinkTo(sink);
+
+        var result = await scope.RunAsync([-1, 13, 4], stage).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.False(result.Completed);
+        var first = Assert.IsType<ChildFailure.Faulted>(result.FirstFailure.Match(failure => failure, () => throw new Xunit.Sdk.XunitException("no first failure")));
+        Assert.Contains("13", first.Error.Message, StringComparison.Ordinal);
+        Assert.Equal(result.Inputs, result.Succeeded + result.Failed);
+        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

@@ -108,7 +108,8 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
             scoped.AddUpstream(this);
             // Made when the run starts: a single scope block is handed whole batches, others are linked then.
             var link = new ScopeLink(this, target, linkOptions);
-            _scopeLinks.Add(link);
+            lock (_scopeLinks)
+                _scopeLinks.Add(link);
             return link;
         }
         if (_linkedToScope)
@@ -158,14 +159,18 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
 
     Task INurseryBlock.StartAsync(CancellationToken cancellationToken)
     {
-        if (_scopeLinks is [{ Target: IInletBlock<TOut> next, Options.MaxMessages: DataflowBlockOptions.Unbounded }])
+        ScopeLink[] links;
+        // Links may be made or disposed from other threads while the run starts.
+        lock (_scopeLinks)
+            links = [.. _scopeLinks];
+        if (links is [{ Target: IInletBlock<TOut> next, Options.MaxMessages: DataflowBlockOptions.Unbounded }])
             Volatile.Write(ref _next, next.Inlet);
         else
         {
-            foreach (var link in _scopeLinks)
+            foreach (var link in links)
                 link.Attach();
         }
-        if (_scopeLinks.Count == 0 && !_linkedElsewhere)
+        if (links.Length == 0 && !_linkedElsewhere)
             _output.LinkTo(DataflowBlock.NullTarget<Item<TOut>>());
         Scope.Watch(_output, $"stage '{Name}'");
         return _pool.StartAsync(cancellationToken);
@@ -442,7 +447,10 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
                 _disposed = true;
                 _link?.Dispose();
                 if (_link is null)
-                    stage._scopeLinks.Remove(this);
+                {
+                    lock (stage._scopeLinks)
+                        stage._scopeLinks.Remove(this);
+                }
             }
         }
     }

@@ -57,7 +57,7 @@ internal static class Chart
             "7d" => "ProcessPoolExecutor chunksize 1",
             "7e" => "Nursery WorkerPool, 2 children",
             "7f" => "Nursery Dataflow stage, 2 workers",
-            "7g" => "Dataflow stage, ItemsPerWorker 1024",
+            "7g" => "Dataflow stage, ItemsPerWorker 256",
             "7h" => "Nursery WorkerPool.MapAsync, 2 children",
             "9" => "in-process TransformBlock→ActionBlock",
             "13a" => "Nursery cat per item, 2 workers",

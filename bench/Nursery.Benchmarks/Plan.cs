@@ -38,6 +38,13 @@ internal sealed record Plan
     /// <summary>Trivial items per run for the two-worker comparison rows (7a, 7c, 7e–7g, 9).</summary>
     public required int FlowItems { get; init; }
 
+    /// <summary>
+    /// Trivial items per run through the Dataflow stage and its in-process counterpart (7f, 7g, 9): more than
+    /// <see cref="FlowItems"/>, so that the throughput of a stage with fresh children is measured past their first
+    /// half second (tier-0 code in the children, the child host's warm-up thread), as a long ETL run sees it.
+    /// </summary>
+    public required int StageItems { get; init; }
+
     /// <summary>10 KiB strings per run through a two-child WorkerPool (8a).</summary>
     public required int FlowEchoItems { get; init; }
 
@@ -80,6 +87,7 @@ internal sealed record Plan
             InProcessCalls = 200_000_000,
             CodecItems = 2_000_000,
             FlowItems = 300_000,
+            StageItems = 1_000_000,
             FlowEchoItems = 10_000,
             PythonUnchunkedItems = 20_000,
             PythonEchoItems = 20_000,
@@ -107,6 +115,7 @@ internal sealed record Plan
             InProcessCalls = 10_000_000,
             CodecItems = 50_000,
             FlowItems = 20_000,
+            StageItems = 20_000,
             FlowEchoItems = 300,
             PythonUnchunkedItems = 300,
             PythonEchoItems = 200,

@@ -49,7 +49,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
         }
     }
 
-    public void Input() => Interlocked.Increment(ref _inputs);
+    public void Input(int count) => Interlocked.Add(ref _inputs, count);
 
     public void Resumed() => Interlocked.Increment(ref _resumed);
 
@@ -127,8 +127,16 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
                 Attempt(new ItemRecord(stage, keys[i], 1, processIds[i], start, end, "Succeeded", ""));
             return;
         }
-        AttemptCounter.Add(keys.Count, new KeyValuePair<string, object?>("stage", stage), new KeyValuePair<string, object?>("outcome", "Succeeded"));
-        Counts(stage).Add(keys.Count, 0);
+        Succeeded(stage, keys.Count);
+    }
+
+    /// <summary>Successful first attempts of a batch, counted at once, while successes are neither kept nor logged.</summary>
+    public void Succeeded(string stage, int count)
+    {
+        if (count == 0)
+            return;
+        AttemptCounter.Add(count, new KeyValuePair<string, object?>("stage", stage), new KeyValuePair<string, object?>("outcome", "Succeeded"));
+        Counts(stage).Add(count, 0);
     }
 
     /// <summary>

@@ -290,6 +290,9 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         var chunk = new List<Item<T>>();
         var chunkSize = Math.Clamp(inlet.Capacity / 8, 1, 128);
         var index = 0L;
+        // Inputs are counted a chunk at a time (before the chunk can reach a block, or when it fails unsent): one
+        // interlocked add per chunk instead of one per item.
+        var uncounted = 0;
         try
         {
             var items = source.GetAsyncEnumerator(Token);
@@ -311,7 +314,7 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
                         ledger.Resumed();
                         continue;
                     }
-                    ledger.Input();
+                    uncounted++;
                     chunk.Add(new Item<T>(itemKey, Prelude.Right<ChildFailure, T>(value!)));
                     if (chunk.Count >= chunkSize && !await SendChunkAsync().ConfigureAwait(false))
                         break;
@@ -334,6 +337,7 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         // False when the entry declined (the items are counted failed); false also ends the feed after an abort.
         async Task<bool> SendChunkAsync()
         {
+            CountInputs();
             if (await inlet.WriteAsync([.. chunk], Token).ConfigureAwait(false))
             {
                 chunk.Clear();
@@ -343,8 +347,16 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
             return !IsAborted;
         }
 
+        void CountInputs()
+        {
+            if (uncounted > 0)
+                ledger.Input(uncounted);
+            uncounted = 0;
+        }
+
         void FailUnsent()
         {
+            CountInputs();
             foreach (var item in chunk)
                 ledger.Failed(IsAborted ? AbortedFailure(entryName, item.Key, 1, false) : new ChildFailure.Cancelled("the first block declined the item", Option<ChildFailure>.None, false) { Stage = entryName, Key = item.Key });
             chunk.Clear();

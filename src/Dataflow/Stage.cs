@@ -55,7 +55,8 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
         _maxBatchItems = Math.Max(1, options.ItemsPerWorker / batchesPerWorker);
         _window = new SemaphoreSlim(_maxBatches, _maxBatches);
         var inFlight = _maxBatches * _maxBatchItems;
-        var capacity = options.BoundedCapacity > 0 ? options.BoundedCapacity : inFlight * 2;
+        // As many waiting as may be in flight: enough to refill every batch as it completes (twice that measured no faster).
+        var capacity = options.BoundedCapacity > 0 ? options.BoundedCapacity : inFlight;
         _input = new BufferBlock<Item<TIn>>(new DataflowBlockOptions { BoundedCapacity = capacity });
         _inlet = new Inlet<TIn>(capacity);
         _output = new BufferBlock<Item<TOut>>(new DataflowBlockOptions { BoundedCapacity = inFlight });
@@ -279,32 +280,28 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
     private async Task<Item<TOut>[]> RunBatchAsync(Item<TIn>[] batch)
     {
         var outputs = new Item<TOut>[batch.Length];
-        var positions = new List<int>(batch.Length);
         try
         {
-            for (var i = 0; i < batch.Length; i++)
-            {
-                if (batch[i].Value.IsLeft)
-                    outputs[i] = new Item<TOut>(batch[i].Key, Prelude.Left<ChildFailure, TOut>(batch[i].Value.Match(_ => throw new InvalidOperationException(), failure => failure)));
-                else
-                    positions.Add(i);
-            }
-            if (positions.Count == 0)
+            // Where the batch's values are (its Lefts pass on untouched); null when every item is a value, as usual.
+            var positions = PassLeftsOn(batch, outputs);
+            var count = positions?.Count ?? batch.Length;
+            if (count == 0)
                 return outputs;
-            var inputs = new TIn[positions.Count];
-            var keys = new string[positions.Count];
-            for (var j = 0; j < positions.Count; j++)
+            var inputs = new TIn[count];
+            var keys = new string[count];
+            for (var j = 0; j < count; j++)
             {
-                inputs[j] = batch[positions[j]].Value.Match(value => value, _ => throw new InvalidOperationException());
-                keys[j] = batch[positions[j]].Key;
+                ref readonly var item = ref batch[positions?[j] ?? j];
+                inputs[j] = item.Value.Match(static value => value, static _ => throw new InvalidOperationException());
+                keys[j] = item.Key;
             }
             if (Scope.IsAborted)
             {
-                for (var j = 0; j < positions.Count; j++)
+                for (var j = 0; j < count; j++)
                 {
                     var failure = Scope.AbortedFailure(Name, keys[j], 1, itemStarted: false);
                     Scope.Ledger.Failed(failure);
-                    outputs[positions[j]] = new Item<TOut>(keys[j], Prelude.Left<ChildFailure, TOut>(failure));
+                    outputs[positions?[j] ?? j] = new Item<TOut>(keys[j], Prelude.Left<ChildFailure, TOut>(failure));
                 }
                 return outputs;
             }
@@ -316,22 +313,31 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
                 _sizer.Observe(inputs.Length, System.Diagnostics.Stopwatch.GetTimestamp() - started);
             var end = DateTimeOffset.UtcNow;
 
-            // Successes first, counted before any failure goes through the policy (which may abort the run).
-            var succeededKeys = new List<string>(results.Length);
-            var succeededPids = new List<int>(results.Length);
+            // Successes first, counted before any failure goes through the policy (which may abort the run). Their
+            // keys are listed only when a record is kept, a job log written or the items end here.
+            var listKeys = Scope.Ledger.KeepsSuccesses || !_linkedToScope;
+            var succeededKeys = listKeys ? new List<string>(results.Length) : null;
+            var succeededPids = listKeys ? new List<int>(results.Length) : null;
+            var succeeded = 0;
             for (var j = 0; j < results.Length; j++)
             {
                 var (result, pid) = results[j];
                 if (result.IsRight)
                 {
-                    succeededKeys.Add(keys[j]);
-                    succeededPids.Add(pid);
-                    outputs[positions[j]] = new Item<TOut>(keys[j], result);
+                    succeeded++;
+                    succeededKeys?.Add(keys[j]);
+                    succeededPids?.Add(pid);
+                    outputs[positions?[j] ?? j] = new Item<TOut>(keys[j], result);
                 }
             }
-            Scope.Ledger.Succeeded(Name, succeededKeys, succeededPids, start, end);
-            if (!_linkedToScope)
-                Scope.Ledger.Ended(Name, succeededKeys);
+            if (succeededKeys is null || succeededPids is null)
+                Scope.Ledger.Succeeded(Name, succeeded);
+            else
+            {
+                Scope.Ledger.Succeeded(Name, succeededKeys, succeededPids, start, end);
+                if (!_linkedToScope)
+                    Scope.Ledger.Ended(Name, succeededKeys);
+            }
 
             List<Task>? waits = null;
             var detached = false;
@@ -340,7 +346,7 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
                 var (result, pid) = results[j];
                 if (result.IsRight)
                     continue;
-                var position = positions[j];
+                var position = positions?[j] ?? j;
                 var key = keys[j];
                 var finished = RunWithPolicyAsync(key, inputs[j], new Attempted(result, pid, start, end));
                 if (finished.IsCompleted)
@@ -376,6 +382,31 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
             }
             return outputs;
         }
+    }
+
+    /// <summary>
+    /// Puts the batch's Lefts into <paramref name="outputs"/> as they are and gives the positions of its values; null
+    /// (nothing allocated) when the batch has no Left.
+    /// </summary>
+    private static List<int>? PassLeftsOn(Item<TIn>[] batch, Item<TOut>[] outputs)
+    {
+        List<int>? positions = null;
+        for (var i = 0; i < batch.Length; i++)
+        {
+            if (batch[i].Value.IsLeft)
+            {
+                if (positions is null)
+                {
+                    positions = new List<int>(batch.Length);
+                    for (var before = 0; before < i; before++)
+                        positions.Add(before);
+                }
+                outputs[i] = new Item<TOut>(batch[i].Key, Prelude.Left<ChildFailure, TOut>(batch[i].Value.Match(static _ => throw new InvalidOperationException(), static failure => failure)));
+            }
+            else
+                positions?.Add(i);
+        }
+        return positions;
     }
 
     private Item<TOut> Output(string key, Either<ChildFailure, TOut> result)

@@ -15,11 +15,14 @@ public sealed record StageOptions
     /// <summary>
     /// How many items each child may hold at once. The stage sends items in batches of up to half this many, two
     /// batches per child at most; batch sizes adapt to how long items take (about 2 ms of work per batch), so fast
-    /// items go hundreds at a time and slow ones one at a time. 1 sends each child one item at a time.
+    /// items go hundreds at a time and slow ones one at a time. 1 sends each child one item at a time. The default,
+    /// 1,024, lets trivial items go 512 at a time: batches of 128 (the old default of 256) cost a fast stage about a
+    /// quarter of its throughput in per-batch hand-offs (docs/benchmarks.md, rows 7f and 7g). Items a child holds
+    /// but has not started are sent to another child if it crashes, so a larger value loses no work.
     /// </summary>
-    public int ItemsPerWorker { get; init; } = 256;
+    public int ItemsPerWorker { get; init; } = 1024;
 
-    /// <summary>How many items may wait at the stage's input before senders wait (backpressure); 0 picks twice what is in flight.</summary>
+    /// <summary>How many items may wait at the stage's input before senders wait (backpressure); 0 picks what may be in flight (Workers × ItemsPerWorker).</summary>
     public int BoundedCapacity { get; init; }
 
     /// <summary>Keep the source's order in the output (at the cost of waiting for slow items).</summary>

@@ -194,6 +194,12 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init) : Wire
                         listener.Violation($"the child sent {violation}", Head(payload));
                         return;
                     }
+                    if (AllResults(replies))
+                    {
+                        if (!listener.Results(replies))
+                            return;
+                        break;
+                    }
                     foreach (var reply in replies)
                     {
                         var go = reply.Status == ReplyStatus.Ok
@@ -215,6 +221,16 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init) : Wire
                     return;
             }
         }
+    }
+
+    private static bool AllResults(List<ReplyEntry> replies)
+    {
+        foreach (var reply in replies)
+        {
+            if (reply.Status != ReplyStatus.Ok)
+                return false;
+        }
+        return true;
     }
 
     /// <summary>

@@ -66,6 +66,12 @@ internal interface IWireListener
     /// <summary>A result for an item, encoded by the item's codec.</summary>
     bool Result(long id, in ReadOnlySequence<byte> payload);
 
+    /// <summary>
+    /// Results for the items of one reply frame in which every reply is a result: as <see cref="Result"/> for each,
+    /// with the worker's books updated once for the frame instead of once per item.
+    /// </summary>
+    bool Results(List<Protocol.ReplyEntry> replies);
+
     /// <summary>The body threw for an item.</summary>
     bool Error(long id, RemoteError error);
 

@@ -363,6 +363,56 @@ internal sealed class WorkerCore
             process.Kill();
     }
 
+    /// <summary>The items of the reply frame being completed (the reader's own: one reader per worker).</summary>
+    private PendingItem?[] _frameItems = [];
+
+    /// <summary>
+    /// As <see cref="Complete"/> for every reply of a frame of results: the items taken out of the books under one
+    /// lock, then completed outside it. A reply for an item the child was not given is a protocol violation (the items
+    /// before it are completed first, as they would be one by one).
+    /// </summary>
+    private bool CompleteAll(List<ReplyEntry> replies)
+    {
+        if (_frameItems.Length < replies.Count)
+            _frameItems = new PendingItem?[Math.Max(replies.Count, _frameItems.Length * 2)];
+        var items = _frameItems;
+        var taken = 0;
+        var completed = 0;
+        lock (_gate)
+        {
+            for (; taken < replies.Count; taken++)
+            {
+                var id = replies[taken].Id;
+                if (!_inFlight.Remove(id, out var item))
+                    break;
+                // An abandoned item's reply is dropped (as in Complete).
+                var abandoned = _abandoned.Count > 0 && _abandoned.Remove(id);
+                items[taken] = abandoned ? null : item;
+                if (!abandoned)
+                    completed++;
+            }
+            while (_order.TryPeek(out var head) && !_inFlight.ContainsKey(head.Id))
+                _order.Dequeue();
+            _headSince = Volatile.Read(ref _lastHeard);
+        }
+        Interlocked.Add(ref _itemsCompleted, completed);
+        for (var i = 0; i < taken; i++)
+        {
+            var item = items[i];
+            if (item is null)
+                continue;
+            items[i] = null;
+            item.Registration.Unregister();
+            var failure = item.TryCompleteWithResult(replies[i].Payload);
+            if (failure.IsSome)
+                item.TryFail(Stamp(failure.IfNone(() => throw new UnreachableException()), item));
+        }
+        if (taken == replies.Count)
+            return true;
+        Terminate(new ChildFailure.ProtocolViolation($"the child replied to item id {replies[taken].Id}, which it was not given", []));
+        return false;
+    }
+
     /// <summary>Ends an item the child answered: with its result, or with <paramref name="error"/> when the body threw.</summary>
     private bool Complete(long id, in ReadOnlySequence<byte> payload, RemoteError? error)
     {
@@ -433,6 +483,8 @@ internal sealed class WorkerCore
             core.Terminate(core._isReady ? new ChildFailure.Faulted(error) : new ChildFailure.StartFailed($"the child failed to {phase}: {error.Type}: {error.Message}", error));
 
         public bool Result(long id, in ReadOnlySequence<byte> payload) => core.Complete(id, payload, null);
+
+        public bool Results(List<ReplyEntry> replies) => core.CompleteAll(replies);
 
         public bool Error(long id, RemoteError error) => core.Complete(id, ReadOnlySequence<byte>.Empty, error);
 

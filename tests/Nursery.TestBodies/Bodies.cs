@@ -106,6 +106,32 @@ public static class Bodies
         return x;
     }
 
+    /// <summary>The id <see cref="ForgedReply"/> answers, which no parent ever gives.</summary>
+    public const long ForgedId = 987_654_321_012;
+
+    /// <summary>
+    /// Writes a well-formed reply frame onto the protocol channel, a result for an item the child was never given
+    /// (<see cref="ForgedId"/>), then hangs: a protocol violation only the parent's books can see.
+    /// </summary>
+    public static int ForgedReply(int x)
+    {
+        var descriptor = int.Parse(Environment.GetEnvironmentVariable("NURSERY_PROTOCOL_FD") ?? "1", System.Globalization.CultureInfo.InvariantCulture);
+        // [u32 length][u8 kind = 5, Reply][u32 count = 1][i64 id][u8 status = 0, Ok][u32 length = 1]["7"], little-endian.
+        var frame = new byte[4 + 1 + 4 + 8 + 1 + 4 + 1];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(frame, (uint)(frame.Length - 4));
+        frame[4] = 5;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(frame.AsSpan(5), 1);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(frame.AsSpan(9), ForgedId);
+        frame[17] = 0;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(frame.AsSpan(18), 1);
+        frame[22] = (byte)'7';
+        using var channel = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(descriptor, ownsHandle: false), FileAccess.Write, 1);
+        channel.Write(frame);
+        channel.Flush();
+        Thread.Sleep(Timeout.Infinite);
+        return x;
+    }
+
     /// <summary>Prints to stdout the ways user code does (Console, the raw stdout stream, libc) and still returns.</summary>
     public static int Noisy(int x)
     {

@@ -342,6 +342,18 @@ public sealed class WorkerTests
     }
 
     [Fact]
+    public async Task A_well_formed_reply_for_an_item_never_sent_is_a_ProtocolViolation_and_the_child_is_killed()
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.ForgedReply));
+
+        var failure = EitherAssert.Left<ChildFailure.ProtocolViolation, int>(await worker.InvokeAsync(1, "forged").WaitAsync(Bound));
+
+        Assert.Contains($"item id {Bodies.ForgedId}, which it was not given", failure.ToString(), StringComparison.Ordinal);
+        await Processes.AssertGoneAsync(worker.ProcessId, TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public async Task Printing_to_stdout_in_any_way_goes_to_stderr_and_cannot_corrupt_the_protocol()
     {
         await using var children = new Children();

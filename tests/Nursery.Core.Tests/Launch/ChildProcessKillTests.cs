@@ -23,6 +23,9 @@ public sealed class ChildProcessKillTests
         var child = started.Match(process => process, reason => throw new InvalidOperationException(reason));
         try
         {
+            // The group exists once /usr/bin/setsid has called setsid(); a kill before that (a race with the spawn,
+            // seen in a CI run) rightly falls back to CliWrap's tree kill, which is not what this test is about.
+            await WaitUntilGroupLeaderAsync(child.ProcessId).WaitAsync(Bound);
             child.Kill();
             var exit = await child.Exit.WaitAsync(Bound);
 
@@ -37,6 +40,19 @@ public sealed class ChildProcessKillTests
         {
             if (Processes.IsAlive(child.ProcessId))
                 Processes.Signal(child.ProcessId, Processes.SigKill);
+        }
+    }
+
+    /// <summary>Waits until the process leads its own process group (field 5 of /proc/pid/stat, after the command's parentheses).</summary>
+    private static async Task WaitUntilGroupLeaderAsync(int processId)
+    {
+        while (true)
+        {
+            var stat = await File.ReadAllTextAsync($"/proc/{processId}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            if (int.Parse(fields[2], System.Globalization.CultureInfo.InvariantCulture) == processId)
+                return;
+            await Task.Delay(5);
         }
     }
 }

@@ -387,7 +387,10 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
         ChildFailure? refused = null;
         lock (_gate)
         {
-            if (++_startAttempts > _options.Workers)
+            // A pool being disposed starts nothing more (its disposal may already have collected what it waits for).
+            if (_disposing.IsCancellationRequested)
+                refused = new ChildFailure.Cancelled("the pool was stopped before the child was started", Option<ChildFailure>.None, false) { Stage = _options.Worker.StageName };
+            else if (++_startAttempts > _options.Workers)
                 refused = CountRestart();
             if (refused is null)
                 Interlocked.Increment(ref _starts);

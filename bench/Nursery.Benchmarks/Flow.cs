@@ -29,6 +29,7 @@ internal static class Flow
         var packEchoRates = new List<double>();
         var flowRates = new List<double>();
         var smallRates = new List<double>();
+        var inProcessRates = new List<double>();
         var echoRates = new List<double>();
         var payload = Throughput.TenKibText();
         await using (var pool = new WorkerPool<int, int>(Body.From<int, int>(BenchBodies.Identity), new PoolOptions { Workers = 2, Worker = new WorkerOptions { StageName = "bench-pool" } }))
@@ -46,6 +47,9 @@ internal static class Flow
                     var m = await PoolMapAsync(pool, plan.FlowItems);
                     var f = await DataflowRateAsync(plan.StageItems, pids, new StageOptions { Workers = 2, Name = "bench-flow" });
                     var d = await DataflowRateAsync(plan.StageItems, pids, new StageOptions { Workers = 2, Name = "bench-flow-small", ItemsPerWorker = 256 });
+                    // Row 9 right after 7f and 7g in every run: the machine drifts by more than the ratio's margin
+                    // between groups minutes apart (row 9 alone moved from 2.7 to 4.5 M items/s between two full runs).
+                    var r9 = await InProcessRateAsync(plan.StageItems);
                     var e = await PoolEchoAsync(echoPool, payload, plan.FlowEchoItems, plan.EchoWindow * 2);
                     var me = await PoolMapEchoAsync(echoPool, payload, plan.FlowEchoItems);
                     var pe = await PoolMapEchoAsync(packPool, payload, plan.FlowEchoItems);
@@ -57,9 +61,10 @@ internal static class Flow
                         packEchoRates.Add(pe * payload.Length / 1e6);
                         flowRates.Add(f);
                         smallRates.Add(d);
+                        inProcessRates.Add(r9);
                         echoRates.Add(e * payload.Length / 1e6);
                     }
-                    await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  two children, {(run < 0 ? "warm-up" : $"run {run + 1}/{plan.Runs}")}: WorkerPool {p:N0}/s, MapAsync {m:N0}/s, Dataflow stage {f:N0}/s, ItemsPerWorker 256 {d:N0}/s, 10 KiB echo {e * payload.Length / 1e6:N1} MB/s, through MapAsync {me * payload.Length / 1e6:N1} MB/s, MessagePack {pe * payload.Length / 1e6:N1} MB/s"));
+                    await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  two children, {(run < 0 ? "warm-up" : $"run {run + 1}/{plan.Runs}")}: WorkerPool {p:N0}/s, MapAsync {m:N0}/s, Dataflow stage {f:N0}/s, ItemsPerWorker 256 {d:N0}/s, in-process Dataflow {r9:N0}/s, 10 KiB echo {e * payload.Length / 1e6:N1} MB/s, through MapAsync {me * payload.Length / 1e6:N1} MB/s, MessagePack {pe * payload.Length / 1e6:N1} MB/s"));
                 }
             }
             finally
@@ -97,36 +102,33 @@ internal static class Flow
             : Row.Failed("8b", "Python mp.Pool 10 KiB echo", Unit.MegabytesPerSecond, python.Problem ?? "not measured"));
         rows.Add(Row.Measured("8c", string.Create(CultureInfo.InvariantCulture, $"the same 10 KiB echo through `WorkerPool<string,string>.MapAsync`, 2 children, {plan.FlowEchoItems:N0} items/run"), mapEchoSample, Unit.MegabytesPerSecond, python.Rows.TryGetValue("mp64echo", out var echoPeer) && echoPeer.Count > 0 ? Throughput.Ratio("8c ÷ 8b", mapEchoSample.Median, new Sample(echoPeer.Select(rate => rate * payload.Length / 1e6)).Median) : ""));
         rows.Add(Row.Measured("8d", string.Create(CultureInfo.InvariantCulture, $"as 8c with `MessagePackCodec` instead of the default JSON codec (`Body.From(Echo, new MessagePackCodec())`)"), packEchoSample, Unit.MegabytesPerSecond, python.Rows.TryGetValue("mp64echo", out var packPeer) && packPeer.Count > 0 ? Throughput.Ratio("8d ÷ 8b", packEchoSample.Median, new Sample(packPeer.Select(rate => rate * payload.Length / 1e6)).Median) + "; " + Throughput.Ratio("8d ÷ 8c", packEchoSample.Median, mapEchoSample.Median) : ""));
+        var inProcessSample = new Sample(inProcessRates);
+        rows.Add(Row.Measured("9", string.Create(CultureInfo.InvariantCulture, $"in-process TPL Dataflow `TransformBlock<int,int>(identity)` → `ActionBlock<int>` (bounded 4,096), {plan.StageItems:N0} items/run (as 7f), no child; each run right after a run of 7f and 7g"), inProcessSample, Unit.ItemsPerSecond, Throughput.Ratio("7f ÷ 9", flowSample.Median, inProcessSample.Median)));
         return rows;
     }
 
-    /// <summary>Row 9: the same trivial body in-process, TransformBlock → ActionBlock; the ratio to 7f is the overhead of children.</summary>
-    public static async Task<IReadOnlyList<Row>> InProcessDataflowAsync(Plan plan, TextWriter progress, double dataflowStage)
+    /// <summary>
+    /// Row 9's measurement, one run: the same trivial body in-process, TransformBlock → ActionBlock; the ratio 7f ÷ 9 is
+    /// the overhead of children. Measured inside the peers' loop, right after the Dataflow stage's runs.
+    /// </summary>
+    private static async Task<double> InProcessRateAsync(int items)
     {
-        var rates = new List<double>();
-        for (var run = -1; run < plan.Runs; run++)
+        long sum = 0;
+        var transform = new TransformBlock<int, int>(BenchBodies.Identity, new ExecutionDataflowBlockOptions { BoundedCapacity = 4096 });
+        var action = new ActionBlock<int>(x => sum += x, new ExecutionDataflowBlockOptions { BoundedCapacity = 4096 });
+        transform.LinkTo(action, new DataflowLinkOptions { PropagateCompletion = true });
+        var start = Stopwatch.GetTimestamp();
+        for (var i = 0; i < items; i++)
         {
-            long sum = 0;
-            var transform = new TransformBlock<int, int>(BenchBodies.Identity, new ExecutionDataflowBlockOptions { BoundedCapacity = 4096 });
-            var action = new ActionBlock<int>(x => sum += x, new ExecutionDataflowBlockOptions { BoundedCapacity = 4096 });
-            transform.LinkTo(action, new DataflowLinkOptions { PropagateCompletion = true });
-            var start = Stopwatch.GetTimestamp();
-            for (var i = 0; i < plan.StageItems; i++)
-            {
-                if (!transform.Post(i))
-                    await transform.SendAsync(i);
-            }
-            transform.Complete();
-            await action.Completion.WaitAsync(Bound);
-            var elapsed = Stopwatch.GetElapsedTime(start);
-            if (sum != (long)plan.StageItems * (plan.StageItems - 1) / 2)
-                throw new BenchmarkException("in-process Dataflow summed wrong");
-            if (run >= 0)
-                rates.Add(plan.StageItems / elapsed.TotalSeconds);
+            if (!transform.Post(i))
+                await transform.SendAsync(i);
         }
-        var sample = new Sample(rates);
-        await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  in-process TransformBlock → ActionBlock: median {sample.Median:N0}/s"));
-        return [Row.Measured("9", string.Create(CultureInfo.InvariantCulture, $"in-process TPL Dataflow `TransformBlock<int,int>(identity)` → `ActionBlock<int>` (bounded 4,096), {plan.StageItems:N0} items/run (as 7f), no child"), sample, Unit.ItemsPerSecond, double.IsNaN(dataflowStage) ? "" : Throughput.Ratio("7f ÷ 9", dataflowStage, sample.Median))];
+        transform.Complete();
+        await action.Completion.WaitAsync(Bound);
+        var elapsed = Stopwatch.GetElapsedTime(start);
+        if (sum != (long)items * (items - 1) / 2)
+            throw new BenchmarkException("in-process Dataflow summed wrong");
+        return items / elapsed.TotalSeconds;
     }
 
     /// <summary>Row 10: one item throws in a 2-worker stage; from the throw (the child's wall clock) to RunAsync returned with every child reaped.</summary>

@@ -50,7 +50,6 @@ internal static class Program
 
         List<Row> rows = [];
         bool Wanted(string[] ids) => only is null || ids.Any(id => only.Any(token => id == token || (id.StartsWith(token, StringComparison.Ordinal) && char.IsLetter(id[token.Length]))));
-        double MedianOf(string id) => rows.FirstOrDefault(row => row.Id == id)?.Median ?? double.NaN;
         async Task Group(string name, string[] ids, Unit unit, Func<Task<IReadOnlyList<Row>>> measure)
         {
             if (Wanted(ids))
@@ -63,8 +62,7 @@ internal static class Program
         await Group("start-up (rows 5a–5e)", ["5a", "5b", "5c", "5d", "5e"], Unit.Milliseconds, () => Startup.RunAsync(plan, pids, progress));
         var batched = rows.FirstOrDefault(row => row.Id == "1a") ?? Row.Failed("1a", "not run", Unit.ItemsPerSecond, "not run");
         await Group("in-process context (rows 6a–6c)", ["6a", "6b", "6c"], Unit.ItemsPerSecond, () => InProcess.RunAsync(plan, batched, progress));
-        await Group("Python peers, WorkerPool and Dataflow stage, two workers (rows 7a–8d)", ["7a", "7b", "7c", "7d", "7e", "7f", "7g", "7h", "8a", "8b", "8c", "8d"], Unit.ItemsPerSecond, () => Flow.PeersAsync(plan, pids, progress));
-        await Group("in-process Dataflow (row 9)", ["9"], Unit.ItemsPerSecond, () => Flow.InProcessDataflowAsync(plan, progress, MedianOf("7f")));
+        await Group("Python peers, WorkerPool and Dataflow stage, two workers (rows 7a–8d)", ["7a", "7b", "7c", "7d", "7e", "7f", "7g", "7h", "8a", "8b", "8c", "8d", "9"], Unit.ItemsPerSecond, () => Flow.PeersAsync(plan, pids, progress));
         await Group("fail fast (row 10)", ["10"], Unit.Milliseconds, () => Flow.FailFastAsync(plan, pids, progress));
         await Group("stage start → first result (row 11)", ["11"], Unit.Milliseconds, () => Flow.StageStartAsync(plan, pids, progress));
         await Group("parent memory while streaming (row 12)", ["12"], Unit.Mebibytes, () => Flow.StreamingMemoryAsync(plan, pids, progress));

@@ -18,7 +18,9 @@ public sealed record StageOptions
     /// items go hundreds at a time and slow ones one at a time. 1 sends each child one item at a time. The default,
     /// 1,024, lets trivial items go 512 at a time: batches of 128 (the old default of 256) cost a fast stage about a
     /// quarter of its throughput in per-batch hand-offs (docs/benchmarks.md, rows 7f and 7g). Items a child holds
-    /// but has not started are sent to another child if it crashes, so a larger value loses no work.
+    /// but has not started are sent to another child if it crashes, so a larger value loses no work. It is a count:
+    /// a stage holds up to twice <c>Workers × ItemsPerWorker</c> items (in flight and waiting at its input), so for
+    /// items of megabytes lower it, or set <see cref="BoundedCapacity"/>.
     /// </summary>
     public int ItemsPerWorker { get; init; } = 1024;
 

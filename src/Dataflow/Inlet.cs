@@ -11,16 +11,37 @@ namespace Nursery;
 /// </summary>
 internal sealed class Inlet<T>(int capacity)
 {
-    /// <summary>How many items may wait before writers wait.</summary>
-    public int Capacity => capacity;
+    /// <summary>The most items that may ever wait (writers size their arrays by it).</summary>
+    public int MaxCapacity { get; } = capacity;
+
+    /// <summary>How many items may wait before writers wait now (see <see cref="Resize"/>).</summary>
+    public int Capacity => Volatile.Read(ref _capacity);
 
     private readonly Lock _gate = new();
+    private int _capacity = capacity;
     private readonly Queue<Item<T>[]> _arrays = new();
     private int _count;
     private bool _closed;
     private bool _forwarderDone;
     private TaskCompletionSource? _room;
     private TaskCompletionSource? _data;
+
+    /// <summary>
+    /// Lowers (or raises again, up to <see cref="MaxCapacity"/>) how many items may wait before writers wait: a stage
+    /// keeps it near what its batches need, so a source of large items is not read thousands of items ahead.
+    /// </summary>
+    public void Resize(int items)
+    {
+        TaskCompletionSource? room = null;
+        lock (_gate)
+        {
+            var resized = Math.Clamp(items, 1, MaxCapacity);
+            if (resized > _capacity && _count < resized)
+                (room, _room) = (_room, null);
+            Volatile.Write(ref _capacity, resized);
+        }
+        room?.TrySetResult();
+    }
 
     /// <summary>Items waiting to be taken.</summary>
     public int Count
@@ -54,7 +75,7 @@ internal sealed class Inlet<T>(int capacity)
             {
                 if (_closed && !forwarder)
                     return false;
-                if (_count == 0 || _count + items.Length <= capacity)
+                if (_count == 0 || _count + items.Length <= _capacity)
                 {
                     _arrays.Enqueue(items);
                     _count += items.Length;

@@ -321,7 +321,8 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         // the source gives at once, up to a chunk.
         var inlet = ((IInletBlock<T>)entry).Inlet;
         var chunk = new List<Item<T>>();
-        var chunkSize = Math.Clamp(inlet.Capacity / 8, 1, 128);
+        // A chunk is up to an eighth of what the entry may hold now (it adapts to its batches), at most 128 items.
+        int ChunkSize() => Math.Clamp(inlet.Capacity / 8, 1, 128);
         var index = 0L;
         // Inputs are counted a chunk at a time (before the chunk can reach a block, or when it fails unsent): one
         // interlocked add per chunk instead of one per item.
@@ -349,7 +350,7 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
                     }
                     uncounted++;
                     chunk.Add(new Item<T>(itemKey, Prelude.Right<ChildFailure, T>(value!)));
-                    if (chunk.Count >= chunkSize && !await SendChunkAsync().ConfigureAwait(false))
+                    if (chunk.Count >= ChunkSize() && !await SendChunkAsync().ConfigureAwait(false))
                         break;
                 }
                 if (chunk.Count > 0)

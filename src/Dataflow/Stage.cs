@@ -32,6 +32,7 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
     private readonly int _maxBatches;
     private readonly int _maxBatchItems;
     private readonly bool _ordered;
+    private readonly bool _adaptsCapacity;
     private int _detached;
     private int _pumpEnded;
     private bool _linkedToScope;
@@ -59,11 +60,17 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
         var capacity = options.BoundedCapacity > 0 ? options.BoundedCapacity : inFlight;
         _input = new BufferBlock<Item<TIn>>(new DataflowBlockOptions { BoundedCapacity = capacity });
         _inlet = new Inlet<TIn>(capacity);
+        _adaptsCapacity = options.BoundedCapacity == 0;
+        if (_adaptsCapacity)
+            _inlet.Resize(Math.Max(_maxBatches * 2, MinimumAdaptedCapacity)); // until the batch sizer has seen a batch
         _output = new BufferBlock<Item<TOut>>(new DataflowBlockOptions { BoundedCapacity = inFlight });
         _ = _inlet.ForwardFromAsync(_input);
         _ = PumpAsync();
         _ = EmitAsync();
     }
+
+    /// <summary>The fewest items the automatic input capacity keeps waiting.</summary>
+    private const int MinimumAdaptedCapacity = 16;
 
     /// <summary>The stage's name in failures, records and logs.</summary>
     public string Name { get; }
@@ -218,7 +225,13 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
                         held.AddRange(array);
                 }
                 await _window.WaitAsync().ConfigureAwait(false);
-                var batch = new Item<TIn>[Math.Min(held.Count - at, _sizer.Next(_maxBatchItems))];
+                var size = _sizer.Next(_maxBatchItems);
+                // The automatic capacity follows the batch size: two rounds of batches wait at most (4 per child), so
+                // trivial items keep Workers × ItemsPerWorker waiting while items that go one at a time keep a few,
+                // instead of a source of large items being read thousands of items ahead.
+                if (_adaptsCapacity)
+                    _inlet.Resize(Math.Max(_maxBatches * size * 2, MinimumAdaptedCapacity));
+                var batch = new Item<TIn>[Math.Min(held.Count - at, size)];
                 held.CopyTo(at, batch, 0, batch.Length);
                 at += batch.Length;
                 var outputs = RunBatchAsync(batch);

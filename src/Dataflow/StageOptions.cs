@@ -18,13 +18,13 @@ public sealed record StageOptions
     /// items go hundreds at a time and slow ones one at a time. 1 sends each child one item at a time. The default,
     /// 1,024, lets trivial items go 512 at a time: batches of 128 (the old default of 256) cost a fast stage about a
     /// quarter of its throughput in per-batch hand-offs (docs/benchmarks.md, rows 7f and 7g). Items a child holds
-    /// but has not started are sent to another child if it crashes, so a larger value loses no work. It is a count:
-    /// a stage holds up to twice <c>Workers × ItemsPerWorker</c> items (in flight and waiting at its input), so for
-    /// items of megabytes lower it, or set <see cref="BoundedCapacity"/>.
+    /// but has not started are sent to another child if it crashes, so a larger value loses no work. It is a count,
+    /// not bytes; the input's automatic capacity follows the batches (see <see cref="BoundedCapacity"/>), so items
+    /// that take milliseconds each (large ones) are not read thousands ahead.
     /// </summary>
     public int ItemsPerWorker { get; init; } = 1024;
 
-    /// <summary>How many items may wait at the stage's input before senders wait (backpressure); 0 picks what may be in flight (Workers × ItemsPerWorker).</summary>
+    /// <summary>How many items may wait at the stage's input before senders wait (backpressure); 0 (automatic) follows the batch size: two rounds of batches, at least 16 items and at most Workers × ItemsPerWorker (trivial items), a few dozen for items that take milliseconds.</summary>
     public int BoundedCapacity { get; init; }
 
     /// <summary>Keep the source's order in the output (at the cost of waiting for slow items).</summary>

@@ -43,6 +43,23 @@ public sealed class InletTests
     }
 
     [Fact]
+    public async Task A_lowered_capacity_holds_writers_back_and_raising_it_again_lets_them_in()
+    {
+        var inlet = new Inlet<int>(capacity: 8);
+        inlet.Resize(2);
+        Assert.True(await inlet.WriteAsync(Items(0, 2)).AsTask().WaitAsync(Bound));
+        var waiting = inlet.WriteAsync(Items(2, 2)).AsTask();
+        Assert.False(waiting.IsCompleted);
+
+        inlet.Resize(100); // clamped to the 8 it was made with
+        Assert.True(await waiting.WaitAsync(Bound));
+        Assert.Equal(4, inlet.Count);
+        Assert.True(await inlet.WriteAsync(Items(4, 4)).AsTask().WaitAsync(Bound));
+        Assert.False(inlet.WriteAsync(Items(8, 1)).AsTask().IsCompleted);
+        Assert.Equal(8, inlet.MaxCapacity);
+    }
+
+    [Fact]
     public async Task An_array_larger_than_the_capacity_goes_into_an_empty_inlet()
     {
         var inlet = new Inlet<int>(capacity: 2);

@@ -141,6 +141,36 @@ public sealed class StageTests
     }
 
     [Fact]
+    public async Task A_stage_of_slow_items_does_not_read_its_source_far_ahead()
+    {
+        // Items that take 2 ms go one per batch; the stage's automatic capacity follows its batches, so the source (of
+        // large items, say) is read a few dozen items ahead, not the Workers × ItemsPerWorker (2,048) it could hold.
+        const int Items = 600;
+        var read = 0;
+        var ended = 0;
+        var mostAhead = 0;
+        IEnumerable<int> Source()
+        {
+            for (var i = 0; i < Items; i++)
+            {
+                mostAhead = Math.Max(mostAhead, read - Volatile.Read(ref ended));
+                read++;
+                yield return 2;
+            }
+        }
+        await using var scope = new NurseryScope(Pipelines.Quick());
+        var stage = scope.Stage<int, int>(Bodies.SleepMilliseconds, new StageOptions { Workers = 2 });
+        stage.LinkTo(scope.Sink<int>(_ => Interlocked.Increment(ref ended)));
+
+        var result = await scope.RunAsync(Source(), stage).WaitAsync(Bound);
+
+        Assert.True(result.Completed, result.ToString());
+        Assert.Equal(Items, Volatile.Read(ref ended));
+        Assert.True(mostAhead <= 100, $"the source was read up to {mostAhead} items ahead of the sink");
+        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
+    }
+
+    [Fact]
     public async Task An_ordered_stage_keeps_the_source_order()
     {
         var outputs = new ConcurrentQueue<int>();

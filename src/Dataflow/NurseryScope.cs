@@ -212,8 +212,9 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
     /// <summary>
     /// Stops every block's children (each stage's pool disposed: stdin closed, killed after the kill grace, reaped),
     /// once. Started as soon as a running run aborts — its children's work is no longer wanted, and their kill and reap
-    /// then overlap the blocks' draining instead of following it (fail fast: ~10 ms of a ~45 ms return) — else when the
-    /// run ends or the scope is disposed. Awaited before RunAsync returns and by DisposeAsync.
+    /// then overlap the blocks' draining instead of following it (a fail-fast probe: abort → RunAsync returned, median
+    /// 20.6 → 15 ms) — else when the run ends or the scope is disposed. Awaited before RunAsync returns and by
+    /// DisposeAsync.
     /// </summary>
     private Task StopBlocksAsync()
     {

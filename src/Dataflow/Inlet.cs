@@ -11,7 +11,7 @@ namespace Nursery;
 /// </summary>
 internal sealed class Inlet<T>(int capacity)
 {
-    /// <summary>The most items that may ever wait (writers size their arrays by it).</summary>
+    /// <summary>The capacity the inlet was made with: <see cref="Resize"/> never goes above it.</summary>
     public int MaxCapacity { get; } = capacity;
 
     /// <summary>How many items may wait before writers wait now (see <see cref="Resize"/>).</summary>
@@ -32,10 +32,13 @@ internal sealed class Inlet<T>(int capacity)
     /// </summary>
     public void Resize(int items)
     {
+        var resized = Math.Clamp(items, 1, MaxCapacity);
+        // A stage calls this per batch, and the size rarely changes: no lock then.
+        if (resized == Capacity)
+            return;
         TaskCompletionSource? room = null;
         lock (_gate)
         {
-            var resized = Math.Clamp(items, 1, MaxCapacity);
             if (resized > _capacity && _count < resized)
                 (room, _room) = (_room, null);
             Volatile.Write(ref _capacity, resized);

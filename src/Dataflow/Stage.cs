@@ -61,8 +61,7 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
         _input = new BufferBlock<Item<TIn>>(new DataflowBlockOptions { BoundedCapacity = capacity });
         _inlet = new Inlet<TIn>(capacity);
         _adaptsCapacity = options.BoundedCapacity == 0;
-        if (_adaptsCapacity)
-            _inlet.Resize(Math.Max(_maxBatches * 2, MinimumAdaptedCapacity)); // until the batch sizer has seen a batch
+        FollowBatchSize(1); // until the batch sizer has seen a batch
         _output = new BufferBlock<Item<TOut>>(new DataflowBlockOptions { BoundedCapacity = inFlight });
         _ = _inlet.ForwardFromAsync(_input);
         _ = PumpAsync();
@@ -226,11 +225,7 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
                 }
                 await _window.WaitAsync().ConfigureAwait(false);
                 var size = _sizer.Next(_maxBatchItems);
-                // The automatic capacity follows the batch size: two rounds of batches wait at most (4 per child), so
-                // trivial items keep Workers × ItemsPerWorker waiting while items that go one at a time keep a few,
-                // instead of a source of large items being read thousands of items ahead.
-                if (_adaptsCapacity)
-                    _inlet.Resize(Math.Max(_maxBatches * size * 2, MinimumAdaptedCapacity));
+                FollowBatchSize(size);
                 var batch = new Item<TIn>[Math.Min(held.Count - at, size)];
                 held.CopyTo(at, batch, 0, batch.Length);
                 at += batch.Length;
@@ -395,6 +390,17 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
             }
             return outputs;
         }
+    }
+
+    /// <summary>
+    /// The automatic input capacity follows the batch size: two rounds of batches wait at most (4 per child), so
+    /// trivial items keep Workers × ItemsPerWorker waiting while items that go one at a time keep a few, instead of a
+    /// source of large items being read thousands of items ahead. A capacity the user set stays.
+    /// </summary>
+    private void FollowBatchSize(int size)
+    {
+        if (_adaptsCapacity)
+            _inlet.Resize(Math.Max(_maxBatches * size * 2, MinimumAdaptedCapacity));
     }
 
     /// <summary>

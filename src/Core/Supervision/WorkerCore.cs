@@ -391,9 +391,7 @@ internal sealed class WorkerCore
                 if (!abandoned)
                     completed++;
             }
-            while (_order.TryPeek(out var head) && !_inFlight.ContainsKey(head.Id))
-                _order.Dequeue();
-            _headSince = Volatile.Read(ref _lastHeard);
+            DropAnsweredHead();
         }
         Interlocked.Add(ref _itemsCompleted, completed);
         for (var i = 0; i < taken; i++)
@@ -402,15 +400,9 @@ internal sealed class WorkerCore
             if (item is null)
                 continue;
             items[i] = null;
-            item.Registration.Unregister();
-            var failure = item.TryCompleteWithResult(replies[i].Payload);
-            if (failure.IsSome)
-                item.TryFail(Stamp(failure.IfNone(() => throw new UnreachableException()), item));
+            End(item, replies[i].Payload, null);
         }
-        if (taken == replies.Count)
-            return true;
-        Terminate(new ChildFailure.ProtocolViolation($"the child replied to item id {replies[taken].Id}, which it was not given", []));
-        return false;
+        return taken == replies.Count || NotGiven(replies[taken].Id);
     }
 
     /// <summary>Ends an item the child answered: with its result, or with <paramref name="error"/> when the body threw.</summary>
@@ -422,30 +414,49 @@ internal sealed class WorkerCore
         {
             if (_inFlight.Remove(id, out item))
             {
-                while (_order.TryPeek(out var head) && !_inFlight.ContainsKey(head.Id))
-                    _order.Dequeue();
-                _headSince = Volatile.Read(ref _lastHeard); // the time the reply frame was read: one clock read per frame, not per item
+                DropAnsweredHead();
                 abandoned = _abandoned.Count > 0 && _abandoned.Remove(id);
             }
         }
         if (item is null)
-        {
-            Terminate(new ChildFailure.ProtocolViolation($"the child replied to item id {id}, which it was not given", []));
-            return false;
-        }
+            return NotGiven(id);
         if (abandoned)
             return true;
-        item.Registration.Unregister();
         Interlocked.Increment(ref _itemsCompleted);
-        if (error is not null)
-            item.TryFail(Stamp(new ChildFailure.Faulted(error), item));
-        else
-        {
-            var failure = item.TryCompleteWithResult(payload);
-            if (failure.IsSome)
-                item.TryFail(Stamp(failure.IfNone(() => throw new UnreachableException()), item));
-        }
+        End(item, payload, error);
         return true;
+    }
+
+    /// <summary>
+    /// Pops answered items off the head of the child's queue; the new head has waited since the reply frame was read
+    /// (one clock read per frame, not per item). Called under the lock.
+    /// </summary>
+    private void DropAnsweredHead()
+    {
+        while (_order.TryPeek(out var head) && !_inFlight.ContainsKey(head.Id))
+            _order.Dequeue();
+        _headSince = Volatile.Read(ref _lastHeard);
+    }
+
+    /// <summary>Ends an answered item: its result, a failure to decode it, or the body's exception.</summary>
+    private void End(PendingItem item, in ReadOnlySequence<byte> payload, RemoteError? error)
+    {
+        item.Registration.Unregister();
+        if (error is not null)
+        {
+            item.TryFail(Stamp(new ChildFailure.Faulted(error), item));
+            return;
+        }
+        var failure = item.TryCompleteWithResult(payload);
+        if (failure.IsSome)
+            item.TryFail(Stamp(failure.IfNone(() => throw new UnreachableException()), item));
+    }
+
+    /// <summary>A reply for an item the child was not given: a protocol violation that ends the child. False.</summary>
+    private bool NotGiven(long id)
+    {
+        Terminate(new ChildFailure.ProtocolViolation($"the child replied to item id {id}, which it was not given", []));
+        return false;
     }
 
     /// <summary>Turns what the wire reads into the worker's state changes.</summary>

@@ -67,7 +67,7 @@ internal static class Program
         channel.Send(FrameKind.Ready, []);
         // While the parent reads Ready and sends the first request.
         body.Prepare();
-        Serve(channel, body, work, progress);
+        Serve(channel, body, work, progress, init.MaxResultBytes > 0 ? init.MaxResultBytes : FrameBounds.DefaultMaxResultBytes);
         return 0;
     }
 
@@ -148,7 +148,7 @@ internal static class Program
     /// when the oldest held reply is older than <see cref="MaxHold"/>, when it is large, or when it holds
     /// <see cref="MaxRepliesPerFrame"/> replies. Never returns: the receiver ends the process.
     /// </summary>
-    private static void Serve(ProtocolChannel channel, IBodyInvoker body, WorkQueue work, ProgressMapping? progress)
+    private static void Serve(ProtocolChannel channel, IBodyInvoker body, WorkQueue work, ProgressMapping? progress, int maxResultBytes)
     {
         using var replies = new FrameBuffer(64 * 1024);
         var countAt = -1;
@@ -171,7 +171,7 @@ internal static class Program
                     heldSince = started;
                 }
                 progress?.Starting(entry.Id, started);
-                Answer(body, entry.Id, entry.Payload, replies);
+                Answer(body, entry.Id, entry.Payload, replies, maxResultBytes);
                 count++;
                 var now = Stopwatch.GetTimestamp();
                 if (progress is null || count >= MaxRepliesPerFrame || replies.Length >= MaxHeldBytes
@@ -194,7 +194,7 @@ internal static class Program
     }
 
     private const int MaxRepliesPerFrame = 1024;
-    private const int MaxHeldBytes = 256 * 1024;
+    private const int MaxHeldBytes = Batch.MaxHeldReplyBytes;
     private static readonly TimeSpan SlowItem = TimeSpan.FromMilliseconds(0.2);
     private static readonly TimeSpan MaxHold = TimeSpan.FromMilliseconds(2);
     private static readonly long SlowItemTicks = (long)(SlowItem.TotalSeconds * Stopwatch.Frequency);
@@ -202,9 +202,11 @@ internal static class Program
 
     /// <summary>
     /// Writes the reply to one item. An asynchronous body is waited for on this thread: items run one at a time
-    /// anyway, and the host has no synchronization context, so the body's continuations run on the thread pool.
+    /// anyway, and the host has no synchronization context, so the body's continuations run on the thread pool. A
+    /// result or an error over <paramref name="maxResultBytes"/> is not sent (the parent would refuse the frame and
+    /// kill this child): the item gets an error that says so, and the next item runs.
     /// </summary>
-    private static void Answer(IBodyInvoker body, long id, in ReadOnlySequence<byte> payload, FrameBuffer replies)
+    private static void Answer(IBodyInvoker body, long id, in ReadOnlySequence<byte> payload, FrameBuffer replies, int maxResultBytes)
     {
         var mark = replies.Length;
         replies.WriteInt64(id);
@@ -216,18 +218,35 @@ internal static class Program
             var invoked = body.InvokeAsync(payload, replies);
             if (!invoked.IsCompletedSuccessfully)
                 invoked.AsTask().GetAwaiter().GetResult();
-            replies.PatchUInt32(lengthAt, (uint)(replies.Length - start));
+            var size = replies.Length - start;
+            if (size > maxResultBytes)
+            {
+                replies.Truncate(mark);
+                var message = $"the result is {size} bytes once encoded, over the limit of {maxResultBytes} bytes (WorkerOptions.MaxResultBytes); raise WorkerOptions.MaxResultBytes, or return a path or a reference to the data instead of the data";
+                Batch.WriteReply(replies, id, ReplyStatus.Error, HandshakeJson.EncodeRemoteError(new RemoteError(Batch.ResultTooLargeType, message, "", [])));
+                return;
+            }
+            replies.PatchUInt32(lengthAt, (uint)size);
         }
         catch (Exception exception)
         {
-            ReplaceWithError(replies, mark, id, exception);
+            ReplaceWithError(replies, mark, id, exception, maxResultBytes);
         }
     }
 
-    private static void ReplaceWithError(FrameBuffer replies, int mark, long id, Exception exception)
+    private static void ReplaceWithError(FrameBuffer replies, int mark, long id, Exception exception, int maxResultBytes)
     {
         replies.Truncate(mark);
-        Batch.WriteReply(replies, id, ReplyStatus.Error, HandshakeJson.EncodeRemoteError(RemoteError.From(exception)));
+        var error = RemoteError.From(exception);
+        var encoded = HandshakeJson.EncodeRemoteError(error);
+        if (encoded.Length > maxResultBytes)
+        {
+            // An exception whose message or stack trace is larger than any result may be: its start is sent.
+            var keep = Math.Max(0, Math.Min(4096, (maxResultBytes / 4) - 1024));
+            var message = error.Message.Length > keep ? $"{error.Message[..keep]}… (the error was {encoded.Length} bytes once encoded, over WorkerOptions.MaxResultBytes, {maxResultBytes}: cut)" : error.Message;
+            encoded = HandshakeJson.EncodeRemoteError(new RemoteError(error.Type, message, error.StackTrace.Length > keep ? error.StackTrace[..keep] : error.StackTrace, []));
+        }
+        Batch.WriteReply(replies, id, ReplyStatus.Error, encoded);
     }
 
     /// <summary>Asks the kernel to kill this process when its parent dies, and leaves at once if the parent is already gone.</summary>

@@ -15,9 +15,14 @@ namespace Nursery.Commands;
 /// <c>{"id":N,"ok":…}</c> / <c>{"id":N,"error":{…}}</c> / <c>{"ready":true}</c> / <c>{"heartbeat":true}</c> /
 /// <c>{"log":"…"}</c> lines in. A line that is none of these is a protocol violation.
 /// </summary>
-internal sealed class NdjsonWire(string executable, IReadOnlyList<string> arguments, string workingDirectory, bool expectReady) : Wire
+/// <remarks>
+/// A line may hold one reply: at most <paramref name="maxResultBytes"/> (<see cref="WorkerOptions.MaxResultBytes"/>)
+/// plus 1 MiB for the rest of the line. Longer, and the worker is a protocol violation as soon as that many bytes have
+/// come without a newline: the parent neither buffers an endless line nor waits for its end.
+/// </remarks>
+internal sealed class NdjsonWire(string executable, IReadOnlyList<string> arguments, string workingDirectory, bool expectReady, int maxResultBytes = FrameBounds.DefaultMaxResultBytes) : Wire
 {
-    private const int MaxLineBytes = 64 << 20;
+    private readonly long _maxLineBytes = (long)maxResultBytes + FrameBounds.ReplyOverhead;
     private static readonly byte[] ItemPrefix = "{\"id\":"u8.ToArray();
     private static readonly byte[] ItemMiddle = ",\"item\":"u8.ToArray();
     private static readonly byte[] ItemEnd = "}\n"u8.ToArray();
@@ -52,22 +57,28 @@ internal sealed class NdjsonWire(string executable, IReadOnlyList<string> argume
         var ready = !expectReady;
         if (ready)
             listener.Ready();
-        var reader = PipeReader.Create(stdout, new StreamPipeReaderOptions(leaveOpen: true));
+        var reader = PipeReader.Create(stdout, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
+        // How far into the unconsumed bytes no newline was found: each read searches only what it added, so a long
+        // line costs one pass, not one pass per read.
+        long searched = 0;
         try
         {
             while (true)
             {
                 var read = await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
                 var buffer = read.Buffer;
-                while (TryTakeLine(ref buffer, out var line))
+                while (TryTakeLine(ref buffer, ref searched, out var line))
                 {
                     listener.Heard();
                     if (!Handle(line, listener, ref ready))
                         return;
                 }
-                if (buffer.Length > MaxLineBytes)
+                if (buffer.Length > _maxLineBytes)
                 {
-                    listener.Violation($"the worker wrote a line longer than {MaxLineBytes} bytes", Head(buffer));
+                    listener.Violation(
+                        $"the worker wrote a line longer than {_maxLineBytes} bytes ({buffer.Length} bytes without a newline so far): one reply may be at most WorkerOptions.MaxResultBytes ({maxResultBytes}) plus 1 MiB; raise WorkerOptions.MaxResultBytes, or reply with a path or a reference to the data",
+                        Head(buffer)
+                    );
                     return;
                 }
                 if (read.IsCompleted)
@@ -87,16 +98,19 @@ internal sealed class NdjsonWire(string executable, IReadOnlyList<string> argume
         }
     }
 
-    private static bool TryTakeLine(ref ReadOnlySequence<byte> buffer, out ReadOnlySequence<byte> line)
+    /// <summary>Takes the first line off <paramref name="buffer"/>, searching for its newline from <paramref name="searched"/> bytes in.</summary>
+    private static bool TryTakeLine(ref ReadOnlySequence<byte> buffer, ref long searched, out ReadOnlySequence<byte> line)
     {
-        var newline = buffer.PositionOf((byte)'\n');
+        var newline = buffer.Slice(searched).PositionOf((byte)'\n');
         if (newline is null)
         {
+            searched = buffer.Length;
             line = default;
             return false;
         }
         line = buffer.Slice(0, newline.Value);
         buffer = buffer.Slice(buffer.GetPosition(1, newline.Value));
+        searched = 0;
         return true;
     }
 

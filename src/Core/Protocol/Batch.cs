@@ -95,6 +95,12 @@ internal static class Batch
         return true;
     }
 
+    /// <summary>The child sends the replies it holds back once they reach this many bytes (see <see cref="FrameBounds.ReplyOverhead"/>).</summary>
+    public const int MaxHeldReplyBytes = 256 * 1024;
+
+    /// <summary>The type of the error that replaces a result over <see cref="InitMessage.MaxResultBytes"/>.</summary>
+    public const string ResultTooLargeType = "Nursery.ResultTooLarge";
+
     /// <summary>Starts a Request or Reply frame; returns where the count goes.</summary>
     public static int BeginBatch(FrameBuffer buffer, FrameKind kind)
     {

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 
 namespace Nursery.Protocol;
 
-/// <summary>What <see cref="FrameParser.TryParse"/> found at the start of a buffer.</summary>
+/// <summary>What <c>FrameParser.TryParse</c> found at the start of a buffer.</summary>
 internal enum ParseStatus
 {
     /// <summary>A whole frame.</summary>
@@ -12,7 +12,7 @@ internal enum ParseStatus
     /// <summary>The start of a frame; more bytes are needed.</summary>
     NeedMore,
 
-    /// <summary>Bytes that cannot be a frame: a zero or oversized length, or an unknown kind.</summary>
+    /// <summary>Bytes that cannot be a frame: a zero length, an unknown kind, or a length over the kind's bound.</summary>
     Violation,
 }
 
@@ -28,9 +28,24 @@ internal static class FrameParser
     /// <summary>The largest frame accepted by default (64 MiB of payload).</summary>
     public const int DefaultMaxFrameLength = 64 << 20;
 
+    /// <summary>Parses with every kind bounded by <paramref name="maxFrameLength"/> bytes of payload.</summary>
     public static ParseStatus TryParse(
         in ReadOnlySequence<byte> buffer,
         int maxFrameLength,
+        out FrameKind kind,
+        out ReadOnlySequence<byte> payload,
+        out SequencePosition next,
+        out string violation
+    ) => TryParse(buffer, FrameBounds.AnyKind(maxFrameLength), out kind, out payload, out next, out violation);
+
+    /// <summary>
+    /// Parses with a bound per kind: a length over the largest bound is a violation from the four length bytes, an
+    /// unknown kind or a length over its kind's bound from the five header bytes (the kind named when it has arrived),
+    /// before any payload is waited for.
+    /// </summary>
+    public static ParseStatus TryParse(
+        in ReadOnlySequence<byte> buffer,
+        FrameBounds bounds,
         out FrameKind kind,
         out ReadOnlySequence<byte> payload,
         out SequencePosition next,
@@ -53,18 +68,30 @@ internal static class FrameParser
             violation = "a frame of length 0 (every frame has at least a kind byte)";
             return ParseStatus.Violation;
         }
-        if (length > (uint)maxFrameLength + 1)
+        var rawKind = available < HeaderLength ? (byte)0 : header[4];
+        if (length > (uint)bounds.Largest + 1 && !bounds.Carries(rawKind))
         {
-            violation = $"a frame length of {length} bytes, over the limit of {maxFrameLength + 1L}";
+            violation = $"a frame length of {length} bytes, over the limit of {bounds.Largest + 1L}";
             return ParseStatus.Violation;
         }
         if (available < HeaderLength)
             return ParseStatus.NeedMore;
 
-        var rawKind = header[4];
         if (rawKind is < (byte)FrameKind.Hello or > (byte)FrameKind.Bye)
         {
-            violation = $"an unknown frame kind {rawKind}";
+            violation = $"an unknown frame kind {rawKind} (announcing {length - 1} bytes of payload)";
+            return ParseStatus.Violation;
+        }
+        if (!bounds.Carries(rawKind))
+        {
+            violation = $"a {(FrameKind)rawKind} frame, a kind this side never sends (announcing {length - 1} bytes of payload)";
+            return ParseStatus.Violation;
+        }
+        var max = bounds.MaxPayload((FrameKind)rawKind);
+        if (length - 1 > (uint)max)
+        {
+            var advice = rawKind == (byte)FrameKind.Reply && bounds.ReplyAdvice.Length > 0 ? $"; {bounds.ReplyAdvice}" : "";
+            violation = $"a {(FrameKind)rawKind} frame announcing {length - 1} bytes of payload, over the limit of {max} bytes for {(FrameKind)rawKind} frames{advice}";
             return ParseStatus.Violation;
         }
         if (buffer.Length - 4 < length)

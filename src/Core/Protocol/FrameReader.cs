@@ -24,23 +24,28 @@ internal readonly record struct ReadResult(ReadStatus Status, FrameKind Kind, Re
 
 /// <summary>
 /// Reads frames from a stream with pooled buffers. Never throws past its boundary (I/O errors are an end,
-/// bad bytes a violation) and never waits for more bytes than a frame's declared length.
+/// bad bytes a violation) and never waits for more bytes than a frame's declared length, which its kind's
+/// bound (<see cref="FrameBounds"/>) limits.
 /// After an end or a violation every further read returns the same outcome.
 /// </summary>
 internal sealed class FrameReader
 {
     private const int BytesShown = 64;
     private readonly PipeReader _reader;
-    private readonly int _maxFrameLength;
+    private readonly FrameBounds _bounds;
     private SequencePosition? _consumed;
     private ReadOnlySequence<byte> _buffer;
     private bool _holdingBuffer;
     private ReadResult? _terminal;
 
     public FrameReader(Stream stream, int maxFrameLength = FrameParser.DefaultMaxFrameLength)
+        : this(stream, FrameBounds.AnyKind(maxFrameLength)) { }
+
+    /// <summary>A reader that holds each kind of frame to its bound in <paramref name="bounds"/>.</summary>
+    public FrameReader(Stream stream, FrameBounds bounds)
     {
         _reader = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
-        _maxFrameLength = maxFrameLength;
+        _bounds = bounds;
     }
 
     /// <summary>Total bytes consumed so far, for diagnostics.</summary>
@@ -59,7 +64,7 @@ internal sealed class FrameReader
             }
             while (true)
             {
-                var status = FrameParser.TryParse(_buffer, _maxFrameLength, out var kind, out var payload, out var next, out var violation);
+                var status = FrameParser.TryParse(_buffer, _bounds, out var kind, out var payload, out var next, out var violation);
                 if (status == ParseStatus.Frame)
                 {
                     BytesRead += _buffer.Slice(0, next).Length;
@@ -75,7 +80,7 @@ internal sealed class FrameReader
                 var read = await _reader.ReadAsync(cancellationToken).ConfigureAwait(false);
                 _buffer = read.Buffer;
                 _holdingBuffer = true;
-                if (read.IsCompleted && FrameParser.TryParse(_buffer, _maxFrameLength, out _, out _, out _, out _) == ParseStatus.NeedMore)
+                if (read.IsCompleted && FrameParser.TryParse(_buffer, _bounds, out _, out _, out _, out _) == ParseStatus.NeedMore)
                 {
                     return Finish(
                         _buffer.IsEmpty

@@ -101,6 +101,7 @@ internal static class HandshakeJson
             string? codecType = null;
             string? progressPath = null;
             var heartbeat = 0;
+            var maxResultBytes = 0;
             json.StartObject();
             var first = true;
             while (json.NextProperty(ref first, out var name))
@@ -125,6 +126,9 @@ internal static class HandshakeJson
                     case nameof(InitMessage.ProgressPath):
                         progressPath = json.ReadStringOrNull();
                         break;
+                    case nameof(InitMessage.MaxResultBytes):
+                        maxResultBytes = json.ReadInt32();
+                        break;
                     default:
                         json.SkipValue(0);
                         break;
@@ -135,7 +139,7 @@ internal static class HandshakeJson
                 error = $"an unreadable InitMessage: {(body is null ? nameof(InitMessage.Body) : nameof(InitMessage.CodecType))} is missing";
                 return false;
             }
-            init = new InitMessage(body, initializer, stateJson, heartbeat, codecType, progressPath);
+            init = new InitMessage(body, initializer, stateJson, heartbeat, codecType, progressPath, maxResultBytes);
             error = "";
             return true;
         }

@@ -36,7 +36,8 @@ internal sealed record MethodSpec(string AssemblyPath, string TypeName, string M
 /// <param name="HeartbeatMilliseconds">How often the child sends a heartbeat.</param>
 /// <param name="CodecType">The codec's assembly-qualified type name.</param>
 /// <param name="ProgressPath">A <see cref="ProgressSlot"/> file to map, so the child may batch its replies; null: reply item by item.</param>
-internal sealed record InitMessage(MethodSpec Body, MethodSpec? Initializer, string? StateJson, int HeartbeatMilliseconds, string CodecType, string? ProgressPath = null);
+/// <param name="MaxResultBytes">The largest encoded result the parent accepts (<see cref="WorkerOptions.MaxResultBytes"/>); 0: <see cref="FrameBounds.DefaultMaxResultBytes"/>.</param>
+internal sealed record InitMessage(MethodSpec Body, MethodSpec? Initializer, string? StateJson, int HeartbeatMilliseconds, string CodecType, string? ProgressPath = null, int MaxResultBytes = 0);
 
 /// <summary>An error not tied to an item.</summary>
 internal sealed record ErrorMessage(string Phase, RemoteError Error);

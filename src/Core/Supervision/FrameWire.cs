@@ -95,7 +95,7 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init) : Wire
         lock (_gate)
             progressPath = _progress?.Path;
         using var frame = new FrameBuffer();
-        frame.WriteFrame(FrameKind.Init, ProtocolJson.Encode(init with { ProgressPath = progressPath }));
+        frame.WriteFrame(FrameKind.Init, ProtocolJson.Encode(init with { ProgressPath = progressPath, MaxResultBytes = options.MaxResultBytes }));
         _initFrame.TrySetResult(frame.WrittenSpan.ToArray());
     }
 
@@ -141,7 +141,7 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init) : Wire
                 return;
             stdout = checkedStdout;
         }
-        var reader = new FrameReader(stdout);
+        var reader = new FrameReader(stdout, FrameBounds.FromChild(options.MaxResultBytes));
         var replies = new List<ReplyEntry>();
         var helloSeen = false;
         var ready = false;
@@ -253,7 +253,7 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init) : Wire
         if (count == 0)
             return null;
         var length = count == header.Length ? System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(header) : 0;
-        if (count < header.Length || length is < 2 or > 64 * 1024 || header[4] != (byte)FrameKind.Hello)
+        if (count < header.Length || length is < 2 or > FrameBounds.MaxHelloPayload + 1 || header[4] != (byte)FrameKind.Hello)
         {
             var seen = header[..count];
             listener.Violation(

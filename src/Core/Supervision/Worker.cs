@@ -63,7 +63,7 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable
             Environment = environment,
             HeartbeatTimeout = command.SendsHeartbeats ? options.HeartbeatTimeout : Timeout.InfiniteTimeSpan,
         };
-        var wire = new Commands.NdjsonWire(command.Executable, command.Arguments, command.WorkingDirectory, command.ExpectReady);
+        var wire = new Commands.NdjsonWire(command.Executable, command.Arguments, command.WorkingDirectory, command.ExpectReady, options.MaxResultBytes);
         var core = new WorkerCore(options, wire);
         var started = await core.StartAsync(cancellationToken).ConfigureAwait(false);
         return started.Map(_ => new Worker<TIn, TOut>(core, new JsonCodec()));

@@ -442,6 +442,12 @@ internal sealed class WorkerCore
     private void End(PendingItem item, in ReadOnlySequence<byte> payload, RemoteError? error)
     {
         item.Registration.Unregister();
+        if (error is { Type: Batch.ResultTooLargeType })
+        {
+            // The child refused to send a result over WorkerOptions.MaxResultBytes and serves on: that item alone fails.
+            item.TryFail(Stamp(new ChildFailure.ProtocolViolation($"the result of item {item.Key} was too large: {error.Message}", []), item));
+            return;
+        }
         if (error is not null)
         {
             item.TryFail(Stamp(new ChildFailure.Faulted(error), item));

@@ -42,6 +42,15 @@ public sealed record WorkerOptions
     /// <summary>The most items sent to a child in one frame. Batches form only from items already waiting; nothing waits to fill one.</summary>
     public int MaxBatch { get; init; } = 1024;
 
+    /// <summary>
+    /// The largest result of one item, in bytes once encoded (64 MiB by default, at most 1 GiB). A .NET body's larger
+    /// result fails that item alone with a <see cref="ChildFailure.ProtocolViolation"/> that says so, and the child
+    /// serves the next item; a persistent command's longer line, or a frame over its kind's bound, is a
+    /// <see cref="ChildFailure.ProtocolViolation"/> that ends the child. Return a path or a reference to large data
+    /// instead of the data.
+    /// </summary>
+    public int MaxResultBytes { get; init; } = Protocol.FrameBounds.DefaultMaxResultBytes;
+
     /// <summary>Where the child host and the dotnet executable are.</summary>
     public ChildHostLocation Host { get; init; } = ChildHostLocation.Default;
 
@@ -73,6 +82,8 @@ public sealed record WorkerOptions
             throw new ArgumentException($"MemoryLimit is {MemoryLimit} bytes; a .NET child needs at least 16 MiB (16777216) to start.", nameof(MemoryLimit));
         if (MaxBatch is < 1 or > 65536)
             throw new ArgumentException($"MaxBatch is {MaxBatch}; it must be between 1 and 65536.", nameof(MaxBatch));
+        if (MaxResultBytes is < 1 or > Protocol.FrameBounds.LargestMaxResultBytes)
+            throw new ArgumentException($"MaxResultBytes is {MaxResultBytes}; it must be between 1 and {Protocol.FrameBounds.LargestMaxResultBytes} (1 GiB). For larger results, return a path or a reference to the data.", nameof(MaxResultBytes));
         ArgumentNullException.ThrowIfNull(Launcher);
         Launcher.Validate(this);
         return this;

@@ -232,7 +232,7 @@ public sealed class FrameReaderProperties
         var read = await reader.ReadAsync().AsTask().WaitAsync(Wire.Bound);
 
         Assert.Equal(ReadStatus.Violation, read.Status);
-        Assert.Contains("over the limit of 17", read.Detail, StringComparison.Ordinal);
+        Assert.Contains("a Reply frame announcing 17 bytes of payload, over the limit of 16 bytes for Reply frames", read.Detail, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -150,8 +150,13 @@ public static class Body
 
     private static string ModuleVersionId(MethodInfo method) => method.Module.ModuleVersionId.ToString("N");
 
+    private const string PlainData = "Use a plain data type (records, primitives, arrays, lists, dictionaries) for what crosses to and from the child.";
+
+    /// <summary>Refuses a type whose values cannot be re-created in a child (<see cref="Crossing"/>) or that the codec cannot round-trip.</summary>
     internal static void EnsureOnWire(ICodec codec, Type type, string role)
     {
+        if (Crossing.WhyNot(type) is { } reason)
+            throw new ArgumentException($"The body's {role} type {type} cannot be sent between processes: {reason}. {PlainData}");
         try
         {
             codec.EnsureSupported(type);
@@ -160,7 +165,7 @@ public static class Body
         {
             throw new ArgumentException(
                 $"The body's {role} type {type} cannot be sent between processes with {codec.GetType().Name}: {exception.Message} "
-                    + "Use a plain data type (records, primitives, arrays, lists, dictionaries) for what crosses to and from the child.",
+                    + PlainData,
                 exception
             );
         }

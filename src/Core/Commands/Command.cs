@@ -4,18 +4,20 @@ namespace Nursery;
 public static class Command
 {
     /// <summary>Runs <paramref name="executable"/> once per item.</summary>
-    /// <exception cref="ArgumentException">The executable is empty.</exception>
+    /// <exception cref="ArgumentException">The executable is empty, or is neither an existing file nor found on the PATH.</exception>
     public static PerItemCommand<TIn, TOut> PerItem<TIn, TOut>(string executable, params string[] arguments)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(executable);
+        EnsureExecutable(executable, nameof(PerItem));
         return new PerItemCommand<TIn, TOut>(executable, arguments ?? []);
     }
 
     /// <summary>Runs <paramref name="executable"/> as a long-lived worker speaking newline-delimited JSON.</summary>
-    /// <exception cref="ArgumentException">The executable is empty, or the item types cannot be JSON.</exception>
+    /// <exception cref="ArgumentException">The executable is empty or not found (neither an existing file nor on the PATH), or the item types cannot be JSON.</exception>
     public static PersistentCommand<TIn, TOut> Persistent<TIn, TOut>(string executable, params string[] arguments)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(executable);
+        EnsureExecutable(executable, nameof(Persistent));
         var codec = new JsonCodec();
         Body.EnsureOnWire(codec, typeof(TIn), "input");
         Body.EnsureOnWire(codec, typeof(TOut), "output");
@@ -33,5 +35,17 @@ public static class Command
         return Persistent<TIn, TOut>("python3", [.. new[] { "-u", script }.Concat(arguments ?? [])])
             .WithHandshake()
             .WithEnvironment(new Dictionary<string, string> { ["PYTHONPATH"] = string.IsNullOrEmpty(path) ? helper : $"{helper}:{path}" });
+    }
+
+    /// <summary>
+    /// Refuses a program that cannot be found now, when the command is built, instead of failing every item at run
+    /// time. Command stages run their programs on this machine (a remote launcher is refused for them), so this
+    /// machine's file system and PATH are the ones that count. A path is checked as it is (relative to the current
+    /// directory); a bare name is looked up on the PATH.
+    /// </summary>
+    private static void EnsureExecutable(string executable, string builder)
+    {
+        if (Commands.CommandLaunch.Preflight(executable).Case is string reason)
+            throw new ArgumentException($"Command.{builder}: {reason}.", nameof(executable));
     }
 }

@@ -104,15 +104,63 @@ public sealed class JsonCodec : ICodec
         ArgumentNullException.ThrowIfNull(type);
         if (IsPrimitive(type))
             return;
-        if (typeof(Delegate).IsAssignableFrom(type) || type == typeof(IntPtr) || type == typeof(UIntPtr) || type.IsPointer || type == typeof(Type) || typeof(System.Reflection.MemberInfo).IsAssignableFrom(type))
-            throw new NotSupportedException($"{type} cannot be sent to a child process: it is a handle to something that lives only in this process.");
+        EnsureRoundTrips(type, type.ToString(), []);
+    }
+
+    /// <summary>
+    /// Refuses a type whose values would not come back as they were sent: a handle of this process (<see cref="Crossing"/>),
+    /// a type System.Text.Json cannot handle, or an interface or abstract class it cannot create (a collection interface
+    /// it can, or one that names its implementations with [JsonDerivedType]); then the same for every member it writes,
+    /// every element, key and declared derived type. <paramref name="path"/> names where the type was met.
+    /// </summary>
+    private static void EnsureRoundTrips(Type type, string path, System.Collections.Generic.HashSet<Type> seen)
+    {
+        if (IsPrimitive(type) || !seen.Add(type))
+            return;
+        if (Crossing.WhyNot(type) is { } reason)
+            throw new NotSupportedException(path == type.ToString() ? $"{reason}." : $"{path} is a {type}: {reason}.");
+        System.Text.Json.Serialization.Metadata.JsonTypeInfo info;
         try
         {
-            _ = Serializer.Options.GetTypeInfo(type);
+            info = Serializer.Options.GetTypeInfo(type);
         }
         catch (Exception exception) when (exception is NotSupportedException or InvalidOperationException or ArgumentException)
         {
-            throw new NotSupportedException($"{type} cannot be serialized as JSON: {exception.Message}", exception);
+            throw new NotSupportedException($"{(path == type.ToString() ? type.ToString() : $"{path} ({type})")} cannot be serialized as JSON: {exception.Message}", exception);
+        }
+        if (Nullable.GetUnderlyingType(type) is { } underlying)
+        {
+            EnsureRoundTrips(underlying, path, seen);
+            return;
+        }
+        switch (info.Kind)
+        {
+            case System.Text.Json.Serialization.Metadata.JsonTypeInfoKind.Object:
+                if ((type.IsInterface || type.IsAbstract) && info.PolymorphismOptions is null)
+                {
+                    var what = type.IsInterface ? "an interface" : "an abstract class";
+                    throw new NotSupportedException(
+                        $"{(path == type.ToString() ? type.ToString() : $"{path} ({type})")} is {what}: the child cannot tell which concrete type to create. Use a concrete record or class, or name the implementations with [JsonDerivedType] on {type.Name}."
+                    );
+                }
+                foreach (var derived in info.PolymorphismOptions?.DerivedTypes ?? [])
+                    EnsureRoundTrips(derived.DerivedType, derived.DerivedType.ToString(), seen);
+                foreach (var property in info.Properties)
+                    EnsureRoundTrips(property.PropertyType, $"{path}.{property.Name}", seen);
+                break;
+            case System.Text.Json.Serialization.Metadata.JsonTypeInfoKind.Enumerable:
+                if (info.ElementType is { } element)
+                    EnsureRoundTrips(element, $"an element of {path}", seen);
+                break;
+            case System.Text.Json.Serialization.Metadata.JsonTypeInfoKind.Dictionary:
+                if (info.KeyType is { } key)
+                    EnsureRoundTrips(key, $"a key of {path}", seen);
+                if (info.ElementType is { } value)
+                    EnsureRoundTrips(value, $"a value of {path}", seen);
+                break;
+            default:
+                // A converter of its own (enums, dates, JsonElement, F# types...): it reads what it writes.
+                break;
         }
     }
 

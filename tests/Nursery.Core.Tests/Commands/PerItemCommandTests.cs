@@ -110,9 +110,26 @@ public sealed class PerItemCommandTests
     }
 
     [Fact]
-    public async Task A_missing_executable_is_StartFailed_with_a_clear_message()
+    public void A_missing_executable_is_refused_when_the_command_is_built()
     {
-        var runner = new PerItemRunner<string, string>(Command.PerItem<string, string>("no-such-tool-anywhere"), Options());
+        var error = Assert.Throws<ArgumentException>(() => Command.PerItem<string, string>("no-such-tool-anywhere", "{}"));
+
+        Assert.Contains("Command.PerItem: the executable 'no-such-tool-anywhere' was not found on the PATH", error.Message, StringComparison.Ordinal);
+        Assert.Contains("install it or give its full path", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_missing_executable_path_is_refused_when_the_command_is_built()
+    {
+        var error = Assert.Throws<ArgumentException>(() => Command.PerItem<string, string>("/nonexistent/tool"));
+
+        Assert.Contains("the executable '/nonexistent/tool' does not exist; check the path", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_executable_gone_after_the_command_was_built_is_StartFailed_with_a_clear_message()
+    {
+        var runner = new PerItemRunner<string, string>(Command.PerItem<string, string>("cat") with { Executable = "no-such-tool-anywhere" }, Options());
         await using (runner)
         {
             var failure = EitherAssert.Left<ChildFailure.StartFailed, string>(await runner.InvokeAsync("x", "k").WaitAsync(Bound));

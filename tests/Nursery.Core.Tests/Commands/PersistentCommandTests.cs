@@ -123,9 +123,17 @@ public sealed class PersistentCommandTests
     }
 
     [Fact]
-    public async Task A_missing_interpreter_is_StartFailed_with_a_clear_message()
+    public void A_missing_interpreter_is_refused_when_the_command_is_built()
     {
-        var started = await Nursery.Worker.StartAsync(Command.Persistent<int, int>("/nonexistent/python9"), Children.Options("py")).WaitAsync(Bound);
+        var error = Assert.Throws<ArgumentException>(() => Command.Persistent<int, int>("/nonexistent/python9", "worker.py"));
+
+        Assert.Contains("Command.Persistent: the executable '/nonexistent/python9' does not exist; check the path", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_interpreter_gone_after_the_command_was_built_is_StartFailed_with_a_clear_message()
+    {
+        var started = await Nursery.Worker.StartAsync(Command.Persistent<int, int>("/bin/cat") with { Executable = "/nonexistent/python9" }, Children.Options("py")).WaitAsync(Bound);
 
         var failure = started.Match(_ => throw new Xunit.Sdk.XunitException("it started"), f => f as ChildFailure.StartFailed ?? throw new Xunit.Sdk.XunitException(f.ToString()));
         Assert.Contains("/nonexistent/python9", failure.Reason, StringComparison.Ordinal);

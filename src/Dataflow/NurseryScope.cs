@@ -41,7 +41,10 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
 
     internal Ledger Ledger => _ledger ?? throw new InvalidOperationException("The run has not started.");
 
-    /// <summary>A stage running <paramref name="body"/> (a static method or a lambda that captures nothing) in child processes.</summary>
+    /// <summary>
+    /// A stage running <paramref name="body"/> (a static method or a lambda that captures nothing) in child processes.
+    /// The children run the body's code afresh: static fields set in this process are not seen there.
+    /// </summary>
     /// <exception cref="ArgumentException">The body cannot run in a child (it captures variables, lives in a dynamic assembly, or its types cannot be serialized), or an option is out of range.</exception>
     public Stage<TIn, TOut> Stage<TIn, TOut>(Func<TIn, TOut> body, StageOptions? options = null) => Stage(Nursery.Body.From(body), options);
 

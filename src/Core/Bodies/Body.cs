@@ -13,8 +13,16 @@ public static class Body
 {
     /// <summary>
     /// A body from a static method or a lambda that captures nothing (<c>x =&gt; x * 2</c>) in a compiled assembly.
+    /// The child loads the assembly and runs the method there: static fields set in this process are not seen by it
+    /// (the child's copy of the type starts from its initial values); pass what the body needs in the item or as an
+    /// initializer's state (<see cref="Body{TIn,TOut}.WithInitializer{TState}(Action{TState}, TState)"/>).
     /// </summary>
-    /// <exception cref="ArgumentException">The function captures variables, is an instance method of an object with state, lives in a dynamic assembly, or its types cannot be serialized.</exception>
+    /// <exception cref="ArgumentException">
+    /// The function captures variables, is an instance method of an object with state, lives in a dynamic assembly, or
+    /// its input or output type cannot cross to a child process: a handle of this process (a <see cref="Stream"/> or
+    /// <see cref="FileInfo"/>: pass a path; a task, token, delegate, pointer or span), <see cref="object"/>, an
+    /// interface or abstract class with no known concrete type, or a type the codec cannot read back.
+    /// </exception>
     public static Body<TIn, TOut> From<TIn, TOut>(Func<TIn, TOut> function, ICodec? codec = null) => Create<TIn, TOut>(function, codec ?? new JsonCodec());
 
     /// <summary>An asynchronous body: the child awaits the task. Same rules as <see cref="From{TIn,TOut}"/>.</summary>

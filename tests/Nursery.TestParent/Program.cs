@@ -9,8 +9,12 @@ using Nursery.TestBodies;
 //                  a worker whose body started `sleep 300` (pipes of its own), and a per-item command busy with
 //                  `sh -c 'sleep 300 & sleep 300'`, all with NURSERY_TEST_MARK=<marker> in their environment;
 //                  prints "child <pid> sleeper <pid>" once the body has started its sleeper.
+//   cgroup         one worker under a memory limit (so in a memory cgroup of this process's), busy with a long item;
+//                  prints "child <pid>".
 if (args.Length == 2 && args[0] == "grandchildren")
     return await Grandchildren(args[1]);
+if (args is ["cgroup"])
+    return await InCgroup();
 
 var fromShortLivedThread = args.Contains("thread");
 var startTask = fromShortLivedThread
@@ -34,6 +38,16 @@ static async Task<int> Grandchildren(string marker)
     var runner = new PerItemRunner<string, string>(command, new PoolOptions { Workers = 1 });
     _ = runner.InvokeAsync("", "busy");
     Console.WriteLine($"child {worker.ProcessId} sleeper {sleeper}");
+    await Task.Delay(TimeSpan.FromMinutes(5));
+    return 0;
+}
+
+static async Task<int> InCgroup()
+{
+    var started = await Worker.StartAsync(Body.From<int, int>(Bodies.SleepMilliseconds), new WorkerOptions { MemoryLimit = 256 << 20 }).WaitAsync(TimeSpan.FromSeconds(60));
+    var worker = started.Match(w => w, failure => throw failure.ToException());
+    _ = worker.InvokeAsync(600_000, "long");
+    Console.WriteLine($"child {worker.ProcessId}");
     await Task.Delay(TimeSpan.FromMinutes(5));
     return 0;
 }

@@ -173,6 +173,29 @@ public sealed class GrandchildTests
         }
     }
 
+    /// <summary>A process that left the command's process group (setsid) is out of reach of the group kill; under a memory limit the cgroup is emptied.</summary>
+    [MemoryCgroupFact]
+    public async Task A_process_that_left_the_group_with_setsid_is_gone_with_its_command_when_there_is_a_memory_cgroup()
+    {
+        var marker = $"grandchild-setsid-{Guid.NewGuid():N}";
+        var options = new PoolOptions { Workers = 1, Worker = Children.Options("cmd") with { MemoryLimit = 256 << 20 } };
+        var runner = new PerItemRunner<string, string>(Command.PerItem<string, string>("sh", "-c", "setsid sleep 300 > /dev/null 2>&1 < /dev/null & echo done").WithEnvironment(new Dictionary<string, string> { ["NURSERY_TEST_MARK"] = marker }), options);
+        await using (runner)
+        {
+            try
+            {
+                var result = await runner.InvokeAsync("", "k").WaitAsync(Bound);
+
+                Assert.Equal("done", EitherAssert.Right(result));
+                await AssertAllGoneAsync([.. runner.ProcessIds], marker);
+            }
+            finally
+            {
+                CleanUp(marker, 0);
+            }
+        }
+    }
+
     private static async Task AssertAllGoneAsync(IReadOnlyList<int> pids, string marker)
     {
         var deadline = Stopwatch.StartNew();

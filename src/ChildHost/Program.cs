@@ -8,7 +8,7 @@ namespace Nursery.ChildHost;
 /// <summary>
 /// The child executable: says hello, loads the body the parent names, runs its initializer, then answers batches of
 /// requests one item at a time until stdin ends, on two threads of its own: one reads frames, the main one runs
-/// items. Exits at stdin EOF and when its parent dies.
+/// items. Exits at stdin EOF and when its parent dies; what the body started goes with it (<see cref="GroupKeeper"/>).
 /// </summary>
 internal static class Program
 {
@@ -30,6 +30,8 @@ internal static class Program
         channel.Send(FrameKind.Hello, HandshakeJson.EncodeHello(new HelloMessage(ProtocolVersion.Magic, ProtocolVersion.Current, Environment.ProcessId, Environment.Version.ToString(), host, Environment.GetEnvironmentVariable("SLURM_JOB_ID") ?? "")));
         // Work the hello does not need is done while the parent reads it.
         channel.PublishDescriptor();
+        // Before any code of the body's runs: whatever it starts is killed when this process ends, however it ends.
+        GroupKeeper.Start();
 
         // Every frame is read with plain blocking reads, the Init frame on this thread, the rest on the receiver's:
         // asynchronous reads (thread pool, pipe reader, state machines) cost a fresh process milliseconds of JIT.

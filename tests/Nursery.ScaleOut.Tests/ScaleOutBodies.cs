@@ -20,4 +20,7 @@ public static class ScaleOutBodies
         }
         return mebibytes;
     }
+
+    /// <summary>The value of the environment variable <paramref name="name"/> in the child, or "(unset)".</summary>
+    public static string Variable(string name) => Environment.GetEnvironmentVariable(name) ?? "(unset)";
 }

@@ -1,8 +1,21 @@
 using Nursery;
 using Nursery.TestBodies;
 
-// A parent that starts one worker, prints its pid, and waits to be killed: the orphan tests SIGKILL this process
-// and check that the child goes too. With "thread" as argument the worker is started from a thread that exits first.
+// A parent that starts children, prints what it started, and waits to be killed: the orphan tests SIGKILL this
+// process and check that the children go too.
+//   (no argument)  one worker, busy with a long item; prints "child <pid>".
+//   thread         the same, with the worker started from a thread that exits first.
+//   grandchildren <marker>
+//                  a worker whose body started `sleep 300` (pipes of its own), and a per-item command busy with
+//                  `sh -c 'sleep 300 & sleep 300'`, all with NURSERY_TEST_MARK=<marker> in their environment;
+//                  prints "child <pid> sleeper <pid>" once the body has started its sleeper.
+//   cgroup         one worker under a memory limit (so in a memory cgroup of this process's), busy with a long item;
+//                  prints "child <pid>".
+if (args.Length == 2 && args[0] == "grandchildren")
+    return await Grandchildren(args[1]);
+if (args is ["cgroup"])
+    return await InCgroup();
+
 var fromShortLivedThread = args.Contains("thread");
 var startTask = fromShortLivedThread
     ? RunOnThreadThatExits(() => Worker.StartAsync(Body.From<int, int>(Bodies.SleepMilliseconds)))
@@ -13,6 +26,31 @@ _ = worker.InvokeAsync(600_000, "long");
 Console.WriteLine($"child {worker.ProcessId}");
 await Task.Delay(TimeSpan.FromMinutes(5));
 return 0;
+
+static async Task<int> Grandchildren(string marker)
+{
+    var environment = new Dictionary<string, string> { ["NURSERY_TEST_MARK"] = marker };
+    var options = new WorkerOptions { Environment = environment };
+    var started = await Worker.StartAsync(Body.From<int, int>(GrandchildBodies.StartDetachedSleeper), options).WaitAsync(TimeSpan.FromSeconds(60));
+    var worker = started.Match(w => w, failure => throw failure.ToException());
+    var sleeper = (await worker.InvokeAsync(300).WaitAsync(TimeSpan.FromSeconds(60))).Match(pid => pid, failure => throw failure.ToException());
+    var command = Command.PerItem<string, string>("sh", "-c", "sleep 300 & sleep 300").WithEnvironment(environment);
+    var runner = new PerItemRunner<string, string>(command, new PoolOptions { Workers = 1 });
+    _ = runner.InvokeAsync("", "busy");
+    Console.WriteLine($"child {worker.ProcessId} sleeper {sleeper}");
+    await Task.Delay(TimeSpan.FromMinutes(5));
+    return 0;
+}
+
+static async Task<int> InCgroup()
+{
+    var started = await Worker.StartAsync(Body.From<int, int>(Bodies.SleepMilliseconds), new WorkerOptions { MemoryLimit = 256 << 20 }).WaitAsync(TimeSpan.FromSeconds(60));
+    var worker = started.Match(w => w, failure => throw failure.ToException());
+    _ = worker.InvokeAsync(600_000, "long");
+    Console.WriteLine($"child {worker.ProcessId}");
+    await Task.Delay(TimeSpan.FromMinutes(5));
+    return 0;
+}
 
 static Task<T> RunOnThreadThatExits<T>(Func<Task<T>> start)
 {

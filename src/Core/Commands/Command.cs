@@ -4,6 +4,13 @@ namespace Nursery;
 public static class Command
 {
     /// <summary>Runs <paramref name="executable"/> once per item.</summary>
+    /// <remarks>
+    /// <c>{}</c> in <paramref name="arguments"/> is replaced by the item's text and <c>{key}</c> by its key, each as one
+    /// argument (no shell). The program still parses them as arguments: an item starting with <c>-</c> (<c>-la</c>,
+    /// <c>--output=/etc/x</c>) becomes one of its options. For items that are not trusted, pass them on stdin (no <c>{}</c>),
+    /// or end the options first: <c>Command.PerItem&lt;string, string&gt;("cat", "{}").WithEndOfOptions()</c> runs
+    /// <c>cat -- {item}</c> (or write <c>"--"</c> into the arguments yourself).
+    /// </remarks>
     /// <exception cref="ArgumentException">The executable is empty, or is neither an existing file nor found on the PATH.</exception>
     public static PerItemCommand<TIn, TOut> PerItem<TIn, TOut>(string executable, params string[] arguments)
     {

@@ -4,10 +4,16 @@ using Nursery.Supervision;
 namespace Nursery.Commands;
 
 /// <summary>
-/// Starts any program safely as a child: never through a shell's parsing (arguments go as a list), with a
-/// parent-death signal (<c>setpriv --pdeathsig KILL</c>) and, under a memory limit, inside its cgroup before the
-/// program's first instruction (a one-line <c>sh</c> that moves itself, then <c>exec</c>s the program with "$@").
+/// Starts any program safely as a child: never through a shell's parsing (arguments go as a list), in a session and
+/// process group of its own, with a parent-death signal and, under a memory limit, inside its cgroup before the
+/// program's first instruction.
 /// </summary>
+/// <remarks>
+/// With setsid at hand the program runs under a small POSIX sh, the group's leader (<see cref="Keeper"/>): started
+/// through <c>setpriv --pdeathsig TERM</c>, it traps that signal and kills the whole group, so whatever the program
+/// started goes with it when this process dies, even by SIGKILL. The program is the keeper's only job; its exit status
+/// is the keeper's.
+/// </remarks>
 internal static class CommandLaunch
 {
     private const string Setpriv = "/usr/bin/setpriv";
@@ -16,14 +22,31 @@ internal static class CommandLaunch
     private static readonly bool HasSetpriv = OperatingSystem.IsLinux() && File.Exists(Setpriv);
     public static readonly bool HasSetsid = OperatingSystem.IsLinux() && File.Exists(Setsid);
 
+    /// <summary>
+    /// The group leader's script: on SIGTERM (the parent-death signal) kill the group, itself included; run the
+    /// program in the background with the real stdin (sh gives a background job /dev/null otherwise) and wait for it,
+    /// since a trap waits for a foreground job to end but interrupts <c>wait</c>; leave with its status.
+    /// </summary>
+    public const string Keeper = "trap 'kill -s KILL -- -$$' TERM; exec 3<&0; \"$@\" 0<&3 3<&- & wait $!; exit $?";
+
+    /// <summary>The keeper's first step under a memory limit: move itself into the cgroup named by its first argument (the program and its children follow).</summary>
+    private const string IntoCgroup = "echo $$ > \"$1\" || exit 2; shift; ";
+
+    /// <summary>The keeper's name in ps ($0).</summary>
+    public const string KeeperName = "nursery-command";
+
     public static LaunchSpec Build(string executable, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, string workingDirectory, MemoryCgroup? cgroup)
     {
         var chain = new List<string>();
         if (HasSetpriv)
-            chain.AddRange(["--pdeathsig", "KILL", "--"]);
+            chain.AddRange(["--pdeathsig", HasSetsid ? "TERM" : "KILL", "--"]);
         if (HasSetsid)
-            chain.Add(Setsid);
-        if (cgroup is not null)
+        {
+            chain.AddRange([Setsid, Shell, "-c", cgroup is null ? Keeper : IntoCgroup + Keeper, KeeperName]);
+            if (cgroup is not null)
+                chain.Add(cgroup.ProcessesFile);
+        }
+        else if (cgroup is not null)
             chain.AddRange([Shell, "-c", "echo $$ > \"$0\" && exec \"$@\"", cgroup.ProcessesFile]);
         chain.Add(executable);
         chain.AddRange(arguments);

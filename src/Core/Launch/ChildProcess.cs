@@ -27,6 +27,8 @@ internal sealed class ChildProcess
         ProcessId = processId;
         Stderr = stderr;
         _exit = ObserveAsync(running);
+        if (ownProcessGroup && remote is null && OperatingSystem.IsLinux())
+            _ = KillLeftoversAtExitAsync();
     }
 
     public int ProcessId { get; }
@@ -53,7 +55,7 @@ internal sealed class ChildProcess
         var stderr = new StderrTail();
         var killSource = new CancellationTokenSource();
         if (spec.Remote is not null)
-            feedStdin = SerializeStdin(feedStdin);
+            feedStdin = SerializeStdin(feedStdin, spec.StdinPrelude);
         var (executable, arguments) = spec.ParentDeathSignal && OperatingSystem.IsLinux() && File.Exists(Setpriv)
             ? (Setpriv, (IReadOnlyList<string>)["--pdeathsig", "TERM", "--", spec.Executable, .. spec.Arguments])
             : (spec.Executable, spec.Arguments);
@@ -90,6 +92,26 @@ internal sealed class ChildProcess
     /// child has no group of its own.
     /// </summary>
     public bool KillLeftovers() => _ownProcessGroup && OperatingSystem.IsLinux() && Signals.kill(-ProcessId, Signals.SigKill) == 0;
+
+    /// <summary>
+    /// When the child itself has exited (and been reaped), kills what is left of its group: whatever it started goes
+    /// with it, and a leftover holding the child's pipes cannot keep <see cref="Exit"/> waiting. The exit is watched on
+    /// the process itself (it shares the wait of the <see cref="System.Diagnostics.Process"/> CliWrap started), not
+    /// through the pipes, which a leftover may hold.
+    /// </summary>
+    private async Task KillLeftoversAtExitAsync()
+    {
+        try
+        {
+            using var leader = System.Diagnostics.Process.GetProcessById(ProcessId);
+            await leader.WaitForExitAsync().ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is ArgumentException or InvalidOperationException or Win32Exception)
+        {
+            // Already exited and reaped.
+        }
+        KillLeftovers();
+    }
 
     /// <summary>
     /// Kills the process and everything it started. Safe to call many times and after exit. A remote launcher (srun,
@@ -165,10 +187,25 @@ internal sealed class ChildProcess
         catch (ObjectDisposedException) { }
     }
 
-    /// <summary>The remote child's stdin is shared by the items and the parent's heartbeats: one whole write at a time, none after the items' writer ends.</summary>
-    private static Func<Stream, CancellationToken, Task> SerializeStdin(Func<Stream, CancellationToken, Task> feedStdin) =>
+    /// <summary>
+    /// The remote child's stdin is shared by the items and the parent's heartbeats: one whole write at a time, none
+    /// after the items' writer ends. The launcher's prelude goes first, alone.
+    /// </summary>
+    private static Func<Stream, CancellationToken, Task> SerializeStdin(Func<Stream, CancellationToken, Task> feedStdin, byte[] prelude) =>
         async (stdin, cancellationToken) =>
         {
+            if (prelude.Length > 0)
+            {
+                try
+                {
+                    await stdin.WriteAsync(prelude, cancellationToken).ConfigureAwait(false);
+                    await stdin.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (IOException)
+                {
+                    // The launcher is gone already; the feed below finds the channel closed as well.
+                }
+            }
             var channel = new SerializedStream(stdin);
             try
             {

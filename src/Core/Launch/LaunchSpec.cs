@@ -11,6 +11,9 @@ internal sealed record LaunchSpec(string Executable, IReadOnlyList<string> Argum
     /// <summary>The remote child this command starts through a launcher (srun, ssh); null for a local child.</summary>
     public RemoteLaunch? Remote { get; init; }
 
+    /// <summary>Bytes written to the command's stdin before anything else (an ssh child's environment, read by its remote command); empty for none.</summary>
+    public byte[] StdinPrelude { get; init; } = [];
+
     /// <summary>Start the command with a parent-death signal (SIGTERM, through setpriv) so it ends if this process dies.</summary>
     public bool ParentDeathSignal { get; init; }
 

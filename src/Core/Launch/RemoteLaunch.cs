@@ -18,6 +18,9 @@ internal sealed class RemoteLaunch(Launcher launcher, TimeSpan terminateGrace)
     /// <summary>How long the launcher process has after SIGTERM before it gets SIGKILL.</summary>
     public TimeSpan TerminateGrace { get; } = terminateGrace;
 
+    /// <summary>Whether this start holds the ssh launcher's connection-sharing folder (released after the launcher process exits).</summary>
+    public bool ControlFolderHeld { get; set; }
+
     /// <summary>The host the launcher chose (ssh), for messages; empty until chosen.</summary>
     public string Target { get; set; } = "";
 

@@ -10,7 +10,7 @@ namespace Nursery.Protocol;
 /// alone would blame the oldest unanswered item, which may have finished with its reply still in the child's buffer.
 /// Stores and loads are single aligned 64-bit words; they need no system call. The parent makes the file (in
 /// /dev/shm when it can), the child maps it at Init (with mmap directly, see the child host's ProgressMapping), and the
-/// parent unlinks it once the child is ready.
+/// parent unlinks it once the child is ready. The file is made with mode 0600.
 /// </summary>
 internal sealed unsafe class ProgressSlot : IDisposable
 {
@@ -42,7 +42,12 @@ internal sealed unsafe class ProgressSlot : IDisposable
         var path = System.IO.Path.Combine(directory, $"nursery-{Environment.ProcessId}-{Interlocked.Increment(ref _sequence)}.progress");
         try
         {
-            var stream = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.ReadWrite);
+            // Readable and writable by this user only, whatever the umask: it is in a shared directory, and its
+            // contents steer which item the parent blames.
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.ReadWrite };
+            if (!OperatingSystem.IsWindows())
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            var stream = new FileStream(path, options);
             stream.SetLength(Size);
             return new ProgressSlot(path, MemoryMappedFile.CreateFromFile(stream, null, Size, MemoryMappedFileAccess.ReadWrite, HandleInheritability.None, leaveOpen: false));
         }

@@ -1,16 +1,26 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using LanguageExt;
 
 namespace Nursery.Supervision;
 
 /// <summary>
 /// A memory cgroup made for one child: created under this process's own memory cgroup with a limit, the child
-/// moved in, its OOM kills counted, removed afterwards. Supports cgroup v1 (memory controller) and v2.
+/// moved in, its OOM kills counted, emptied (every process in it killed) and removed afterwards. Supports cgroup v1
+/// (memory controller) and v2.
 /// </summary>
-internal sealed class MemoryCgroup
+/// <remarks>
+/// Named <c>nursery-&lt;pid&gt;-&lt;start time&gt;-&lt;n&gt;</c> after the process that made it (its pid and its start time in
+/// clock ticks since boot, which tell it from a later process given the same pid). A parent killed by SIGKILL cannot
+/// remove its cgroups: the first cgroup made by any later process under the same parent cgroup sweeps them
+/// (<see cref="SweepStaleAsync"/>).
+/// </remarks>
+internal sealed partial class MemoryCgroup
 {
     private static readonly Lazy<Either<string, (string Root, bool V2)>> Parent = new(FindParent);
+    private static readonly Lazy<string> OwnStartTime = new(() => StartTime(Environment.ProcessId) ?? "0");
     private static int _sequence;
+    private static int _swept;
     private readonly string _path;
     private readonly bool _v2;
 
@@ -36,7 +46,9 @@ internal sealed class MemoryCgroup
             return "the memory limit must be positive";
         return Parent.Value.Bind<MemoryCgroup>(parent =>
         {
-            var name = $"nursery-{Environment.ProcessId}-{Interlocked.Increment(ref _sequence)}";
+            if (Interlocked.Exchange(ref _swept, 1) == 0)
+                _ = Task.Run(() => SweepStaleAsync(parent.Root));
+            var name = $"nursery-{Environment.ProcessId}-{OwnStartTime.Value}-{Interlocked.Increment(ref _sequence)}";
             var path = Path.Combine(parent.Root, name);
             try
             {
@@ -107,14 +119,105 @@ internal sealed class MemoryCgroup
         }
     }
 
-    /// <summary>Removes the cgroup once its processes are gone (retrying briefly while the kernel finishes reaping).</summary>
+    /// <summary>
+    /// Kills every process left in the cgroup (what the child started, even one that left its process group with
+    /// setsid) and removes the cgroup once they are gone (retrying briefly while the kernel finishes reaping). Called
+    /// once the child itself has exited.
+    /// </summary>
     public async Task RemoveAsync()
     {
         for (var attempt = 0; attempt < 50; attempt++)
         {
+            KillMembers(_path);
             if (TryRemove(_path))
                 return;
             await Task.Delay(20).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The parent cgroup new cgroups are made in, or null when memory limits are unavailable (for tests).</summary>
+    internal static string? Root => Parent.Value.Match(parent => parent.Root, _ => (string?)null);
+
+    /// <summary>
+    /// Removes the cgroups under <paramref name="root"/> that a process made which is gone: a name of this class's
+    /// pattern whose pid does not run, or runs with another start time (a reused pid). Processes still in such a
+    /// cgroup are leftovers of the dead parent and are killed first. Any other name, and the cgroups of running
+    /// processes, are left alone. Returns the paths removed.
+    /// </summary>
+    internal static async Task<IReadOnlyList<string>> SweepStaleAsync(string root)
+    {
+        var removed = new List<string>();
+        IEnumerable<string> entries;
+        try
+        {
+            entries = Directory.EnumerateDirectories(root, "nursery-*").ToList();
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return removed;
+        }
+        foreach (var path in entries)
+        {
+            var match = OwnName().Match(Path.GetFileName(path));
+            if (!match.Success || !int.TryParse(match.Groups["pid"].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out var owner))
+                continue;
+            if (OwnerRuns(owner, match.Groups["start"].Success ? match.Groups["start"].Value : null))
+                continue;
+            for (var attempt = 0; attempt < 25; attempt++)
+            {
+                KillMembers(path);
+                if (TryRemove(path))
+                {
+                    removed.Add(path);
+                    break;
+                }
+                await Task.Delay(20).ConfigureAwait(false);
+            }
+        }
+        return removed;
+    }
+
+    /// <summary>nursery-pid-start-n (this version), nursery-pid-n (earlier ones, no start time) and nursery-probe-pid.</summary>
+    [GeneratedRegex(@"^nursery-(?:probe-(?<pid>[0-9]+)|(?<pid>[0-9]+)-(?:(?<start>[0-9]+)-)?[0-9]+)$", RegexOptions.CultureInvariant)]
+    private static partial Regex OwnName();
+
+    /// <summary>Whether the process that made a cgroup still runs: its pid exists and, when the name holds one, with that start time.</summary>
+    private static bool OwnerRuns(int pid, string? startTime)
+    {
+        var now = StartTime(pid);
+        return now is not null && (startTime is null || now == startTime);
+    }
+
+    /// <summary>Field 22 of /proc/pid/stat (start time in clock ticks since boot), or null when the process is gone.</summary>
+    private static string? StartTime(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return fields.Length > 19 && fields[0] is not "Z" and not "X" ? fields[19] : null;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static void KillMembers(string path)
+    {
+        string[] lines;
+        try
+        {
+            lines = File.ReadAllLines(Path.Combine(path, "cgroup.procs"));
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+        foreach (var line in lines)
+        {
+            if (int.TryParse(line, NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid > 1 && pid != Environment.ProcessId)
+                _ = Launch.Signals.kill(pid, Launch.Signals.SigKill);
         }
     }
 

@@ -1,0 +1,300 @@
+using System.Diagnostics;
+using System.Globalization;
+using Nursery.TestBodies;
+using Nursery.Tests.Support;
+
+namespace Nursery.Tests.Launch;
+
+/// <summary>
+/// Whatever a child started goes with it: a process a body started and a process a per-item command's shell started
+/// end when the child is disposed, when the child dies, and when the parent is SIGKILLed. The grandchildren are found
+/// in /proc by a marker unique to the test in their environment, never by name.
+/// </summary>
+public sealed class GrandchildTests
+{
+    private static readonly TimeSpan Bound = Children.Bound;
+    private static readonly TimeSpan Gone = TimeSpan.FromSeconds(2);
+
+    /// <summary>How many parents the SIGKILL test kills: NURSERY_GRANDCHILD_KILLS, else 20 (each run is a parent process, a worker and a command).</summary>
+    private static int Kills => int.TryParse(Environment.GetEnvironmentVariable("NURSERY_GRANDCHILD_KILLS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var kills) && kills > 0 ? kills : 20;
+
+    [Fact]
+    public async Task Every_child_and_grandchild_is_gone_within_2_seconds_of_each_parent_SIGKILL()
+    {
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        using var parallel = new SemaphoreSlim(4);
+        await Task.WhenAll(Enumerable.Range(0, Kills).Select(async run =>
+        {
+            await parallel.WaitAsync();
+            try
+            {
+                var problem = await KillParentOnceAsync(run);
+                if (problem is not null)
+                    failures.Add(problem);
+            }
+            finally
+            {
+                parallel.Release();
+            }
+        })).WaitAsync(TimeSpan.FromMinutes(10));
+
+        Assert.True(failures.IsEmpty, $"{failures.Count} of {Kills} runs left processes behind:\n{string.Join('\n', failures)}");
+    }
+
+    /// <summary>One parent SIGKILL; null when every child and grandchild was gone within 2 s, else what was left.</summary>
+    private static async Task<string?> KillParentOnceAsync(int run)
+    {
+        var marker = $"grandchild-kill-{run}-{Guid.NewGuid():N}";
+        using var parent = StartParent("grandchildren", marker);
+        var hostPid = 0;
+        try
+        {
+            var line = await parent.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.NotNull(line);
+            var words = line.Split(' ');
+            Assert.Equal("child", words[0]);
+            hostPid = int.Parse(words[1], CultureInfo.InvariantCulture);
+            var sleeper = int.Parse(words[3], CultureInfo.InvariantCulture);
+            // The body's sleeper, and the command's two sleeps (its shell's background one and its own).
+            await WaitForAsync(() => Marked(marker).Count(pid => CommandName(pid) == "sleep") >= 3, $"run {run}: the grandchildren did not all start");
+            Assert.Contains(sleeper, Marked(marker));
+            var before = Marked(marker).Concat(InGroup(hostPid)).Append(hostPid).Distinct().ToList();
+
+            Processes.Signal(parent.Id, Processes.SigKill);
+            await parent.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+            var deadline = Stopwatch.StartNew();
+            while (deadline.Elapsed < Gone && Alive(before).Count > 0)
+                await Task.Delay(10);
+            var left = Alive(before).Concat(Marked(marker)).Concat(InGroup(hostPid)).Distinct().ToList();
+            return left.Count == 0 ? null : $"run {run}: still alive 2 s after the parent's SIGKILL: {string.Join(", ", left.Select(pid => $"{pid} ({Processes.Describe(pid)})"))}";
+        }
+        finally
+        {
+            if (!parent.HasExited)
+                parent.Kill(entireProcessTree: true);
+            CleanUp(marker, hostPid);
+        }
+    }
+
+    [Fact]
+    public async Task What_a_body_and_a_commands_shell_started_is_gone_when_they_are_disposed()
+    {
+        var marker = $"grandchild-dispose-{Guid.NewGuid():N}";
+        var environment = new Dictionary<string, string> { ["NURSERY_TEST_MARK"] = marker };
+        var worker = EitherAssert.Right(await Worker.StartAsync(Body.From<int, int>(GrandchildBodies.StartDetachedSleeper), Children.Options() with { Environment = environment }).WaitAsync(Bound));
+        var runner = new PerItemRunner<string, string>(Command.PerItem<string, string>("sh", "-c", "sleep 300 & sleep 300").WithEnvironment(environment), new PoolOptions { Workers = 1, Worker = Children.Options("cmd") });
+        try
+        {
+            EitherAssert.Right(await worker.InvokeAsync(300).WaitAsync(Bound));
+            var busy = runner.InvokeAsync("", "busy");
+            await WaitForAsync(() => Marked(marker).Count(pid => CommandName(pid) == "sleep") >= 3, "the grandchildren did not all start");
+            var before = Marked(marker).Append(worker.ProcessId).ToList();
+
+            await worker.DisposeAsync().AsTask().WaitAsync(Bound);
+            await runner.DisposeAsync().AsTask().WaitAsync(Bound);
+            await busy.WaitAsync(Bound);
+
+            await AssertAllGoneAsync(before, marker);
+        }
+        finally
+        {
+            CleanUp(marker, worker.ProcessId);
+        }
+    }
+
+    [Fact]
+    public async Task What_a_body_started_is_gone_when_its_child_host_is_killed_with_kill_9()
+    {
+        var marker = $"grandchild-host-{Guid.NewGuid():N}";
+        var environment = new Dictionary<string, string> { ["NURSERY_TEST_MARK"] = marker };
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(GrandchildBodies.StartDetachedSleeper), Children.Options() with { Environment = environment });
+        try
+        {
+            var sleeper = EitherAssert.Right(await worker.InvokeAsync(300).WaitAsync(Bound));
+            Assert.Contains(sleeper, Marked(marker));
+
+            Processes.Signal(worker.ProcessId, Processes.SigKill);
+
+            await AssertAllGoneAsync([sleeper, worker.ProcessId], marker);
+        }
+        finally
+        {
+            CleanUp(marker, worker.ProcessId);
+        }
+    }
+
+    [Fact]
+    public async Task What_a_commands_shell_started_is_gone_when_the_shell_is_killed_with_kill_9()
+    {
+        var marker = $"grandchild-command-{Guid.NewGuid():N}";
+        var runner = new PerItemRunner<string, string>(Command.PerItem<string, string>("sh", "-c", "sleep 300 & sleep 300").WithEnvironment(new Dictionary<string, string> { ["NURSERY_TEST_MARK"] = marker }), new PoolOptions { Workers = 1, Worker = Children.Options("cmd") });
+        await using (runner)
+        {
+            try
+            {
+                var busy = runner.InvokeAsync("", "busy");
+                await WaitForAsync(() => Marked(marker).Count(pid => CommandName(pid) == "sleep") >= 2, "the command's sleeps did not start");
+                var shell = Marked(marker).Single(pid => Processes.Describe(pid).StartsWith("sh -c sleep 300 & sleep 300", StringComparison.Ordinal));
+                var before = Marked(marker);
+
+                Processes.Signal(shell, Processes.SigKill);
+
+                var failure = EitherAssert.Left<ChildFailure.Crashed, string>(await busy.WaitAsync(Bound));
+                Assert.Equal(9, failure.Signal.IfNone(0));
+                await AssertAllGoneAsync(before, marker);
+            }
+            finally
+            {
+                CleanUp(marker, 0);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_command_that_leaves_a_background_process_holding_its_stdout_completes_and_the_process_is_gone()
+    {
+        var marker = $"grandchild-leftover-{Guid.NewGuid():N}";
+        var runner = new PerItemRunner<string, string>(Command.PerItem<string, string>("sh", "-c", "sleep 300 & echo done").WithEnvironment(new Dictionary<string, string> { ["NURSERY_TEST_MARK"] = marker }), new PoolOptions { Workers = 1, Worker = Children.Options("cmd") });
+        await using (runner)
+        {
+            try
+            {
+                var result = await runner.InvokeAsync("", "k").WaitAsync(Bound);
+
+                Assert.Equal("done", EitherAssert.Right(result));
+                await AssertAllGoneAsync([.. runner.ProcessIds], marker);
+            }
+            finally
+            {
+                CleanUp(marker, 0);
+            }
+        }
+    }
+
+    /// <summary>A process that left the command's process group (setsid) is out of reach of the group kill; under a memory limit the cgroup is emptied.</summary>
+    [MemoryCgroupFact]
+    public async Task A_process_that_left_the_group_with_setsid_is_gone_with_its_command_when_there_is_a_memory_cgroup()
+    {
+        var marker = $"grandchild-setsid-{Guid.NewGuid():N}";
+        var options = new PoolOptions { Workers = 1, Worker = Children.Options("cmd") with { MemoryLimit = 256 << 20 } };
+        var runner = new PerItemRunner<string, string>(Command.PerItem<string, string>("sh", "-c", "setsid sleep 300 > /dev/null 2>&1 < /dev/null & echo done").WithEnvironment(new Dictionary<string, string> { ["NURSERY_TEST_MARK"] = marker }), options);
+        await using (runner)
+        {
+            try
+            {
+                var result = await runner.InvokeAsync("", "k").WaitAsync(Bound);
+
+                Assert.Equal("done", EitherAssert.Right(result));
+                await AssertAllGoneAsync([.. runner.ProcessIds], marker);
+            }
+            finally
+            {
+                CleanUp(marker, 0);
+            }
+        }
+    }
+
+    private static async Task AssertAllGoneAsync(IReadOnlyList<int> pids, string marker)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < Gone && (Alive(pids).Count > 0 || Marked(marker).Count > 0))
+            await Task.Delay(10);
+        var left = Alive(pids).Concat(Marked(marker)).Distinct().ToList();
+        Assert.True(left.Count == 0, $"still alive 2 s later: {string.Join(", ", left.Select(pid => $"{pid} ({Processes.Describe(pid)})"))}");
+    }
+
+    private static async Task WaitForAsync(Func<bool> condition, string what)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), what);
+            await Task.Delay(20);
+        }
+    }
+
+    private static List<int> Alive(IEnumerable<int> pids) => [.. pids.Where(Processes.IsAlive)];
+
+    /// <summary>The living processes whose environment holds NURSERY_TEST_MARK=<paramref name="marker"/>.</summary>
+    private static List<int> Marked(string marker)
+    {
+        var wanted = System.Text.Encoding.UTF8.GetBytes($"NURSERY_TEST_MARK={marker}\0");
+        var found = new List<int>();
+        foreach (var pid in AllPids())
+        {
+            try
+            {
+                if (File.ReadAllBytes($"/proc/{pid}/environ").AsSpan().IndexOf(wanted) >= 0 && Processes.IsAlive(pid))
+                    found.Add(pid);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException) { }
+        }
+        return found;
+    }
+
+    /// <summary>The living processes of process group <paramref name="group"/>.</summary>
+    private static List<int> InGroup(int group)
+    {
+        var found = new List<int>();
+        foreach (var pid in AllPids())
+        {
+            try
+            {
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (fields[2] == group.ToString(CultureInfo.InvariantCulture) && fields[0] is not "Z" and not "X")
+                    found.Add(pid);
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException) { }
+        }
+        return found;
+    }
+
+    private static IEnumerable<int> AllPids() =>
+        Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(name => name!.All(char.IsAsciiDigit)).Select(name => int.Parse(name!, CultureInfo.InvariantCulture));
+
+    private static string CommandName(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/comm").Trim();
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+    }
+
+    /// <summary>Kills, by pid, what this test started and left (only processes carrying its marker, or in its host's group).</summary>
+    private static void CleanUp(string marker, int hostPid)
+    {
+        foreach (var pid in Marked(marker).Concat(hostPid > 0 ? InGroup(hostPid) : []).Distinct())
+        {
+            if (pid > 1 && pid != Environment.ProcessId)
+                _ = kill(pid, Processes.SigKill);
+        }
+    }
+
+    private static Process StartParent(params string[] arguments)
+    {
+        var start = new ProcessStartInfo(ChildHostLocation.Default.DotnetExecutable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Nursery.TestParent.dll"));
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the test parent");
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+}

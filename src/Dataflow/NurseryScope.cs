@@ -135,9 +135,15 @@ public sealed partial class NurseryScope : IAsyncDisposable, IDisposable
     /// every item has ended or the run has aborted; every child is reaped first. Never throws for a child's failure;
     /// the result says what became of every input.
     /// </summary>
-    /// <param name="source">The items; read one at a time as the pipeline has room.</param>
+    /// <param name="source">
+    /// The items; read one at a time, on a pool thread, as the pipeline has room, and not again after an abort. A null
+    /// item is that item's failure (<c>Nursery.NullInput</c>) under the first block's policy.
+    /// </param>
     /// <param name="entry">The first block, made by this scope.</param>
-    /// <param name="key">The key of an item (for failures, the job log and resuming); its index in the source by default.</param>
+    /// <param name="key">
+    /// The key of an item (for failures, the job log and resuming); its index in the source by default. A key function
+    /// that throws or returns null for a value aborts the run.
+    /// </param>
     /// <param name="cancellationToken">Aborts the run.</param>
     /// <exception cref="ArgumentException"><paramref name="entry"/> was not made by this scope.</exception>
     /// <exception cref="InvalidOperationException">The scope has already run.</exception>
@@ -147,7 +153,11 @@ public sealed partial class NurseryScope : IAsyncDisposable, IDisposable
         return RunAsync(new SynchronousSource<T>(source), entry, key, cancellationToken);
     }
 
-    /// <summary>As the <see cref="IEnumerable{T}"/> overload, for an asynchronous source.</summary>
+    /// <summary>
+    /// As the <see cref="IEnumerable{T}"/> overload, for an asynchronous source. Its enumerator is given
+    /// <see cref="Token"/>: a source that waits for items should stop when it is cancelled. A read that does not is left
+    /// behind once the drain timeout after an abort has passed (a warning is logged), so that the run returns.
+    /// </summary>
     public async Task<PipelineResult> RunAsync<T>(IAsyncEnumerable<T> source, ITargetBlock<Item<T>> entry, Func<T, string>? key = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);

@@ -372,6 +372,10 @@ public sealed partial class NurseryScope : IAsyncDisposable, IDisposable
             {
                 bool more;
                 var sent = true;
+                T value = default!;
+                string itemKey = "";
+                Exception? keyError = null;
+                // The read, and the key function with it: either may fail to return, and the run can leave either behind.
                 state.BeginRead();
                 try
                 {
@@ -384,6 +388,11 @@ public sealed partial class NurseryScope : IAsyncDisposable, IDisposable
                         state.BeginRead();
                     }
                     more = await next.ConfigureAwait(false);
+                    if (more)
+                    {
+                        value = items.Current;
+                        itemKey = KeyOf(value, index, out keyError);
+                    }
                 }
                 finally
                 {
@@ -393,13 +402,12 @@ public sealed partial class NurseryScope : IAsyncDisposable, IDisposable
                 {
                     left = true;
                     if (more)
-                        LogItemsAfterReturn(Options.Logger, KeyOf(items.Current, index, out _));
-
+                        LogItemsAfterReturn(Options.Logger, itemKey);
                     break;
                 }
                 if (!more)
                     break;
-                Take(items.Current);
+                Take(value, itemKey, keyError);
                 if (!sent || (chunk.Count >= ChunkSize() && !await SendChunkAsync().ConfigureAwait(false)))
                     break;
             }
@@ -436,10 +444,9 @@ public sealed partial class NurseryScope : IAsyncDisposable, IDisposable
         ledger.SourceDone();
 
         // Puts the item into the chunk, or ends it at once when it cannot go on (a null, a key that cannot be made).
-        void Take(T value)
+        void Take(T value, string itemKey, Exception? keyError)
         {
             var at = index++;
-            var itemKey = KeyOf(value, at, out var keyError);
             ChildFailure? failure = null;
             if (value is null)
                 failure = NullInput(entryBlock.Name, itemKey, at);

@@ -163,6 +163,36 @@ public sealed class FeedTests
         Assert.Contains(logger.Lines, line => line.Contains("did not return its next item", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_key_function_that_never_returns_does_not_hold_the_run_after_an_abort()
+    {
+        using var release = new SemaphoreSlim(0);
+        var logger = new RecordingLogger();
+        await using var scope = new NurseryScope(Pipelines.Quick() with { Deadline = TimeSpan.FromSeconds(1), DrainTimeout = TimeSpan.FromMilliseconds(500), Logger = logger });
+        var stage = scope.Stage<int, int>(Bodies.Double, new StageOptions { Workers = 1 });
+        var sink = scope.Sink<int>(_ => { });
+        stage.LinkTo(sink);
+        string Key(int value)
+        {
+            if (value == 3)
+                release.Wait();
+            return $"k{value}";
+        }
+
+        var result = await scope.RunAsync(Enumerable.Range(0, 10), stage, Key).WaitAsync(Bound);
+
+        Assert.Equal(AbortCause.Deadline, result.AbortCause);
+        Assert.Equal(3, result.Inputs);
+        Assert.True(result.IsBalanced, result.ToString());
+        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
+        release.Release();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        static bool NamesTheLateItem(string line) => line.Contains("gave item \"k3\" after the run returned", StringComparison.Ordinal);
+        while (!logger.Lines.Any(NamesTheLateItem) && DateTime.UtcNow < deadline)
+            await Task.Delay(20);
+        Assert.Contains(logger.Lines, NamesTheLateItem);
+    }
+
     /// <summary>Three items, then a read that waits for <paramref name="release"/> whatever the token says.</summary>
     private static async IAsyncEnumerable<int> StuckAsync(SemaphoreSlim release)
     {

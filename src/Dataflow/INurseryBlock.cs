@@ -7,6 +7,9 @@ internal interface INurseryBlock
 
     string Name { get; }
 
+    /// <summary>The block's policy (the run's default when it sets none); an input the feed refuses (a null) follows the entry's.</summary>
+    Policy Policy { get; }
+
     Task Completion { get; }
 
     void Complete();

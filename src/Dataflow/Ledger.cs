@@ -7,6 +7,8 @@ namespace Nursery;
 /// <summary>
 /// The run's books: every input is counted once when read and once when it ends (a success or a failure), so the
 /// run knows when nothing is left in flight. Also keeps the first failure, the failures, the records and the job log.
+/// An end is one interlocked add to one counter (successes, or failures under the lock with their kinds); what has
+/// ended is always derived from the two, so no reader sees an end counted in one total and not yet in another.
 /// </summary>
 internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
 {
@@ -26,7 +28,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
     private readonly long _started = Stopwatch.GetTimestamp();
     private long _inputs;
     private long _succeeded;
-    private long _ended;
+    private long _failed;
     private long _resumed;
     private int _recordCount;
     private bool _sourceDone;
@@ -38,7 +40,18 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
 
     public long Inputs => Interlocked.Read(ref _inputs);
 
-    public long InFlight => Interlocked.Read(ref _inputs) - Interlocked.Read(ref _ended);
+    /// <summary>Items read and not yet ended; the ends are read before the inputs, so it is never negative.</summary>
+    public long InFlight
+    {
+        get
+        {
+            var ended = EndedCount;
+            return Interlocked.Read(ref _inputs) - ended;
+        }
+    }
+
+    /// <summary>Items that have ended, successes read before failures (an item is counted in only one of them).</summary>
+    private long EndedCount => Interlocked.Read(ref _succeeded) + Interlocked.Read(ref _failed);
 
     public Option<ChildFailure> FirstFailure
     {
@@ -66,7 +79,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
         Interlocked.Increment(ref _succeeded);
         SucceededCounter.Add(1, new KeyValuePair<string, object?>("stage", stage));
         jobLog?.Ended(key, "Succeeded", "");
-        End();
+        CheckDrained();
     }
 
     /// <summary>An item's final failure: counted once, kept, logged.</summary>
@@ -82,13 +95,15 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
         lock (_gate)
         {
             _byKind[failure.Kind]++;
+            // Under the lock with its kind, so a snapshot's failures add up to its total.
+            Interlocked.Increment(ref _failed);
             _firstFailure ??= failure is ChildFailure.Cancelled ? null : failure;
             if (_failures.Count < options.MaxRecords)
                 _failures.Add(failure);
         }
         FailedCounter.Add(1, new KeyValuePair<string, object?>("kind", failure.Kind), new KeyValuePair<string, object?>("stage", failure.Stage));
         jobLog?.Ended(failure.Key, failure.Kind, failure.Summary);
-        End();
+        CheckDrained();
     }
 
     /// <summary>
@@ -151,7 +166,6 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
         Counts(stage).Add(count, 0);
         Interlocked.Add(ref _succeeded, count);
         SucceededCounter.Add(count, new KeyValuePair<string, object?>("stage", stage));
-        Interlocked.Add(ref _ended, count);
         CheckDrained();
     }
 
@@ -167,7 +181,6 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
             foreach (var key in keys)
                 jobLog.Ended(key, "Succeeded", "");
         }
-        Interlocked.Add(ref _ended, keys.Count);
         CheckDrained();
     }
 
@@ -204,13 +217,19 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
         }
     }
 
+    /// <summary>
+    /// One consistent snapshot: the failures and their kinds read together under the lock, the successes, and the
+    /// inputs last (every item that has ended was counted in before it ended), so no count is negative and in flight
+    /// is what was read and has not ended.
+    /// </summary>
     public PipelineProgress Progress()
     {
-        var succeeded = Interlocked.Read(ref _succeeded);
-        var ended = Interlocked.Read(ref _ended);
         lock (_gate)
         {
-            return new PipelineProgress(Inputs, succeeded, ended - succeeded, InFlight, Stopwatch.GetElapsedTime(_started))
+            var failed = Interlocked.Read(ref _failed);
+            var succeeded = Interlocked.Read(ref _succeeded);
+            var inputs = Interlocked.Read(ref _inputs);
+            return new PipelineProgress(inputs, succeeded, failed, inputs - succeeded - failed, Stopwatch.GetElapsedTime(_started))
             {
                 Stages = _byStage.ToDictionary(pair => pair.Key, pair => new StageProgress(pair.Value.Succeeded, pair.Value.Failed), StringComparer.Ordinal),
                 FailedByKind = new Dictionary<string, long>(_byKind),
@@ -240,19 +259,13 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
         }
     }
 
-    private void End()
-    {
-        Interlocked.Increment(ref _ended);
-        CheckDrained();
-    }
-
     private void CheckDrained()
     {
         if (!Volatile.Read(ref _sourceDone))
             return;
         bool done;
         lock (_gate)
-            done = _sourceDone && Interlocked.Read(ref _ended) >= Interlocked.Read(ref _inputs);
+            done = _sourceDone && EndedCount >= Interlocked.Read(ref _inputs);
         if (done)
             _drained.TrySetResult();
     }

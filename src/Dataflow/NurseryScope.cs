@@ -1,7 +1,7 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Dataflow;
 using LanguageExt;
+using Microsoft.Extensions.Logging;
 
 namespace Nursery;
 
@@ -12,7 +12,7 @@ namespace Nursery;
 /// process it started is reaped before it returns, and that every input is counted exactly once in the result.
 /// One scope runs one pipeline once.
 /// </summary>
-public sealed class NurseryScope : IAsyncDisposable, IDisposable
+public sealed partial class NurseryScope : IAsyncDisposable, IDisposable
 {
     private readonly List<INurseryBlock> _blocks = [];
     private readonly CancellationTokenSource _abort = new();
@@ -25,6 +25,7 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
     private AbortCause _abortCause;
     private ChildFailure? _abortFailure;
     private int _state;
+    private volatile bool _aborting;
 
     /// <summary>Makes a scope with these options.</summary>
     /// <exception cref="ArgumentException">An option is out of range.</exception>
@@ -37,7 +38,7 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
     public CancellationToken Token => _abort.Token;
 
     /// <summary>Whether the run has aborted.</summary>
-    public bool IsAborted => _abort.IsCancellationRequested;
+    public bool IsAborted => _aborting;
 
     internal Ledger Ledger => _ledger ?? throw new InvalidOperationException("The run has not started.");
 
@@ -137,19 +138,29 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
     /// every item has ended or the run has aborted; every child is reaped first. Never throws for a child's failure;
     /// the result says what became of every input.
     /// </summary>
-    /// <param name="source">The items; read one at a time as the pipeline has room.</param>
+    /// <param name="source">
+    /// The items; read one at a time, on a pool thread, as the pipeline has room, and not again after an abort. A null
+    /// item is that item's failure (<c>Nursery.NullInput</c>) under the first block's policy.
+    /// </param>
     /// <param name="entry">The first block, made by this scope.</param>
-    /// <param name="key">The key of an item (for failures, the job log and resuming); its index in the source by default.</param>
+    /// <param name="key">
+    /// The key of an item (for failures, the job log and resuming); its index in the source by default. A key function
+    /// that throws or returns null for a value aborts the run.
+    /// </param>
     /// <param name="cancellationToken">Aborts the run.</param>
     /// <exception cref="ArgumentException"><paramref name="entry"/> was not made by this scope.</exception>
     /// <exception cref="InvalidOperationException">The scope has already run.</exception>
     public Task<PipelineResult> RunAsync<T>(IEnumerable<T> source, ITargetBlock<Item<T>> entry, Func<T, string>? key = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
-        return RunAsync(Lazily(source, CancellationToken.None), entry, key, cancellationToken);
+        return RunAsync(new SynchronousSource<T>(source), entry, key, cancellationToken);
     }
 
-    /// <summary>As the <see cref="IEnumerable{T}"/> overload, for an asynchronous source.</summary>
+    /// <summary>
+    /// As the <see cref="IEnumerable{T}"/> overload, for an asynchronous source. Its enumerator is given
+    /// <see cref="Token"/>: a source that waits for items should stop when it is cancelled. A read that does not is left
+    /// behind once the drain timeout after an abort has passed (a warning is logged), so that the run returns.
+    /// </summary>
     public async Task<PipelineResult> RunAsync<T>(IAsyncEnumerable<T> source, ITargetBlock<Item<T>> entry, Func<T, string>? key = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -181,9 +192,12 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         if (abortedBeforeStart)
             _ = StopBlocksAsync();
 
-        await FeedAsync(source, entry, key, resumed).ConfigureAwait(false);
+        // After an abort the run waits up to the drain timeout for what is still going: the source's read, the blocks.
+        var drainedAfterAbort = _aborted.Task.ContinueWith(_ => Task.Delay(Options.DrainTimeout), TaskScheduler.Default).Unwrap();
+        var feed = new FeedState();
+        await WaitForFeedAsync(FeedAsync(source, entry, key, resumed, feed), feed, drainedAfterAbort).ConfigureAwait(false);
         first.Complete();
-        await WaitForEndAsync(blocks).ConfigureAwait(false);
+        await WaitForEndAsync(blocks, drainedAfterAbort).ConfigureAwait(false);
 
         foreach (var block in blocks)
             block.Complete();
@@ -270,6 +284,7 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
             _abortFailure = failure;
             _abortCause = cause;
             blocksStarted = _blocksStarted;
+            _aborting = true;
         }
         _aborted.TrySetResult();
         _ = Task.Run(_abort.Cancel);
@@ -317,10 +332,19 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
             TaskScheduler.Default
         );
 
-    private async Task FeedAsync<T>(IAsyncEnumerable<T> source, ITargetBlock<Item<T>> entry, Func<T, string>? key, IReadOnlySet<string> resumed)
+    /// <summary>
+    /// Reads the source into the entry, a chunk at a time, until the source ends or the run aborts. The abort is
+    /// checked before each read, so the source is not read again after it; an item a read gives has left the source
+    /// and is counted whatever happened meanwhile (after an abort it ends Cancelled). The reads are marked in
+    /// <paramref name="state"/>: one still going long after an abort is left behind by <see cref="WaitForFeedAsync"/>,
+    /// which then settles what the feed holds; what such a read gives later is logged, not counted.
+    /// </summary>
+    private async Task FeedAsync<T>(IAsyncEnumerable<T> source, ITargetBlock<Item<T>> entry, Func<T, string>? key, IReadOnlySet<string> resumed, FeedState state)
     {
+        // Off the caller's thread and context: a source that blocks blocks a pool thread, never the caller of RunAsync.
+        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
         var ledger = Ledger;
-        var entryName = ((INurseryBlock)entry).Name;
+        var entryBlock = (INurseryBlock)entry;
         // Every block of the scope (RunAsync checked the entry is one) is handed the items an array at a time: what
         // the source gives at once, up to a chunk.
         var inlet = ((IInletBlock<T>)entry).Inlet;
@@ -331,46 +355,143 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         // Inputs are counted a chunk at a time (before the chunk can reach a block, or when it fails unsent): one
         // interlocked add per chunk instead of one per item.
         var uncounted = 0;
+        // Run by WaitForFeedAsync, under the state's lock, when it leaves the feed stuck in a read: the feed touches
+        // neither the chunk nor the books again.
+        state.Settle = FailUnsent;
+        IAsyncEnumerator<T>? items = null;
+        var left = false;
         try
         {
-            var items = source.GetAsyncEnumerator(Token);
-            await using (items.ConfigureAwait(false))
+            state.BeginRead();
+            try
             {
-                while (true)
+                items = source.GetAsyncEnumerator(Token);
+            }
+            finally
+            {
+                state.EndRead();
+            }
+            while (!IsAborted)
+            {
+                bool more;
+                var sent = true;
+                T value = default!;
+                string itemKey = "";
+                Exception? keyError = null;
+                // The read, and the key function with it: either may fail to return, and the run can leave either behind.
+                state.BeginRead();
+                try
                 {
                     var next = items.MoveNextAsync();
-                    // Never hold read items while waiting for the source.
-                    if (!next.IsCompleted && chunk.Count > 0 && !await SendChunkAsync().ConfigureAwait(false))
-                        break;
-                    if (!await next.ConfigureAwait(false) || IsAborted)
-                        break;
-                    var value = items.Current;
-                    var itemKey = key is null ? index.ToString(CultureInfo.InvariantCulture) : key(value);
-                    index++;
-                    if (resumed.Contains(itemKey))
+                    if (!next.IsCompleted && chunk.Count > 0)
                     {
-                        ledger.Resumed();
-                        continue;
+                        // Never hold read items while waiting for the source.
+                        state.EndRead();
+                        sent = await SendChunkAsync().ConfigureAwait(false);
+                        state.BeginRead();
                     }
-                    uncounted++;
-                    chunk.Add(new Item<T>(itemKey, Prelude.Right<ChildFailure, T>(value!)));
-                    if (chunk.Count >= ChunkSize() && !await SendChunkAsync().ConfigureAwait(false))
-                        break;
+                    more = await next.ConfigureAwait(false);
+                    if (more)
+                    {
+                        value = items.Current;
+                        itemKey = KeyOf(value, index, out keyError);
+                    }
                 }
-                if (chunk.Count > 0)
-                    await SendChunkAsync().ConfigureAwait(false);
+                finally
+                {
+                    state.EndRead();
+                }
+                if (IsAborted && state.IsLeft)
+                {
+                    left = true;
+                    if (more)
+                        LogItemsAfterReturn(Options.Logger, itemKey);
+                    break;
+                }
+                if (!more)
+                    break;
+                Take(value, itemKey, keyError);
+                if (!sent || (chunk.Count >= ChunkSize() && !await SendChunkAsync().ConfigureAwait(false)))
+                    break;
             }
+            if (chunk.Count > 0 && !IsAborted)
+                await SendChunkAsync().ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (IsAborted) { }
         catch (Exception exception)
         {
-            // What was read before the source failed still goes in (and ends as the abort decides).
-            if (chunk.Count > 0)
-                await SendChunkAsync().ConfigureAwait(false);
+            // What was read before the source failed ends Cancelled, naming the failure.
             AbortForBlock("reading the source", exception);
         }
+        if (items is not null)
+        {
+            state.BeginRead();
+            try
+            {
+                await items.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception exception)
+            {
+                AbortForBlock("disposing the source's enumerator", exception);
+            }
+            finally
+            {
+                state.EndRead();
+            }
+        }
+        if (left || (IsAborted && state.IsLeft))
+            return;
         FailUnsent();
+        lock (state.Gate)
+            state.Finished = true;
         ledger.SourceDone();
+
+        // Puts the item into the chunk, or ends it at once when it cannot go on (a null, a key that cannot be made).
+        void Take(T value, string itemKey, Exception? keyError)
+        {
+            var at = index++;
+            ChildFailure? failure = null;
+            if (value is null)
+                failure = NullInput(entryBlock.Name, itemKey, at);
+            else if (keyError is not null)
+                failure = new ChildFailure.Faulted(RemoteError.From(keyError)) { Stage = "(key)", Key = itemKey };
+            else if (resumed.Contains(itemKey))
+            {
+                ledger.Resumed();
+                return;
+            }
+            uncounted++;
+            if (failure is null)
+            {
+                chunk.Add(new Item<T>(itemKey, Prelude.Right<ChildFailure, T>(value!)));
+                return;
+            }
+            // Counted with what is in the chunk (counting ahead of the send is fine), then ended here.
+            CountInputs();
+            ledger.Failed(failure);
+            if (keyError is not null && value is not null)
+                Abort($"the key function failed for the item at index {at}: {failure.Summary}", failure, AbortCause.BlockFaulted);
+            else if ((entryBlock.Policy is RetryPolicy retry ? retry.Then : entryBlock.Policy) == Policy.FailFast)
+                Abort(failure);
+        }
+
+        // The item's key: its index unless a key function is given; its index too, with the error, when that fails.
+        string KeyOf(T value, long at, out Exception? error)
+        {
+            error = null;
+            if (key is not null)
+            {
+                try
+                {
+                    return key(value) ?? throw new InvalidOperationException("the key function returned null; a key must be a string");
+                }
+                catch (Exception exception)
+                {
+                    error = exception;
+                }
+            }
+            return at.ToString(CultureInfo.InvariantCulture);
+        }
 
         // False when the entry declined (the items are counted failed); false also ends the feed after an abort.
         async Task<bool> SendChunkAsync()
@@ -396,20 +517,113 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         {
             CountInputs();
             foreach (var item in chunk)
-                ledger.Failed(IsAborted ? AbortedFailure(entryName, item.Key, 1, false) : new ChildFailure.Cancelled("the first block declined the item", Option<ChildFailure>.None, false) { Stage = entryName, Key = item.Key });
+                ledger.Failed(IsAborted ? AbortedFailure(entryBlock.Name, item.Key, 1, false) : new ChildFailure.Cancelled("the first block declined the item", Option<ChildFailure>.None, false) { Stage = entryBlock.Name, Key = item.Key });
             chunk.Clear();
         }
     }
+
+    /// <summary>The failure of a null the source gave: a null cannot be sent to a child (nor carried as a Right).</summary>
+    private static ChildFailure.Faulted NullInput(string entry, string key, long index) =>
+        new(new RemoteError("Nursery.NullInput", $"the source gave null for this item (index {index}); a null cannot be sent to a child: filter nulls out of the source, or give values that carry an empty case (an Option, a record)", "", []))
+        {
+            Stage = entry,
+            Key = key,
+        };
+
+    /// <summary>
+    /// Waits for the feed. Once the drain timeout after an abort has passed, a feed seen in the same read of the source
+    /// (a read that ignores the token it was given, or a <c>MoveNext</c> that blocks) is left behind, so that RunAsync
+    /// returns: what the feed holds is counted Cancelled and the source counts as done.
+    /// </summary>
+    private async Task WaitForFeedAsync(Task feeding, FeedState state, Task drainedAfterAbort)
+    {
+        await Task.WhenAny(feeding, drainedAfterAbort).ConfigureAwait(false);
+        while (!feeding.IsCompleted)
+        {
+            var read = state.CurrentRead;
+            // Long enough for the feed's last writes to be seen here, and for a read that returns meanwhile to be seen to.
+            await Task.WhenAny(feeding, Task.Delay(FeedState.StuckAfter)).ConfigureAwait(false);
+            if (read > 0 && state.TryLeave(read))
+            {
+                LogSourceLeftBehind(Options.Logger, ChildFailure.FormatDuration(Options.DrainTimeout));
+                Ledger.SourceDone();
+                return;
+            }
+        }
+        await feeding.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// What the feed and <see cref="WaitForFeedAsync"/> share: which read of the source is going on (marked with plain
+    /// volatile writes, nothing interlocked per item), whether the feed has finished, and whether the run has gone on
+    /// without it. After an abort the feed checks <see cref="IsLeft"/> after every read, before it touches anything.
+    /// </summary>
+    private sealed class FeedState
+    {
+        /// <summary>How long a read must be seen going on before the feed is left behind.</summary>
+        public static readonly TimeSpan StuckAfter = TimeSpan.FromMilliseconds(50);
+
+        private long _reads;
+        private volatile bool _reading;
+
+        public Lock Gate { get; } = new();
+
+        /// <summary>Under <see cref="Gate"/>: the feed has settled its books.</summary>
+        public bool Finished { get; set; }
+
+        /// <summary>Counts and ends what the feed holds; run under <see cref="Gate"/> when the feed is left behind.</summary>
+        public Action? Settle { get; set; }
+
+        private bool _left;
+
+        public bool IsLeft
+        {
+            get
+            {
+                lock (Gate)
+                    return _left;
+            }
+        }
+
+        /// <summary>The read going on now (numbered from 1), or 0.</summary>
+        public long CurrentRead => _reading ? Volatile.Read(ref _reads) : 0;
+
+        public void BeginRead()
+        {
+            Volatile.Write(ref _reads, _reads + 1);
+            _reading = true;
+        }
+
+        public void EndRead() => _reading = false;
+
+        /// <summary>Leaves the feed if it is still in read <paramref name="read"/>; false if it has moved on or finished.</summary>
+        public bool TryLeave(long read)
+        {
+            lock (Gate)
+            {
+                if (Finished || _left || CurrentRead != read)
+                    return false;
+                _left = true;
+                Settle?.Invoke();
+                return true;
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "The source did not return its next item within the drain timeout ({DrainTimeout}) after the abort; the run returns without it. A source that waits for items should stop when the token given to GetAsyncEnumerator (NurseryScope.Token) is cancelled: what it gives after the run returned is not processed.")]
+    private static partial void LogSourceLeftBehind(ILogger logger, string drainTimeout);
+
+    [LoggerMessage(EventId = 31, Level = LogLevel.Warning, Message = "The source gave item \"{Key}\" after the run returned; it was not processed. Make the source stop when the token given to GetAsyncEnumerator (NurseryScope.Token) is cancelled.")]
+    private static partial void LogItemsAfterReturn(ILogger logger, string key);
 
     /// <summary>
     /// Returns when every block has completed. When every input has ended (or, after an abort, the drain timeout has
     /// passed) the blocks get up to the drain timeout to complete by themselves — completion travels down the links
     /// in milliseconds — and only then are they completed by force, their leftover output dropped.
     /// </summary>
-    private async Task WaitForEndAsync(INurseryBlock[] blocks)
+    private async Task WaitForEndAsync(INurseryBlock[] blocks, Task drainedAfterAbort)
     {
         var allCompleted = Task.WhenAll(blocks.Select(block => block.Completion));
-        var drainedAfterAbort = _aborted.Task.ContinueWith(_ => Task.Delay(Options.DrainTimeout), TaskScheduler.Default).Unwrap();
         await Task.WhenAny(allCompleted, Ledger.Drained, drainedAfterAbort).ConfigureAwait(false);
         if (allCompleted.IsCompleted)
             return;
@@ -463,13 +677,25 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         }
     }
 
-    private static async IAsyncEnumerable<T> Lazily<T>(IEnumerable<T> source, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <summary>
+    /// An <see cref="IEnumerable{T}"/> as the feed reads it: each read is a plain <c>MoveNext</c> on the feed's thread
+    /// (no state machine per item). A <c>MoveNext</c> cannot be cancelled: one that blocks is left behind after an abort.
+    /// </summary>
+    private sealed class SynchronousSource<T>(IEnumerable<T> source) : IAsyncEnumerable<T>
     {
-        await Task.Yield();
-        foreach (var item in source)
+        public IAsyncEnumerator<T> GetAsyncEnumerator(CancellationToken cancellationToken = default) => new Reader(source.GetEnumerator());
+
+        private sealed class Reader(IEnumerator<T> items) : IAsyncEnumerator<T>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            yield return item;
+            public T Current => items.Current;
+
+            public ValueTask<bool> MoveNextAsync() => new(items.MoveNext());
+
+            public ValueTask DisposeAsync()
+            {
+                items.Dispose();
+                return ValueTask.CompletedTask;
+            }
         }
     }
 }

@@ -1,6 +1,10 @@
 namespace Nursery;
 
-/// <summary>A snapshot of a run's counts.</summary>
+/// <summary>
+/// A snapshot of a run's counts, consistent in itself: <see cref="Done"/> is <see cref="Succeeded"/> plus
+/// <see cref="Failed"/>, <see cref="Failed"/> is the sum of <see cref="FailedByKind"/>, <see cref="Inputs"/> is
+/// <see cref="Done"/> plus <see cref="InFlight"/>; no count is negative, and none is lower than in an earlier snapshot.
+/// </summary>
 /// <param name="Inputs">Items read from the source so far.</param>
 /// <param name="Succeeded">Items that came through every stage.</param>
 /// <param name="Failed">Items that ended as a failure (any kind, Cancelled included).</param>
@@ -14,8 +18,11 @@ public sealed record PipelineProgress(long Inputs, long Succeeded, long Failed, 
     /// <summary>Items that ended as a failure so far, by kind (all seven cases, zeros included).</summary>
     public IReadOnlyDictionary<string, long> FailedByKind { get; init; } = new Dictionary<string, long>();
 
+    /// <summary>Items that have ended: <see cref="Succeeded"/> plus <see cref="Failed"/>.</summary>
+    public long Done => Succeeded + Failed;
+
     /// <summary>Items ended per second so far.</summary>
-    public double ItemsPerSecond => Elapsed.TotalSeconds > 0 ? (Succeeded + Failed) / Elapsed.TotalSeconds : 0;
+    public double ItemsPerSecond => Elapsed.TotalSeconds > 0 ? Done / Elapsed.TotalSeconds : 0;
 }
 
 /// <summary>One stage's attempts so far: successes and failures (a retried item counts each attempt).</summary>

@@ -42,6 +42,8 @@ public sealed class Sink<T> : ITargetBlock<Item<T>>, INurseryBlock, IInletBlock<
 
     NurseryScope INurseryBlock.Scope => Scope;
 
+    Policy INurseryBlock.Policy => _policy;
+
     IReadOnlyList<INurseryBlock> INurseryBlock.Upstreams => _upstreams;
 
     Inlet<T> IInletBlock<T>.Inlet => _inlet;

@@ -90,6 +90,8 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
 
     NurseryScope INurseryBlock.Scope => Scope;
 
+    Policy INurseryBlock.Policy => _policy;
+
     IReadOnlyList<INurseryBlock> INurseryBlock.Upstreams => _upstreams;
 
     internal NurseryScope Scope { get; }

@@ -303,12 +303,44 @@ internal static class Flow
         return 0;
     }
 
+    /// <summary>GNU parallel on the PATH, or why row 13c cannot be measured (not installed, or another program named parallel, such as moreutils').</summary>
+    private static async Task<(string? Path, string Reason)> GnuParallelAsync()
+    {
+        var found = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(directory => Path.Combine(directory, "parallel"))
+            .FirstOrDefault(File.Exists);
+        if (found is null)
+            return (null, "GNU parallel is not installed here (no `parallel` on the PATH; `apt-get install parallel` to measure this row)");
+        Process? probe = null;
+        try
+        {
+            probe = Process.Start(new ProcessStartInfo(found, "--version") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false })
+                ?? throw new IOException($"{found} could not be started");
+            probe.StandardInput.Close();
+            var texts = await Task.WhenAll(probe.StandardOutput.ReadToEndAsync(), probe.StandardError.ReadToEndAsync()).WaitAsync(TimeSpan.FromSeconds(10));
+            await probe.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            return texts[0].Contains("GNU parallel", StringComparison.Ordinal)
+                ? (found, "")
+                : (null, $"{found} is not GNU parallel (its --version does not say so; moreutils ships another `parallel`)");
+        }
+        catch (Exception exception) when (exception is System.ComponentModel.Win32Exception or TimeoutException or IOException)
+        {
+            if (probe is { HasExited: false })
+                probe.Kill();
+            return (null, $"{found} --version failed: {exception.Message}");
+        }
+        finally
+        {
+            probe?.Dispose();
+        }
+    }
+
     /// <summary>Rows 13a–13e: per-item commands (cat) against xargs and GNU parallel, and a persistent Python worker.</summary>
     public static async Task<IReadOnlyList<Row>> CommandsAsync(Plan plan, ChildPids pids, TextWriter progress)
     {
         var file = Path.Combine(Path.GetTempPath(), $"nursery-bench-{Environment.ProcessId}.txt");
         await File.WriteAllTextAsync(file, "nursery\n");
-        var parallel = File.Exists("/usr/bin/parallel") ? "/usr/bin/parallel" : null;
+        var (parallel, noParallel) = await GnuParallelAsync();
         var script = Path.Combine(AppContext.BaseDirectory, "python", "double.py");
         List<double> cat = [], xargs = [], gnu = [], py1 = [], py2 = [];
         try
@@ -328,7 +360,8 @@ internal static class Flow
                     py1.Add(p1);
                     py2.Add(p2);
                 }
-                await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  commands, {(run < 0 ? "warm-up" : $"run {run + 1}/{plan.CommandRuns}")}: cat stage {c:N0}/s, xargs {x:N0}/s, parallel {g:N0}/s, Python worker ×1 {p1:N0}/s, ×2 {p2:N0}/s"));
+                var gnuText = parallel is null ? "parallel not measured" : string.Create(CultureInfo.InvariantCulture, $"parallel {g:N0}/s");
+                await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  commands, {(run < 0 ? "warm-up" : $"run {run + 1}/{plan.CommandRuns}")}: cat stage {c:N0}/s, xargs {x:N0}/s, {gnuText}, Python worker ×1 {p1:N0}/s, ×2 {p2:N0}/s"));
             }
         }
         finally
@@ -341,7 +374,7 @@ internal static class Flow
             Row.Measured("13a", string.Create(CultureInfo.InvariantCulture, $"Nursery `CommandStage(Command.PerItem<string,string>(\"cat\"), Workers = 2)`: a `cat` process per item, the item on stdin, {plan.CatItems:N0} items/run (whole `RunAsync`)"), catSample, Unit.ItemsPerSecond, "reference for 13b, 13c"),
             Row.Measured("13b", string.Create(CultureInfo.InvariantCulture, $"`xargs -P2 -n1 cat` over {plan.CatItems:N0} lines, each the path of an 8-byte file (a `cat` process per item; output read and counted)"), new Sample(xargs), Unit.ItemsPerSecond, Throughput.Ratio("13a ÷ 13b", catSample.Median, new Sample(xargs).Median)),
             parallel is null
-                ? Row.Failed("13c", "GNU parallel", Unit.ItemsPerSecond, "GNU parallel is not installed (/usr/bin/parallel missing)")
+                ? Row.Skipped("13c", "GNU parallel `parallel -j2 cat`", Unit.ItemsPerSecond, noParallel)
                 : Row.Measured("13c", string.Create(CultureInfo.InvariantCulture, $"GNU parallel `parallel -j2 cat` over the same {plan.CatItems:N0} paths"), new Sample(gnu), Unit.ItemsPerSecond, Throughput.Ratio("13a ÷ 13c", catSample.Median, new Sample(gnu).Median)),
             Row.Measured("13d", string.Create(CultureInfo.InvariantCulture, $"Nursery `CommandStage(Command.Python<int,int>(\"double.py\"), Workers = 1)`: a persistent Python worker (nursery_worker.py, NDJSON), {plan.PythonWorkerItems:N0} items/run (whole `RunAsync`, start included)"), new Sample(py1), Unit.ItemsPerSecond),
             Row.Measured("13e", string.Create(CultureInfo.InvariantCulture, $"the same with `Workers = 2`"), new Sample(py2), Unit.ItemsPerSecond, Throughput.Ratio("13e ÷ 13d", new Sample(py2).Median, new Sample(py1).Median)),

@@ -6,7 +6,8 @@ namespace Nursery.Benchmarks;
 /// <summary>
 /// Measures what a Nursery worker costs: items/s with and without batching, MB/s, kill → failure latency, start-up.
 /// <c>dotnet run -c Release --project bench/Nursery.Benchmarks -- [--quick] [--out docs/benchmarks.md]</c>.
-/// Exits 0 when every row was measured without problems and every child pid is gone at the end.
+/// Exits 0 when every row was measured without problems (or is reported as not measured on this machine, with why:
+/// row 13c without GNU parallel) and every child pid is gone at the end.
 /// </summary>
 internal static class Program
 {
@@ -97,7 +98,7 @@ internal static class Program
         }
         await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"done in {clock.Elapsed.TotalSeconds:N1} s"));
 
-        var clean = check.AllGone && rows.All(row => row.Figures.IsSome && row.Problems.Count == 0);
+        var clean = check.AllGone && rows.All(row => (row.Figures.IsSome || row.NotMeasured.Length > 0) && row.Problems.Count == 0);
         return clean ? 0 : 1;
     }
 

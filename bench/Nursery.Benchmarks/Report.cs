@@ -78,7 +78,7 @@ internal static class Report
         {
             var (figures, p90, count) = row.Figures.Match(
                 sample => ($"{Format(sample.Median, row.Unit)} [{Format(sample.Min, row.Unit)}–{Format(sample.Max, row.Unit)}]", row.Unit == Unit.Milliseconds ? Format(sample.P90, row.Unit) : "", sample.Count.ToString(CultureInfo.InvariantCulture)),
-                () => ("not measured", "", "0")
+                () => (row.NotMeasured.Length > 0 ? $"not measured: {row.NotMeasured}" : "not measured", "", "0")
             );
             var problems = row.Problems.Count == 0 ? "" : $" ⚠ {row.Problems.Count} problem(s), see below";
             line($"| {row.Id} | {Escape(row.Workload)} | {figures} | {p90} | {UnitName(row.Unit)} | {count} | {row.Ratio}{problems} | {row.CpuPerItem} | {row.ItemsPerWrite} | {row.ParentCollections} |");

@@ -1,18 +1,30 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 
 namespace Nursery.TestBodies;
 
 /// <summary>
-/// An item that carries its own fault plan: one token per stage, separated by '/'. R returns, W<ms> sleeps then
-/// returns, T throws, X<code> exits with the code, K sends itself SIGKILL, O allocates past the memory limit,
-/// H sleeps forever, S sends itself SIGSTOP, G writes garbage to the protocol channel.
+/// An item that carries its own fault plan: one token per stage (then one for the sink), separated by '/'.
+/// A token is <c>[+][~]kind</c>: '+' starts a grandchild (<c>sleep 300</c>) first, '~' makes the fault transient (it
+/// happens on the first attempt only; later attempts return). Kinds: R returns, W&lt;ms&gt; sleeps then returns, T throws,
+/// X&lt;code&gt; exits with the code, K sends itself SIGKILL, O allocates past the memory limit, H sleeps forever,
+/// S sends itself SIGSTOP, G&lt;hex&gt; writes those bytes to the protocol channel and then sleeps forever.
 /// </summary>
 public sealed record PlannedItem(int Index, long Value, string Plan);
 
-/// <summary>Stage bodies for the property tests: each does what the item's plan says for its stage.</summary>
+/// <summary>
+/// Stage bodies for the property tests: each does what the item's plan says for its stage. Every process that runs one
+/// needs <see cref="RunVariable"/> (the run's directory): it records its pid there, and transient faults keep their
+/// "already failed once" marks there.
+/// </summary>
 public static partial class PlannedBodies
 {
+    /// <summary>The environment variable naming the run's directory; the property suite finds the run's processes by it.</summary>
+    public const string RunVariable = "NURSERY_PROPS_RUN";
+
+    private static int _pidRecorded;
+
     /// <summary>The value a stage returns for an item that it processes without a fault.</summary>
     public static long Next(long value, int stage) => value * 3 + stage + 1;
 
@@ -26,9 +38,34 @@ public static partial class PlannedBodies
 
     public static void FailingInit() => throw new InvalidOperationException("the planned initializer fails on purpose");
 
+    /// <summary>The token for <paramref name="stage"/> with its prefixes applied: the grandchild started, a transient fault already seen turned into R.</summary>
+    public static string Apply(string plan, int index, int stage, string runDirectory, Action startGrandchild)
+    {
+        var token = plan.Split('/')[stage];
+        if (token.StartsWith('+'))
+        {
+            startGrandchild();
+            token = token[1..];
+        }
+        if (token.StartsWith('~'))
+        {
+            token = token[1..];
+            var mark = Path.Combine(runDirectory, $"t-s{stage}-{index}");
+            if (File.Exists(mark))
+                return "R";
+            File.WriteAllBytes(mark, []);
+        }
+        return token;
+    }
+
     private static PlannedItem Run(PlannedItem item, int stage)
     {
-        var token = item.Plan.Split('/')[stage];
+        var run = Environment.GetEnvironmentVariable(RunVariable);
+        if (string.IsNullOrEmpty(run))
+            throw new InvalidOperationException($"{RunVariable} is not set in the child: the property suite cannot find this run's processes");
+        if (Interlocked.Exchange(ref _pidRecorded, 1) == 0)
+            File.WriteAllBytes(Path.Combine(run, $"pid-{Environment.ProcessId}"), []);
+        var token = Apply(item.Plan, item.Index, stage, run, StartGrandchild);
         switch (token[0])
         {
             case 'R':
@@ -56,13 +93,19 @@ public static partial class PlannedBodies
                 Thread.Sleep(Timeout.Infinite);
                 break;
             case 'G':
-                WriteGarbage();
+                WriteGarbage(Convert.FromHexString(token.AsSpan(1)));
                 Thread.Sleep(Timeout.Infinite);
                 break;
             default:
                 throw new ArgumentException($"unknown plan token '{token}'", nameof(item));
         }
         return item with { Value = Next(item.Value, stage) };
+    }
+
+    /// <summary>A process the body starts and does not wait for; it inherits the child's environment (and so the run's variable).</summary>
+    private static void StartGrandchild()
+    {
+        using var process = Process.Start(new ProcessStartInfo("sleep", "300") { UseShellExecute = false });
     }
 
     private static void AllocatePastAnyLimit()
@@ -80,11 +123,11 @@ public static partial class PlannedBodies
         Environment.Exit(97);
     }
 
-    private static void WriteGarbage()
+    private static void WriteGarbage(byte[] bytes)
     {
         var descriptor = int.Parse(Environment.GetEnvironmentVariable("NURSERY_PROTOCOL_FD") ?? "1", CultureInfo.InvariantCulture);
         using var channel = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(descriptor, ownsHandle: false), FileAccess.Write, 1);
-        channel.Write("hello from a stray print\n"u8);
+        channel.Write(bytes);
         channel.Flush();
     }
 

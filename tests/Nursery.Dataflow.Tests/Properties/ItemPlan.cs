@@ -2,23 +2,20 @@ using Nursery.TestBodies;
 
 namespace Nursery.Dataflow.Tests.Properties;
 
-/// <summary>One item and its fault per stage.</summary>
-public sealed record ItemPlan(int Index, IReadOnlyList<Fault> Faults)
+/// <summary>One item: its fault per stage, and what the sink does with it (<see cref="FaultKind.Throw"/>, possibly transient, or <see cref="FaultKind.Return"/>).</summary>
+public sealed record ItemPlan(int Index, IReadOnlyList<Fault> Faults, Fault SinkFault)
 {
     public long InitialValue => Index * 7L + 1;
 
     public string Plan => string.Join('/', Faults.Select(fault => fault.Token));
 
-    /// <summary>The first stage where the item fails, if any.</summary>
-    public int? FailingStage
+    /// <summary>The first stage where the item cannot come through under the policy (<see cref="Faults"/>.Count for the sink), if any.</summary>
+    public int? FailingStage(Policy policy)
     {
-        get
-        {
-            for (var stage = 0; stage < Faults.Count; stage++)
-                if (Faults[stage].Fails)
-                    return stage;
-            return null;
-        }
+        for (var stage = 0; stage < Faults.Count; stage++)
+            if (Faults[stage].FailsUnder(policy))
+                return stage;
+        return SinkFault.FailsUnder(policy) ? Faults.Count : null;
     }
 
     /// <summary>The value the last stage returns when nothing fails.</summary>
@@ -34,4 +31,8 @@ public sealed record ItemPlan(int Index, IReadOnlyList<Fault> Faults)
     }
 
     public PlannedItem ToItem() => new(Index, InitialValue, Plan);
+
+    /// <summary>The plan as printed: the stages' tokens, then the sink's when it throws.</summary>
+    public override string ToString() =>
+        string.Join('/', Faults.Select(fault => fault.ToString())) + (SinkFault.IsFault ? $"|sink:{SinkFault}" : "");
 }

@@ -3,12 +3,15 @@ using System.Text;
 
 namespace Nursery.Dataflow.Tests.Properties;
 
-/// <summary>A whole random case: the pipeline, the items with their faults, and the policy. Printed when a property fails.</summary>
-public sealed record PipelinePlan(IReadOnlyList<StagePlan> Stages, IReadOnlyList<ItemPlan> Items, PolicyPlan Policy)
+/// <summary>A whole random case: the pipeline, the items with their faults, the policy and an early stop. Printed when a property fails.</summary>
+public sealed record PipelinePlan(IReadOnlyList<StagePlan> Stages, IReadOnlyList<ItemPlan> Items, PolicyPlan Policy, RunStop Stop)
 {
+    /// <summary>The sink's name in failures.</summary>
+    public const string SinkName = "sink";
+
     public bool SkipsFailures => Policy is PolicyPlan.Skip or PolicyPlan.RetryThenSkip or PolicyPlan.RetryAlsoOnFaultedThenSkip;
 
-    public bool HasItemFaults => Items.Any(item => item.FailingStage is not null);
+    public bool HasItemFaults => Items.Any(item => FailingStage(item) is not null);
 
     public bool HasInitializerFailure => Stages.Any(stage => stage.InitializerFails);
 
@@ -24,7 +27,10 @@ public sealed record PipelinePlan(IReadOnlyList<StagePlan> Stages, IReadOnlyList
             _ => Nursery.Policy.Retry(2).WithBackoff(TimeSpan.Zero).AlsoOnFaulted().ThenSkip(),
         };
 
-    /// <summary>A generous hang detector, not a speed check: 30 s plus every planned timeout on every attempt.</summary>
+    /// <summary>The first stage where the item cannot come through under this plan's policy (<see cref="Stages"/>.Count for the sink), if any.</summary>
+    public int? FailingStage(ItemPlan item) => item.FailingStage(ToPolicy());
+
+    /// <summary>A generous hang detector, not a speed check: 30 s plus every planned timeout on every attempt it can take.</summary>
     public TimeSpan Bound
     {
         get
@@ -32,37 +38,44 @@ public sealed record PipelinePlan(IReadOnlyList<StagePlan> Stages, IReadOnlyList
             var waits = TimeSpan.Zero;
             foreach (var item in Items)
                 for (var stage = 0; stage < Stages.Count; stage++)
-                    waits += item.Faults[stage].Kind switch
+                {
+                    var fault = item.Faults[stage];
+                    var attempts = fault.Transient ? 1 : Attempts;
+                    waits += fault.Kind switch
                     {
-                        FaultKind.SleepForever => Stages[stage].ItemTimeout * Attempts,
-                        FaultKind.Stop => StagePlan.HeartbeatTimeout * Attempts,
-                        FaultKind.Slow => TimeSpan.FromMilliseconds(item.Faults[stage].Argument),
+                        FaultKind.SleepForever or FaultKind.Stop => Stages[stage].HangBound * attempts,
+                        FaultKind.Slow => TimeSpan.FromMilliseconds(fault.Argument),
                         _ => TimeSpan.Zero,
                     };
+                }
             return TimeSpan.FromSeconds(30) + waits;
         }
     }
 
-    /// <summary>Whether the failure is one the plan injected: the item's first failing stage with a case its fault may cause, or a stage whose initializer fails.</summary>
+    /// <summary>Whether the failure is one the plan injected: the item's first failing stage (or the sink) with the case its fault causes, or a stage whose initializer fails.</summary>
     public bool IsInjected(ChildFailure failure)
     {
+        if (!int.TryParse(failure.Key, NumberStyles.None, CultureInfo.InvariantCulture, out var index) && failure is not ChildFailure.StartFailed)
+            return false;
+        if (failure.Stage == SinkName)
+            return index < Items.Count && FailingStage(Items[index]) == Stages.Count && failure.Kind == Items[index].SinkFault.ExpectedKind;
         if (!failure.Stage.StartsWith('s') || !int.TryParse(failure.Stage.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out var stage) || stage >= Stages.Count)
             return false;
         if (failure is ChildFailure.StartFailed)
             return Stages[stage].InitializerFails;
-        if (!int.TryParse(failure.Key, NumberStyles.None, CultureInfo.InvariantCulture, out var index) || index >= Items.Count)
+        if (index >= Items.Count)
             return false;
         var item = Items[index];
-        return item.FailingStage == stage && item.Faults[stage].ExpectedKinds.Contains(failure.Kind);
+        return FailingStage(item) == stage && item.Faults[stage].ExpectedKind == failure.Kind;
     }
 
     public override string ToString()
     {
         var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"plan: policy={Policy}, {Stages.Count} stage(s), {Items.Count} item(s)");
+        text.Append(CultureInfo.InvariantCulture, $"plan: policy={Policy}, stop={Stop}, {Stages.Count} stage(s), {Items.Count} item(s)");
         for (var stage = 0; stage < Stages.Count; stage++)
             text.Append(CultureInfo.InvariantCulture, $"; s{stage}: {Stages[stage]}");
-        text.Append("; items: ").Append(string.Join(' ', Items.Select(item => $"{item.Index}={item.Plan}")));
+        text.Append("; items: ").Append(string.Join(' ', Items.Select(item => $"{item.Index}={item}")));
         return text.ToString();
     }
 }

@@ -4,8 +4,8 @@ namespace Nursery.ScaleOut.Tests.Support;
 
 /// <summary>
 /// The single-node Slurm and the sshd on 127.0.0.1 that <c>.ci/cluster-up</c> brings up, read from its state
-/// directory (<c>NURSERY_CLUSTER_DIR</c>, default /tmp/nursery-cluster). When one is not up, its tests skip with the
-/// reason the script wrote.
+/// directory (<c>NURSERY_CLUSTER_DIR</c>, default /tmp/nursery-cluster). When one is not up, or does not answer now,
+/// its tests skip with the reason.
 /// </summary>
 public static class Cluster
 {
@@ -43,19 +43,44 @@ public static class Cluster
 
     public static Launcher Get(string kind, string test) => kind == "slurm" ? Slurm(test) : Ssh();
 
-    /// <summary>Why the cluster part cannot be used, or null when it is up.</summary>
+    /// <summary>
+    /// Why the cluster part cannot be used, or null when it is up. The status file says what .ci/cluster-up did, which
+    /// can be stale (the daemons stopped by .ci/cluster-down, killed, or gone with a reboot), so a part is up only if it
+    /// answers now: <c>scontrol ping</c> and <c>sinfo</c> for Slurm, <c>ssh … true</c> with the cluster's key for ssh.
+    /// </summary>
     private static string? Unavailable(string part)
     {
         var statusFile = Path.Combine(Directory, $"{part}.status");
         if (!File.Exists(statusFile))
             return $"{part} is not set up: run 'sudo bash .ci/cluster-up' first (no {statusFile})";
         var status = File.ReadAllText(statusFile).Trim();
+        if (status.StartsWith("stopped", StringComparison.Ordinal))
+            return $"{part} is not running ({statusFile}: {status})";
         if (status != "up")
             return $".ci/cluster-up could not bring up {part}: {status}";
-        var probe = part == "slurm" ? Run("scontrol", "ping") : (Exit: 0, Output: "");
-        if (probe.Exit != 0 || (part == "slurm" && !probe.Output.Contains("is UP", StringComparison.Ordinal)))
-            return $"{part} was up but does not answer now (scontrol ping: {probe.Output.Trim()}); run 'sudo bash .ci/cluster-up' again";
+        return part == "slurm" ? SlurmDoesNotAnswer() : SshDoesNotAnswer();
+    }
+
+    private static string? SlurmDoesNotAnswer()
+    {
+        var ping = Run("scontrol", "ping");
+        if (ping.Exit != 0 || !ping.Output.Contains("is UP", StringComparison.Ordinal))
+            return $"slurm was up but does not answer now (scontrol ping: {ping.Output.Trim()}); run 'sudo bash .ci/cluster-up' again";
+        var node = Run("sinfo", "-h", "-p", Partition, "-o", "%t");
+        if (node.Exit != 0 || !node.Output.Split('\n', StringSplitOptions.TrimEntries).Any(state => state is "idle" or "mix" or "alloc" or "comp"))
+            return $"slurm answers but partition '{Partition}' has no usable node now (sinfo: {node.Output.Trim()}); run 'sudo bash .ci/cluster-up' again";
         return null;
+    }
+
+    private static string? SshDoesNotAnswer()
+    {
+        var settings = Settings.Value;
+        var host = settings.GetValueOrDefault("SSH_HOST", "127.0.0.1");
+        var port = settings.GetValueOrDefault("SSH_PORT", "22");
+        var probe = Run(
+            "ssh", "-T", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+            "-i", settings.GetValueOrDefault("SSH_KEY", ""), "-p", port, "-l", settings.GetValueOrDefault("SSH_USER", "root"), "--", host, "true");
+        return probe.Exit == 0 ? null : $"ssh was up but does not answer now (ssh -p {port} {host} true: exit {probe.Exit}, {probe.Output.Trim()}); run 'sudo bash .ci/cluster-up' again";
     }
 
     private static IReadOnlyDictionary<string, string> ReadSettings()
@@ -66,15 +91,16 @@ public static class Cluster
         return File.ReadAllLines(file).Where(line => line.Contains('=')).ToDictionary(line => line[..line.IndexOf('=')], line => line[(line.IndexOf('=') + 1)..]);
     }
 
-    /// <summary>Runs a Slurm client command for a check, bounded; returns its exit code and output.</summary>
+    /// <summary>Runs a command for a check (Slurm's clients, ssh), bounded, without stdin; returns its exit code and output.</summary>
     public static (int Exit, string Output) Run(string program, params string[] arguments)
     {
         try
         {
-            using var process = new Process { StartInfo = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false } };
+            using var process = new Process { StartInfo = new ProcessStartInfo(program) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false } };
             foreach (var argument in arguments)
                 process.StartInfo.ArgumentList.Add(argument);
             process.Start();
+            process.StandardInput.Close();
             var output = process.StandardOutput.ReadToEndAsync();
             var error = process.StandardError.ReadToEndAsync();
             if (!process.WaitForExit(10_000))

@@ -1,6 +1,10 @@
 using Nursery;
 using Nursery.TestBodies;
 
+// With "journal" as first argument: a pipeline with a job log, for the resume-after-kill test (see JournalRun).
+if (args.Length > 0 && args[0] == "journal")
+    return await Nursery.TestParent.JournalRun.RunAsync(args[1..]);
+
 // A parent that starts one worker, prints its pid, and waits to be killed: the orphan tests SIGKILL this process
 // and check that the child goes too. With "thread" as argument the worker is started from a thread that exits first.
 var fromShortLivedThread = args.Contains("thread");

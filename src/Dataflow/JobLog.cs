@@ -32,6 +32,7 @@ internal sealed partial class JobLog : IAsyncDisposable
     private readonly FileStream _file;
     private readonly bool _sync;
     private readonly StringBuilder _lines = new();
+    private readonly Encoder _encoder = new UTF8Encoding(false).GetEncoder();
     private byte[] _bytes = new byte[4096];
     private bool _disposed;
 
@@ -277,9 +278,11 @@ internal sealed partial class JobLog : IAsyncDisposable
         var count = Encoding.UTF8.GetMaxByteCount(_lines.Length);
         if (_bytes.Length < count)
             _bytes = new byte[Math.Max(count, _bytes.Length * 2)];
+        // One encoder across the builder's chunks: a surrogate pair split between two chunks stays one character.
         var written = 0;
         foreach (var chunk in _lines.GetChunks())
-            written += Encoding.UTF8.GetBytes(chunk.Span, _bytes.AsSpan(written));
+            written += _encoder.GetBytes(chunk.Span, _bytes.AsSpan(written), flush: false);
+        written += _encoder.GetBytes([], _bytes.AsSpan(written), flush: true);
         _lines.Clear();
         _file.Write(_bytes, 0, written);
         if (_sync)

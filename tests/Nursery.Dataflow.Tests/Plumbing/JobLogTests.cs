@@ -54,6 +54,18 @@ public sealed class JobLogTests : IDisposable
     }
 
     [Fact]
+    public async Task A_surrogate_pair_survives_wherever_it_falls_in_the_lines_written_at_once()
+    {
+        var keys = Enumerable.Range(0, 3000).Select(i => new string('a', i % 3) + string.Concat(Enumerable.Repeat("😀", 10)) + i).ToList();
+        var log = JobLog.Open(LogPath, sync: false, NullLogger.Instance);
+        foreach (var key in keys)
+            log.Ended(key, "Succeeded", "");
+        await log.DisposeAsync();
+
+        Assert.Equal(keys.Order(StringComparer.Ordinal), JobLog.Read(LogPath).Keys.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task A_new_log_starts_with_a_header_naming_the_format_and_its_version()
     {
         var log = JobLog.Open(LogPath, sync: false, NullLogger.Instance);

@@ -57,8 +57,9 @@ internal sealed partial class JobLog : IAsyncDisposable
         var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read, bufferSize: 0);
         try
         {
-            var length = file.Length;
-            if (length > 0 && file.CanSeek)
+            // A device or a pipe (/dev/null, say) cannot be read back: it is written to as a new log.
+            var length = file.CanSeek ? file.Length : 0;
+            if (length > 0)
                 length = CheckAndTrim(file, path, logger);
             var log = new JobLog(file, sync);
             if (length == 0)

@@ -123,6 +123,18 @@ public sealed class JobLogTests : IDisposable
     }
 
     [Fact]
+    public async Task A_device_such_as_dev_null_takes_the_log()
+    {
+        await using var scope = new NurseryScope(new NurseryOptions { JobLog = "/dev/null" });
+        var sink = scope.Sink<int>(_ => { });
+
+        var result = await scope.RunAsync([1, 2], sink).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(result.Completed, result.ToString());
+        Assert.Equal(2, result.Succeeded);
+    }
+
+    [Fact]
     public async Task An_empty_file_starts_a_new_log()
     {
         await File.WriteAllTextAsync(LogPath, "");

@@ -44,6 +44,9 @@ internal static class EtlRun
             if (File.Exists(settings.JobLog))
                 File.WriteAllText(settings.JobLog, ""); // emptied, not deleted: the path may be a pipe or /dev/null
         }
+        // On --resume, the database is the truth for the items the job log leaves in doubt (the parent was killed
+        // between a batch's commit and its end lines): a line with a row is done.
+        var written = settings.Resume && File.Exists(settings.Database) ? OrderDatabase.Lines(settings.Database) : [];
         string[] stages = ["parse", "convert", "write"];
         var display = new Display(total, stages);
         var options = new NurseryOptions
@@ -57,6 +60,7 @@ internal static class EtlRun
             Deadline = settings.Deadline,
             JobLog = settings.JobLog,
             Resume = settings.Resume,
+            ResumeInDoubt = key => written.Contains(long.Parse(key, CultureInfo.InvariantCulture) + 1),
             Progress = display,
             ProgressInterval = TimeSpan.FromMilliseconds(200),
         };

@@ -7,8 +7,9 @@ namespace Nursery.Etl;
 /// <summary>
 /// The write stage's database: rows are written in batches, one transaction each, by one writer loop. A row's
 /// <see cref="WriteAsync"/> completes only when its batch has committed, so the run counts an item Succeeded (and the
-/// job log says so) exactly when its row is in the database: an aborted or killed run leaves whole rows only, and
-/// <c>--resume</c> can trust the job log.
+/// job log says so) only once its row is in the database: an aborted or killed run leaves whole rows only. Rows are
+/// keyed by line, so writing an item again replaces its row; <c>--resume</c> asks <see cref="Lines"/> about the items
+/// the job log leaves in doubt.
 /// </summary>
 internal sealed class OrderDatabase : IAsyncDisposable
 {
@@ -55,6 +56,24 @@ internal sealed class OrderDatabase : IAsyncDisposable
         using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
         connection.Open();
         return (Scalar(connection, "SELECT COUNT(*) FROM orders"), Scalar(connection, "SELECT COUNT(*) FROM rejects"));
+    }
+
+    /// <summary>The line numbers that have a row (an order or a reject) in the database at <paramref name="path"/>; none when it has no tables yet.</summary>
+    public static HashSet<long> Lines(string path)
+    {
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        connection.Open();
+        var lines = new HashSet<long>();
+        using var tables = connection.CreateCommand();
+        tables.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('orders', 'rejects')";
+        if ((long)tables.ExecuteScalar()! < 2)
+            return lines;
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT line FROM orders UNION ALL SELECT line FROM rejects";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+            lines.Add(reader.GetInt64(0));
+        return lines;
     }
 
     /// <summary>Queues <paramref name="row"/>; completes when the transaction holding it has committed.</summary>

@@ -21,7 +21,7 @@ var deadline = new Option<string?>("--deadline") { Description = "Abort the whol
 var policy = new Option<string>("--policy", "-p") { Description = "On a failed item: fail-fast (abort), retry (3 attempts for process failures, then skip), skip (record and go on)", DefaultValueFactory = _ => "fail-fast" };
 policy.AcceptOnlyFromAmong("fail-fast", "retry", "skip");
 var jobLog = new Option<string>("--joblog") { Description = "Job log (TSV, one line per attempt and per item's end)", DefaultValueFactory = _ => "etl-out/joblog.tsv" };
-var resume = new Option<bool>("--resume") { Description = "Keep the database and job log; process only items the job log does not record as succeeded" };
+var resume = new Option<bool>("--resume") { Description = "Keep the database and job log; process only items the job log does not record as succeeded (items in doubt after a kill: those without a row)" };
 var python = new Option<bool>("--python") { Description = "Run the convert stage as a Python persistent worker (convert.py, python3 stdlib only)" };
 var inject = new Option<string>("--inject") { Description = "Faults the parse children inject: throw,kill,oom,hang,garbage as KIND:RATE (<1) or KIND:COUNT (>=1), and init-fail; e.g. throw:0.001,kill:2,init-fail", DefaultValueFactory = _ => "" };
 var seed = new Option<int>("--seed") { Description = "Seed for the generated data and the injected faults", DefaultValueFactory = _ => 42 };

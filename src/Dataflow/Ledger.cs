@@ -72,15 +72,27 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
         CheckDrained();
     }
 
-    public void Succeeded(string stage, string key)
+    /// <summary>
+    /// An item that came through: counted once and its end line logged, written at once unless
+    /// <paramref name="writeNow"/> is false (a sink writes its lines itself, an array at a time).
+    /// </summary>
+    public void Succeeded(string stage, string key, bool writeNow = true)
     {
         if (Volatile.Read(ref _abandoned))
             return;
         Interlocked.Increment(ref _succeeded);
         SucceededCounter.Add(1, new KeyValuePair<string, object?>("stage", stage));
-        jobLog?.Ended(key, "Succeeded", "");
+        if (jobLog is not null)
+        {
+            jobLog.Ended(key, "Succeeded", "");
+            if (writeNow)
+                jobLog.Flush();
+        }
         CheckDrained();
     }
+
+    /// <summary>The run's job log, for a sink's "(deliver)" lines and its writes; null when there is none.</summary>
+    public JobLog? JobLog => jobLog;
 
     /// <summary>An item's final failure: counted once, kept, logged.</summary>
     public void Failed(ChildFailure failure)
@@ -180,6 +192,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
         {
             foreach (var key in keys)
                 jobLog.Ended(key, "Succeeded", "");
+            jobLog.Flush(); // written before the items leave the scope
         }
         CheckDrained();
     }

@@ -21,11 +21,30 @@ public sealed record NurseryOptions
     /// <summary>How many per-attempt records the result keeps in memory (failures first); the job log has them all.</summary>
     public int MaxRecords { get; init; } = 100_000;
 
-    /// <summary>A file to append one tab-separated line per item attempt to, in GNU parallel's --joblog spirit; empty for none.</summary>
+    /// <summary>
+    /// A file to append one tab-separated line per item attempt to, in GNU parallel's --joblog spirit; empty for none.
+    /// A missing or empty file starts a new log; an existing file must be a job log (its header names the format and
+    /// version), else <c>RunAsync</c> refuses it. See docs/dataflow.md for what the log holds after a crash.
+    /// </summary>
     public string JobLog { get; init; } = "";
 
     /// <summary>Skip items whose key the job log already records as succeeded (needs <see cref="JobLog"/>).</summary>
     public bool Resume { get; init; }
+
+    /// <summary>
+    /// On <see cref="Resume"/>, for an item the job log leaves in doubt (a sink had started its action and the run
+    /// stopped before the item's end line was written), whether the sink already has it: true skips it (counted in
+    /// <c>Resumed</c>), false runs it again. Ask the sink's own store (the database, the output file) to make a killed
+    /// and resumed run deliver every item exactly once. Unset: items in doubt run again (at least once).
+    /// </summary>
+    public Func<string, bool>? ResumeInDoubt { get; init; }
+
+    /// <summary>
+    /// Also <c>fsync</c> the job log after each write, so its lines survive a crash of the machine (power loss, kernel
+    /// panic), not only of this process. Costs a disk flush per write: one per array a sink takes, typically
+    /// milliseconds on a disk. Off by default: a write reaches the OS at once either way.
+    /// </summary>
+    public bool SyncJobLog { get; init; }
 
     /// <summary>Where child stderr lines and the supervisor's notes go.</summary>
     public ILogger Logger { get; init; } = NullLogger.Instance;

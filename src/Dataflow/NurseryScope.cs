@@ -150,6 +150,7 @@ public sealed partial class NurseryScope : IAsyncDisposable, IDisposable
     /// <param name="cancellationToken">Aborts the run.</param>
     /// <exception cref="ArgumentException"><paramref name="entry"/> was not made by this scope.</exception>
     /// <exception cref="InvalidOperationException">The scope has already run.</exception>
+    /// <exception cref="InvalidDataException"><see cref="NurseryOptions.JobLog"/> names a file that is not a job log of this format and version (the message says what to do).</exception>
     public Task<PipelineResult> RunAsync<T>(IEnumerable<T> source, ITargetBlock<Item<T>> entry, Func<T, string>? key = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
@@ -170,8 +171,10 @@ public sealed partial class NurseryScope : IAsyncDisposable, IDisposable
         if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
             throw new InvalidOperationException("A NurseryScope runs once; make a new scope for another run.");
 
-        var resumed = Options.Resume ? JobLog.SucceededKeys(Options.JobLog) : new System.Collections.Generic.HashSet<string>();
-        var jobLog = Options.JobLog.Length > 0 ? new JobLog(Options.JobLog) : null;
+        var settled = new List<string>();
+        IReadOnlySet<string> resumed = Options.Resume ? ResumedKeys(settled) : new System.Collections.Generic.HashSet<string>();
+        var jobLog = Options.JobLog.Length > 0 ? JobLog.Open(Options.JobLog, Options.SyncJobLog, Options.Logger) : null;
+        jobLog?.Settled(settled);
         _ledger = new Ledger(Options, jobLog);
         using var callerRegistration = cancellationToken.Register(() => Abort("the caller cancelled the run", null, AbortCause.Caller));
         using var deadline = Options.Deadline == Timeout.InfiniteTimeSpan ? null : new CancellationTokenSource(Options.Deadline);
@@ -212,6 +215,33 @@ public sealed partial class NurseryScope : IAsyncDisposable, IDisposable
         lock (_gate)
             (reason, cause) = (_abortReason, _abortCause);
         return _ledger.Result(completed: reason.Length == 0, reason, cause);
+    }
+
+    /// <summary>
+    /// The keys a resumed run skips: those the job log records as succeeded, and those in doubt the user says the sink
+    /// has (also put in <paramref name="settled"/>, for their end lines).
+    /// </summary>
+    private System.Collections.Generic.HashSet<string> ResumedKeys(List<string> settled)
+    {
+        var skipped = new System.Collections.Generic.HashSet<string>(StringComparer.Ordinal);
+        var inDoubt = 0;
+        foreach (var (key, state) in JobLog.Read(Options.JobLog))
+        {
+            if (state == JobLog.KeyState.Succeeded)
+                skipped.Add(key);
+            else
+            {
+                inDoubt++;
+                if (Options.ResumeInDoubt is { } delivered && delivered(key))
+                {
+                    skipped.Add(key);
+                    settled.Add(key);
+                }
+            }
+        }
+        if (inDoubt > 0)
+            JobLog.LogInDoubt(Options.Logger, Options.JobLog, inDoubt, Options.ResumeInDoubt is null ? "they run again (set NurseryOptions.ResumeInDoubt to ask the sink which it has)" : "NurseryOptions.ResumeInDoubt decided which to skip");
+        return skipped;
     }
 
     /// <summary>Aborts the run if it is running and reaps every child. Safe to call many times.</summary>

@@ -92,8 +92,11 @@ public sealed class Sink<T> : ITargetBlock<Item<T>>, INurseryBlock, IInletBlock<
         {
             while (await _inlet.TakeAsync(taken).ConfigureAwait(false))
             {
+                var journal = Scope.Ledger.JobLog;
                 foreach (var array in taken)
                 {
+                    if (journal is not null)
+                        Delivering(journal, array);
                     if (_parallel is not null)
                     {
                         foreach (var item in array)
@@ -107,8 +110,14 @@ public sealed class Sink<T> : ITargetBlock<Item<T>>, INurseryBlock, IInletBlock<
                     {
                         at = RunQuickly(array, at, out var pending);
                         if (pending is not null)
+                        {
+                            // The end lines of the items done so far are written before the sink waits for an action.
+                            if (!pending.IsCompleted)
+                                journal?.Flush();
                             await pending.ConfigureAwait(false);
+                        }
                     }
+                    journal?.Flush();
                 }
                 taken.Clear();
             }
@@ -146,13 +155,46 @@ public sealed class Sink<T> : ITargetBlock<Item<T>>, INurseryBlock, IInletBlock<
         return at;
     }
 
-    /// <summary>One item, for the parallel action block: as <see cref="Start"/>, its quick success counted at once.</summary>
+    /// <summary>
+    /// Writes a "(deliver)" line for each value of <paramref name="array"/> with one write, before any of their actions
+    /// starts: after a crash, an item whose action may have run has its line, and one without a line never reached
+    /// the action.
+    /// </summary>
+    private void Delivering(JobLog journal, Item<T>[] array)
+    {
+        var now = DateTimeOffset.UtcNow;
+        foreach (var item in array)
+        {
+            if (item.Value.IsRight)
+                journal.Delivering(item.Key, Name, now);
+        }
+        journal.Flush();
+    }
+
+    /// <summary>
+    /// One item, for the parallel action block: as <see cref="Start"/>, its quick success counted at once. With a job
+    /// log, the item's end line is written as soon as it ends.
+    /// </summary>
     private Task Process(Item<T> item)
     {
         var pending = Start(item, out var quick);
         if (quick)
             Scope.Ledger.SinkSucceeded(Name, 1);
+        if (pending is not null && Scope.Ledger.JobLog is { } journal)
+            return WriteWhenEndedAsync(pending, journal);
         return pending ?? Task.CompletedTask;
+    }
+
+    private static async Task WriteWhenEndedAsync(Task pending, JobLog journal)
+    {
+        try
+        {
+            await pending.ConfigureAwait(false);
+        }
+        finally
+        {
+            journal.Flush();
+        }
     }
 
     /// <summary>
@@ -203,7 +245,7 @@ public sealed class Sink<T> : ITargetBlock<Item<T>>, INurseryBlock, IInletBlock<
             {
                 await (started?.Acted ?? _action(value)).ConfigureAwait(false);
                 Scope.Ledger.Attempt(Name, key, attempt, 0, start, start == default ? default : DateTimeOffset.UtcNow, "Succeeded", "");
-                Scope.Ledger.Succeeded(Name, key);
+                Scope.Ledger.Succeeded(Name, key, writeNow: false); // the sink writes its end lines itself
                 return;
             }
             catch (Exception exception)

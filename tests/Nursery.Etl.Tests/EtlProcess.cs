@@ -117,7 +117,7 @@ public static class EtlProcess
         return rows;
     }
 
-    /// <summary>The job log's last end line per item (a resumed run appends): key → outcome.</summary>
+    /// <summary>The job log's last end line per item (a resumed run appends; the first line is the header): key → outcome.</summary>
     public static Dictionary<string, string> EndLines(string jobLog)
     {
         var ends = new Dictionary<string, string>();
@@ -127,7 +127,8 @@ public static class EtlProcess
     }
 
     /// <summary>The outcomes of every attempt in the job log (not the end lines).</summary>
-    public static List<string> AttemptOutcomes(string jobLog) => File.ReadLines(jobLog).Skip(1).Select(line => line.Split('\t')).Where(f => f[1] != "(end)").Select(f => f[6]).ToList();
+    public static List<string> AttemptOutcomes(string jobLog) =>
+        File.ReadLines(jobLog).Skip(1).Select(line => line.Split('\t')).Where(f => f[1] != "(end)" && f[1] != "(deliver)").Select(f => f[6]).ToList();
 
     public static async Task AssertNoChildLeftAsync(EtlSummary summary)
     {
@@ -135,6 +136,36 @@ public static class EtlProcess
         Assert.NotEmpty(pids);
         foreach (var pid in pids)
             await Processes.AssertGoneAsync(pid, TimeSpan.FromSeconds(5));
+    }
+
+    /// <summary>How many distinct lines have a row in either table.</summary>
+    public static long DistinctLines(string database)
+    {
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = database, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(DISTINCT line) FROM (SELECT line FROM orders UNION ALL SELECT line FROM rejects)";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    /// <summary>The pids whose parent is <paramref name="pid"/> (its children now), from /proc.</summary>
+    public static List<int> ChildrenOf(int pid)
+    {
+        var children = new List<int>();
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(entry), out var candidate))
+                continue;
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(entry, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture) == pid)
+                    children.Add(candidate);
+            }
+            catch (IOException) { }
+        }
+        return children;
     }
 
     private static long Count(SqliteConnection connection, string table)

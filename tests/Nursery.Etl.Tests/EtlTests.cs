@@ -1,3 +1,5 @@
+using Nursery.Tests.Support;
+
 [assembly: CollectionBehavior(DisableTestParallelization = true)]
 
 namespace Nursery.Etl.Tests;
@@ -172,6 +174,60 @@ public sealed class EtlTests : IDisposable
         Assert.Equal(600, orders + rejects);
         Assert.Equal(600, EtlProcess.EndLines(JobLog).Count(e => e.Value == "Succeeded"));
         await EtlProcess.AssertNoChildLeftAsync(summary);
+    }
+
+    [Fact]
+    public async Task After_kill_9_and_resume_the_database_holds_every_input_exactly_once_and_no_written_item_runs_again()
+    {
+        const int total = 40_000;
+        var random = new Random();
+        var summaryPath = Path.Combine(_directory, "summary.json");
+        string[] common = [EtlProcess.SampleDll, "--summary", summaryPath, "--input", Path.Combine(_directory, "orders.jsonl"), "--db", Db, "--joblog", JobLog];
+        var notes = new List<string>();
+        // Killed twice at random points (0–1.5 s after the first progress line), the second time while resuming.
+        for (var round = 0; round < 2; round++)
+        {
+            var delay = TimeSpan.FromMilliseconds(random.Next(0, 1500));
+            var children = new List<int>();
+            Task? kill = null;
+            var (exitCode, output) = await EtlProcess.RunAsync(
+                _directory,
+                TimeSpan.FromSeconds(90),
+                "dotnet",
+                [.. common, .. (round == 0 ? new[] { "--generate", total.ToString(System.Globalization.CultureInfo.InvariantCulture) } : ["--resume"])],
+                onProgress: pid => kill = KillAfterAsync(pid, delay, children)
+            );
+            Assert.NotNull(kill);
+            await kill.WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.True(exitCode == 128 + 9, $"round {round}: exit {exitCode}, not killed mid-run\n{output}");
+            Assert.NotEmpty(children);
+            foreach (var child in children)
+                await Processes.AssertGoneAsync(child, TimeSpan.FromSeconds(5));
+            var (orders, rejects) = EtlProcess.CountRows(Db);
+            notes.Add($"round {round}: killed {delay.TotalMilliseconds} ms after the first progress line with {orders + rejects} rows");
+        }
+        var (ordersBefore, rejectsBefore) = EtlProcess.CountRows(Db);
+        var written = ordersBefore + rejectsBefore;
+
+        var last = await EtlProcess.RunSampleAsync(_directory, ["--input", Path.Combine(_directory, "orders.jsonl"), "--db", Db, "--joblog", JobLog, "--resume"]);
+
+        Assert.True(last.ExitCode == 0, last.Output + string.Join('\n', notes));
+        var summary = last.Summary!;
+        // Every item with a row is skipped (its end line, or the database for an item in doubt); every other one runs.
+        Assert.Equal(written, summary.Resumed);
+        Assert.Equal(total - written, summary.Inputs);
+        var (finalOrders, finalRejects) = EtlProcess.CountRows(Db);
+        Assert.Equal(total, finalOrders + finalRejects);
+        Assert.Equal(total, EtlProcess.DistinctLines(Db));
+        Assert.Equal(total, EtlProcess.EndLines(JobLog).Count(e => e.Value == "Succeeded"));
+        await EtlProcess.AssertNoChildLeftAsync(summary);
+    }
+
+    private static async Task KillAfterAsync(int pid, TimeSpan delay, List<int> children)
+    {
+        await Task.Delay(delay);
+        children.AddRange(EtlProcess.ChildrenOf(pid));
+        Processes.Signal(pid, Processes.SigKill);
     }
 
     [Fact]

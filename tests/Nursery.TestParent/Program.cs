@@ -9,10 +9,13 @@ using Nursery.TestBodies;
 //                  a worker whose body started `sleep 300` (pipes of its own), and a per-item command busy with
 //                  `sh -c 'sleep 300 & sleep 300'`, all with NURSERY_TEST_MARK=<marker> in their environment;
 //                  prints "child <pid> sleeper <pid>" once the body has started its sleeper.
+//   journal ...    a pipeline with a job log, for the resume-after-kill test (see JournalRun).
 //   cgroup         one worker under a memory limit (so in a memory cgroup of this process's), busy with a long item;
 //                  prints "child <pid>".
 if (args.Length == 2 && args[0] == "grandchildren")
     return await Grandchildren(args[1]);
+if (args.Length > 0 && args[0] == "journal")
+    return await Nursery.TestParent.JournalRun.RunAsync(args[1..]);
 if (args is ["cgroup"])
     return await InCgroup();
 

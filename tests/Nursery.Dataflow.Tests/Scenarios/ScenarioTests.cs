@@ -292,7 +292,7 @@ public sealed class ScenarioTests
             Assert.Equal(1, resumed.Inputs);
             Assert.Equal([26], second);
             var lines = await File.ReadAllLinesAsync(log);
-            Assert.StartsWith("key\tstage\tattempt\tpid", lines[0], StringComparison.Ordinal);
+            Assert.StartsWith("#nursery-joblog 1\tkey\tstage\tattempt\tpid", lines[0], StringComparison.Ordinal);
             Assert.Contains(lines, line => line.StartsWith("13\tThrowOn13\t1\t", StringComparison.Ordinal) && line.Contains("\tFaulted\t", StringComparison.Ordinal));
         }
         finally

@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Globalization;
+using Nursery.TestParent;
+using Nursery.Tests.Support;
+
+namespace Nursery.Dataflow.Tests.Scenarios;
+
+/// <summary>
+/// A real parent process (tests/Nursery.TestParent, "journal" mode) runs a pipeline with a job log into a sink that
+/// records each delivery in a file; the test SIGKILLs it at random points and resumes it, then counts the deliveries.
+/// </summary>
+public sealed class ResumeAfterKillTests : IDisposable
+{
+    private const int RecordLength = JournalRun.RecordLength;
+    private readonly string _directory = Directory.CreateTempSubdirectory("nursery-resume-kill-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private string JobLogPath => Path.Combine(_directory, "run.tsv");
+
+    private string Deliveries => Path.Combine(_directory, "deliveries");
+
+    [Fact]
+    public async Task A_parent_killed_20_times_at_random_points_and_resumed_each_time_delivers_every_key_exactly_once()
+    {
+        const int count = 60_000;
+        const int kills = 20;
+        var seed = Environment.TickCount;
+        var random = new Random(seed);
+        var notes = new List<string> { $"seed {seed}" };
+        var killed = 0;
+        for (var run = 0; killed < kills && run < 2 * kills; run++)
+        {
+            // Killed when the sink has delivered up to 1,500 items more than before (0: as soon as the run starts).
+            var threshold = DeliveredRecords() + random.Next(0, 1500);
+            using var parent = StartParent(spinMicroseconds: 20, resume: run > 0);
+            try
+            {
+                Assert.Equal("running", await parent.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)));
+                var waited = Stopwatch.StartNew();
+                while (!parent.HasExited && DeliveredRecords() < threshold && waited.Elapsed < TimeSpan.FromSeconds(60))
+                    await Task.Delay(1);
+                if (parent.HasExited)
+                {
+                    notes.Add($"run {run} ended before its kill (exit {parent.ExitCode})");
+                    break;
+                }
+                var children = ChildrenOf(parent.Id);
+                Processes.Signal(parent.Id, Processes.SigKill);
+                await parent.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+                killed++;
+                notes.Add($"run {run} killed at {DeliveredRecords()} deliveries, {children.Count} children");
+                foreach (var child in children)
+                    await Processes.AssertGoneAsync(child, TimeSpan.FromSeconds(5));
+            }
+            finally
+            {
+                if (!parent.HasExited)
+                    parent.Kill(entireProcessTree: true);
+            }
+        }
+        Assert.True(killed == kills, string.Join('\n', notes));
+
+        using (var last = StartParent(spinMicroseconds: 0, resume: true))
+        {
+            try
+            {
+                await last.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            }
+            finally
+            {
+                if (!last.HasExited)
+                    last.Kill(entireProcessTree: true);
+            }
+            var output = await last.StandardOutput.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.True(last.ExitCode == 0, output + string.Join('\n', notes));
+        }
+
+        var counts = new int[count];
+        var bytes = await File.ReadAllBytesAsync(Deliveries);
+        Assert.Equal(0, bytes.Length % RecordLength);
+        for (var at = 0; at < bytes.Length; at += RecordLength)
+            counts[int.Parse(System.Text.Encoding.ASCII.GetString(bytes, at, RecordLength - 1), CultureInfo.InvariantCulture)]++;
+        var duplicates = Enumerable.Range(0, count).Where(i => counts[i] > 1).ToList();
+        var missing = Enumerable.Range(0, count).Where(i => counts[i] == 0).ToList();
+        var summary = $"{duplicates.Count} duplicates (first {string.Join(", ", duplicates.Take(10))}), {missing.Count} missing (first {string.Join(", ", missing.Take(10))})\n{string.Join('\n', notes)}";
+        Assert.True(duplicates.Count == 0 && missing.Count == 0, summary);
+        // The job log, read back, records every key (escaped and unescaped on the way) as succeeded, and no other.
+        var logged = JobLog.Read(JobLogPath);
+        var expected = Enumerable.Range(0, count).Select(JournalRun.Key).ToHashSet();
+        var unexpected = logged.Keys.Where(key => !expected.Contains(key)).Take(5).Select(key => $"'{JobLog.Escape(key)}' {logged[key]}");
+        var notSucceeded = expected.Where(key => !logged.TryGetValue(key, out var state) || state != JobLog.KeyState.Succeeded).Take(5).Select(JobLog.Escape);
+        Assert.True(logged.Count == count && logged.Values.All(state => state == JobLog.KeyState.Succeeded), $"unexpected keys: {string.Join(", ", unexpected)}; not succeeded: {string.Join(", ", notSucceeded)}");
+    }
+
+    private long DeliveredRecords() => File.Exists(Deliveries) ? new FileInfo(Deliveries).Length / RecordLength : 0;
+
+    private Process StartParent(int spinMicroseconds, bool resume)
+    {
+        var start = new ProcessStartInfo(ChildHostLocation.Default.DotnetExecutable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Nursery.TestParent.dll"));
+        foreach (var argument in new[] { "journal", JobLogPath, Deliveries, "60000", spinMicroseconds.ToString(CultureInfo.InvariantCulture) })
+            start.ArgumentList.Add(argument);
+        if (resume)
+            start.ArgumentList.Add("resume");
+        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the test parent");
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    /// <summary>The pids whose parent is <paramref name="pid"/> (its children now), from /proc.</summary>
+    private static List<int> ChildrenOf(int pid)
+    {
+        var children = new List<int>();
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(entry), out var candidate))
+                continue;
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(entry, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (int.Parse(fields[1], CultureInfo.InvariantCulture) == pid)
+                    children.Add(candidate);
+            }
+            catch (IOException) { }
+        }
+        return children;
+    }
+}

@@ -33,7 +33,7 @@ public static class JournalRun
             ResumeInDoubt = key => delivered.Contains(IndexOf(key)),
         };
         await using var scope = new NurseryScope(options);
-        var stage = scope.Stage<int, int>(Bodies.Double, new StageOptions { Workers = 2 });
+        var stage = scope.Stage<int, int>(Bodies.Double, new StageOptions { Workers = 1 });
         var record = new byte[RecordLength];
         var sink = scope.Sink<int>(doubled =>
         {

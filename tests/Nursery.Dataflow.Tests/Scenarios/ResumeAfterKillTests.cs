@@ -12,6 +12,7 @@ namespace Nursery.Dataflow.Tests.Scenarios;
 public sealed class ResumeAfterKillTests : IDisposable
 {
     private const int RecordLength = JournalRun.RecordLength;
+    private const int Count = 30_000;
     private readonly string _directory = Directory.CreateTempSubdirectory("nursery-resume-kill-").FullName;
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
@@ -23,7 +24,6 @@ public sealed class ResumeAfterKillTests : IDisposable
     [Fact]
     public async Task A_parent_killed_20_times_at_random_points_and_resumed_each_time_delivers_every_key_exactly_once()
     {
-        const int count = 60_000;
         const int kills = 20;
         var seed = Environment.TickCount;
         var random = new Random(seed);
@@ -31,8 +31,8 @@ public sealed class ResumeAfterKillTests : IDisposable
         var killed = 0;
         for (var run = 0; killed < kills && run < 2 * kills; run++)
         {
-            // Killed when the sink has delivered up to 1,500 items more than before (0: as soon as the run starts).
-            var threshold = DeliveredRecords() + random.Next(0, 1500);
+            // Killed when the sink has delivered up to 800 items more than before (0: as soon as the run starts).
+            var threshold = DeliveredRecords() + random.Next(0, 800);
             using var parent = StartParent(spinMicroseconds: 20, resume: run > 0);
             try
             {
@@ -76,21 +76,25 @@ public sealed class ResumeAfterKillTests : IDisposable
             Assert.True(last.ExitCode == 0, output + string.Join('\n', notes));
         }
 
-        var counts = new int[count];
+        var counts = new int[Count];
         var bytes = await File.ReadAllBytesAsync(Deliveries);
         Assert.Equal(0, bytes.Length % RecordLength);
         for (var at = 0; at < bytes.Length; at += RecordLength)
             counts[int.Parse(System.Text.Encoding.ASCII.GetString(bytes, at, RecordLength - 1), CultureInfo.InvariantCulture)]++;
-        var duplicates = Enumerable.Range(0, count).Where(i => counts[i] > 1).ToList();
-        var missing = Enumerable.Range(0, count).Where(i => counts[i] == 0).ToList();
+        var duplicates = Enumerable.Range(0, Count).Where(i => counts[i] > 1).ToList();
+        var missing = Enumerable.Range(0, Count).Where(i => counts[i] == 0).ToList();
         var summary = $"{duplicates.Count} duplicates (first {string.Join(", ", duplicates.Take(10))}), {missing.Count} missing (first {string.Join(", ", missing.Take(10))})\n{string.Join('\n', notes)}";
         Assert.True(duplicates.Count == 0 && missing.Count == 0, summary);
         // The job log, read back, records every key (escaped and unescaped on the way) as succeeded, and no other.
         var logged = JobLog.Read(JobLogPath);
-        var expected = Enumerable.Range(0, count).Select(JournalRun.Key).ToHashSet();
+        var expected = Enumerable.Range(0, Count).Select(JournalRun.Key).ToHashSet();
         var unexpected = logged.Keys.Where(key => !expected.Contains(key)).Take(5).Select(key => $"'{JobLog.Escape(key)}' {logged[key]}");
         var notSucceeded = expected.Where(key => !logged.TryGetValue(key, out var state) || state != JobLog.KeyState.Succeeded).Take(5).Select(JobLog.Escape);
-        Assert.True(logged.Count == count && logged.Values.All(state => state == JobLog.KeyState.Succeeded), $"unexpected keys: {string.Join(", ", unexpected)}; not succeeded: {string.Join(", ", notSucceeded)}");
+        Assert.True(logged.Count == Count && logged.Values.All(state => state == JobLog.KeyState.Succeeded), $"unexpected keys: {string.Join(", ", unexpected)}; not succeeded: {string.Join(", ", notSucceeded)}");
+        // The kills left items in doubt (the sink is the bottleneck, so most kills land while it delivers), and the
+        // resumed runs settled those the sink had: the path that makes exactly once possible was taken.
+        var settled = File.ReadLines(JobLogPath).Count(line => line.Contains("\t(end)\t", StringComparison.Ordinal) && line.Contains("ResumeInDoubt said the sink has it", StringComparison.Ordinal));
+        Assert.True(settled > 0, "no kill left an item in doubt that the sink had\n" + string.Join('\n', notes));
     }
 
     private long DeliveredRecords() => File.Exists(Deliveries) ? new FileInfo(Deliveries).Length / RecordLength : 0;
@@ -105,7 +109,7 @@ public sealed class ResumeAfterKillTests : IDisposable
             UseShellExecute = false,
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Nursery.TestParent.dll"));
-        foreach (var argument in new[] { "journal", JobLogPath, Deliveries, "60000", spinMicroseconds.ToString(CultureInfo.InvariantCulture) })
+        foreach (var argument in new[] { "journal", JobLogPath, Deliveries, Count.ToString(CultureInfo.InvariantCulture), spinMicroseconds.ToString(CultureInfo.InvariantCulture) })
             start.ArgumentList.Add(argument);
         if (resume)
             start.ArgumentList.Add("resume");

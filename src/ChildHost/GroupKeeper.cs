@@ -39,6 +39,7 @@ internal static unsafe partial class GroupKeeper
                     || posix_spawn_file_actions_addopen(actions, 1, "/dev/null", OWriteOnly, 0) != 0
                     || posix_spawn_file_actions_adddup2(actions, 1, 2) != 0)
                     return false;
+                CloseTheRest(actions);
                 return Spawn(actions);
             }
             finally
@@ -51,6 +52,22 @@ internal static unsafe partial class GroupKeeper
             NativeMemory.Free(actions);
             // The host keeps the write end open for the rest of its life; the keeper alone holds the read end.
             _ = Native.close(pipe[0]);
+        }
+    }
+
+    /// <summary>
+    /// Descriptors the host inherited without close-on-exec (from its own parent) are not the keeper's business: closed
+    /// in it where the C library can (glibc 2.34 and later); elsewhere the keeper holds them as the host does.
+    /// </summary>
+    private static void CloseTheRest(void* actions)
+    {
+        try
+        {
+            _ = posix_spawn_file_actions_addclosefrom_np(actions, 3);
+        }
+        catch (EntryPointNotFoundException)
+        {
+            // An older or another C library.
         }
     }
 
@@ -102,6 +119,9 @@ internal static unsafe partial class GroupKeeper
 
     [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int posix_spawn_file_actions_addopen(void* actions, int fd, string path, int flags, uint mode);
+
+    [LibraryImport("libc")]
+    private static partial int posix_spawn_file_actions_addclosefrom_np(void* actions, int from);
 
     [LibraryImport("libc")]
     private static partial int posix_spawn(int* pid, byte* path, void* actions, void* attributes, byte** argv, byte** environment);

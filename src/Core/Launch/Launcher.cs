@@ -20,7 +20,7 @@ public abstract record Launcher
     public static SlurmLauncher Slurm() => new();
 
     /// <summary>An ssh launcher over the given hosts, used in turn. Change it with <c>with</c>.</summary>
-    /// <exception cref="ArgumentException">No host is given.</exception>
+    /// <exception cref="ArgumentException">No host is given, or a host starts with '-' (ssh would read it as an option) or holds a blank or a control character.</exception>
     public static SshLauncher Ssh(params string[] hosts) =>
         hosts is { Length: > 0 } ? new SshLauncher { Hosts = [.. hosts] } : throw new ArgumentException("Give at least one host, as a name ssh understands (host, user@host or an alias from ~/.ssh/config).", nameof(hosts));
 

@@ -28,14 +28,32 @@ public sealed record PlannedRun(PipelinePlan Plan, PipelineResult? Result, TimeS
 
     /// <summary>
     /// The promise every case must keep, whatever the property: RunAsync returned within the bound, the scope disposed
-    /// in time, no process of the run outlives it, and every input is accounted for once.
+    /// in time, no process of the run outlives it, and every input is accounted for once (by key, against what the sink got).
     /// </summary>
     public void AssertThePromise()
     {
         Assert.True(Returned, Describe("RunAsync did not return within the bound"));
         Assert.True(DisposedInTime, Describe("disposing the scope did not finish within 30 s"));
         Assert.True(AliveAfterwards.Count == 0, Describe("processes of the run still alive 5 s after the scope was disposed"));
-        Assert.True(Result!.IsBalanced, Describe("the result is not balanced"));
+        AssertEveryInputIsAccountedForOnce();
+    }
+
+    /// <summary>The books balance, and by key: each input read is either delivered to the sink or listed as a failure, once.</summary>
+    public void AssertEveryInputIsAccountedForOnce()
+    {
+        var result = Result;
+        Assert.True(result is not null, Describe("RunAsync did not return"));
+        var succeeded = Delivered.Select(item => item.Index.ToString(CultureInfo.InvariantCulture)).ToArray();
+        var failed = result.Failures.Select(failure => failure.Key).ToArray();
+        var outcomes = succeeded.Concat(failed).Order(StringComparer.Ordinal).ToArray();
+        // An aborted run stops reading the source, so its inputs are the first Inputs items; a completed run read them all.
+        var read = result.Completed ? Plan.Items.Count : (int)result.Inputs;
+        var inputs = Plan.Items.Take(read).Select(item => item.Index.ToString(CultureInfo.InvariantCulture)).Order(StringComparer.Ordinal).ToArray();
+        Assert.True(result.IsBalanced, Describe("the result is not balanced"));
+        Assert.True(result.Inputs == read && read <= Plan.Items.Count, Describe($"Inputs is {result.Inputs}, expected {read} of {Plan.Items.Count}"));
+        Assert.True(result.Succeeded == succeeded.Length, Describe($"Succeeded is {result.Succeeded} but the sink got {succeeded.Length}"));
+        Assert.True(result.Failed == failed.Length, Describe($"Failed is {result.Failed} but Failures lists {failed.Length}"));
+        Assert.True(outcomes.SequenceEqual(inputs), Describe($"outcomes by key [{string.Join(',', outcomes)}] are not each input once [{string.Join(',', inputs)}]"));
     }
 }
 
@@ -44,7 +62,6 @@ public static partial class PlannedRuns
 {
     private static readonly TimeSpan DisposeBound = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan GoneWithin = TimeSpan.FromSeconds(5);
-    private static readonly string Root = Path.Combine(Path.GetTempPath(), "nursery-props");
     private static readonly Lazy<string> Python = new(FindPython);
 
     /// <summary>Runs the plan; never throws for what the pipeline does, never waits unboundedly.</summary>
@@ -52,9 +69,8 @@ public static partial class PlannedRuns
 
     public static async Task<PlannedRun> RunAsync(PipelinePlan plan)
     {
-        // The run's directory is also its mark: every process of the run has it in its environment.
-        var directory = Path.Combine(Root, $"{Environment.ProcessId}-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(directory);
+        // The run's directory (new, private, unique) is also its mark: every process of the run has it in its environment.
+        var directory = Directory.CreateTempSubdirectory($"nursery-props-{Environment.ProcessId}-").FullName;
         var environment = new Dictionary<string, string> { [PlannedBodies.RunVariable] = directory };
         var delivered = new ConcurrentBag<PlannedItem>();
         var sinkFailedOnce = new ConcurrentDictionary<int, bool>();

@@ -17,8 +17,8 @@ namespace Nursery.Dataflow.Tests.Properties;
 /// a soak run.
 /// </para>
 /// <para>
-/// <see cref="PlanGenerators.GrandchildrenVariable"/>=1 adds grandchildren (a body, an <c>sh</c> or a Python worker that
-/// starts a <c>sleep 300</c>) to the plans: the no-orphan check then also covers what the children started.
+/// The plans have grandchildren (a body, an <c>sh</c> or a Python worker that starts a <c>sleep 300</c>): the no-orphan
+/// check covers what the children started. <see cref="PlanGenerators.GrandchildrenVariable"/>=0 leaves them out.
 /// </para>
 /// <para>
 /// Each property is its own class, so xunit runs them in parallel with each other and with the other tests (their
@@ -41,7 +41,7 @@ public static class PipelineProperties
         if (MemoryLimits.Unavailable.Case is string reason)
             output.WriteLine($"OOM faults are left out of the plans: memory limits cannot be enforced here ({reason}).");
         output.WriteLine(PlanGenerators.Grandchildren
-            ? $"Grandchildren are in the plans ({PlanGenerators.GrandchildrenVariable}=1)."
-            : $"Grandchildren are not in the plans (set {PlanGenerators.GrandchildrenVariable}=1 to add them).");
+            ? "Grandchildren are in the plans."
+            : $"Grandchildren are left out of the plans ({PlanGenerators.GrandchildrenVariable}=0).");
     }
 }

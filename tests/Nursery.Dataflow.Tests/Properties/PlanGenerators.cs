@@ -14,12 +14,12 @@ namespace Nursery.Dataflow.Tests.Properties;
 public static class PlanGenerators
 {
     /// <summary>
-    /// Set to 1 to give about one token in eight a grandchild (the body, the <c>sh</c> or the Python worker starts a
-    /// <c>sleep 300</c> first). Off by default: see <see cref="PipelineProperties"/>.
+    /// About one token in eight has a grandchild (the body, the <c>sh</c> or the Python worker starts a <c>sleep 300</c>
+    /// first); set to 0 to leave grandchildren out of the plans.
     /// </summary>
     public const string GrandchildrenVariable = "NURSERY_PROPS_GRANDCHILDREN";
 
-    public static bool Grandchildren => Environment.GetEnvironmentVariable(GrandchildrenVariable) == "1";
+    public static bool Grandchildren => Environment.GetEnvironmentVariable(GrandchildrenVariable) != "0";
 
     /// <summary>Pipelines of .NET stages only under fail fast or skip, run to the end.</summary>
     public static Gen<PipelinePlan> DotnetPlans => Plans(Gen.Constant(StageKind.Dotnet), Gen.Elements(PolicyPlan.FailFast, PolicyPlan.Skip), Gen.Constant(RunStop.None), _ => true);

@@ -3,8 +3,12 @@ using System.Text;
 
 namespace Nursery.Dataflow.Tests.Properties;
 
-/// <summary>A whole random case: the pipeline, the items with their faults, the policy and an early stop. Printed when a property fails.</summary>
-public sealed record PipelinePlan(IReadOnlyList<StagePlan> Stages, IReadOnlyList<ItemPlan> Items, PolicyPlan Policy, RunStop Stop)
+/// <summary>
+/// A whole random case: the pipeline, the items with their faults, the policy, an early stop, and how long the source
+/// takes to give each item (a slow source that ignores the run's token, so an abort often comes while it is reading).
+/// Printed when a property fails.
+/// </summary>
+public sealed record PipelinePlan(IReadOnlyList<StagePlan> Stages, IReadOnlyList<ItemPlan> Items, PolicyPlan Policy, RunStop Stop, int SourceDelayMs = 0)
 {
     /// <summary>The sink's name in failures.</summary>
     public const string SinkName = "sink";
@@ -72,7 +76,7 @@ public sealed record PipelinePlan(IReadOnlyList<StagePlan> Stages, IReadOnlyList
     public override string ToString()
     {
         var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"plan: policy={Policy}, stop={Stop}, {Stages.Count} stage(s), {Items.Count} item(s)");
+        text.Append(CultureInfo.InvariantCulture, $"plan: policy={Policy}, stop={Stop}, source delay={SourceDelayMs} ms, {Stages.Count} stage(s), {Items.Count} item(s)");
         for (var stage = 0; stage < Stages.Count; stage++)
             text.Append(CultureInfo.InvariantCulture, $"; s{stage}: {Stages[stage]}");
         text.Append("; items: ").Append(string.Join(' ', Items.Select(item => $"{item.Index}={item}")));

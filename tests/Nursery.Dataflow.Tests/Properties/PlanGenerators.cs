@@ -49,7 +49,8 @@ public static class PlanGenerators
         from items in Gen.CollectToArray(Enumerable.Range(0, itemCount), index => Item(index, stages))
         from policy in policies
         from stop in stops
-        select new PipelinePlan(stages, items, policy, stop);
+        from sourceDelay in Gen.Frequency((1, Gen.Constant(0)), (1, Gen.Choose(1, 30)))
+        select new PipelinePlan(stages, items, policy, stop, sourceDelay);
 
     private static Gen<StagePlan> Stage(Gen<StageKind> kinds) =>
         from kind in kinds

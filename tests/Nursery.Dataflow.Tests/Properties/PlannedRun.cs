@@ -8,11 +8,11 @@ using Nursery.Tests.Support;
 namespace Nursery.Dataflow.Tests.Properties;
 
 /// <summary>
-/// What one run of a plan showed: the result (null when RunAsync did not return within the bound), what reached the
-/// sink, the pids the library reported, the pids the bodies recorded themselves, and the run's processes still alive
+/// What one run of a plan showed: the result (null when RunAsync did not return within the bound), how many items the
+/// source yielded, what reached the sink, the pids the library reported, the pids the bodies recorded themselves, and the run's processes still alive
 /// after the scope was disposed (found in /proc by the run's environment variable, see <see cref="RunProcesses"/>).
 /// </summary>
-public sealed record PlannedRun(PipelinePlan Plan, PipelineResult? Result, TimeSpan Elapsed, bool DisposedInTime, IReadOnlyList<PlannedItem> Delivered, IReadOnlyList<int> ProcessIds, IReadOnlyList<int> BodyProcessIds, IReadOnlyList<string> AliveAfterwards)
+public sealed record PlannedRun(PipelinePlan Plan, PipelineResult? Result, int Yielded, TimeSpan Elapsed, bool DisposedInTime, IReadOnlyList<PlannedItem> Delivered, IReadOnlyList<int> ProcessIds, IReadOnlyList<int> BodyProcessIds, IReadOnlyList<string> AliveAfterwards)
 {
     public bool Returned => Result is not null;
 
@@ -46,11 +46,12 @@ public sealed record PlannedRun(PipelinePlan Plan, PipelineResult? Result, TimeS
         var succeeded = Delivered.Select(item => item.Index.ToString(CultureInfo.InvariantCulture)).ToArray();
         var failed = result.Failures.Select(failure => failure.Key).ToArray();
         var outcomes = succeeded.Concat(failed).Order(StringComparer.Ordinal).ToArray();
-        // An aborted run stops reading the source, so its inputs are the first Inputs items; a completed run read them all.
-        var read = result.Completed ? Plan.Items.Count : (int)result.Inputs;
+        // An aborted run stops reading the source, but counts every item the source yielded; a completed run read them all.
+        var read = Yielded;
         var inputs = Plan.Items.Take(read).Select(item => item.Index.ToString(CultureInfo.InvariantCulture)).Order(StringComparer.Ordinal).ToArray();
         Assert.True(result.IsBalanced, Describe("the result is not balanced"));
-        Assert.True(result.Inputs == read && read <= Plan.Items.Count, Describe($"Inputs is {result.Inputs}, expected {read} of {Plan.Items.Count}"));
+        Assert.True(!result.Completed || read == Plan.Items.Count, Describe($"the run completed, but the source yielded {read} of {Plan.Items.Count}"));
+        Assert.True(result.Inputs == read && read <= Plan.Items.Count, Describe($"Inputs is {result.Inputs}, but the source yielded {Yielded} of {Plan.Items.Count}"));
         Assert.True(result.Succeeded == succeeded.Length, Describe($"Succeeded is {result.Succeeded} but the sink got {succeeded.Length}"));
         Assert.True(result.Failed == failed.Length, Describe($"Failed is {result.Failed} but Failures lists {failed.Length}"));
         Assert.True(outcomes.SequenceEqual(inputs), Describe($"outcomes by key [{string.Join(',', outcomes)}] are not each input once [{string.Join(',', inputs)}]"));
@@ -85,6 +86,7 @@ public static partial class PlannedRuns
         var stages = new List<Stage<PlannedItem, PlannedItem>>();
         using var caller = new CancellationTokenSource();
         PipelineResult? result = null;
+        var yielded = 0;
         var watch = Stopwatch.StartNew();
         try
         {
@@ -97,13 +99,25 @@ public static partial class PlannedRuns
             if (plan.Stop.Kind == StopKind.Cancel)
                 caller.CancelAfter(plan.Stop.After);
             watch.Restart();
-            result = await scope.RunAsync(plan.Items.Select(item => item.ToItem()), stages[0], key: item => item.Index.ToString(CultureInfo.InvariantCulture), caller.Token).WaitAsync(plan.Bound);
+            result = await scope.RunAsync(Source(), stages[0], key: item => item.Index.ToString(CultureInfo.InvariantCulture), caller.Token).WaitAsync(plan.Bound);
         }
         catch (TimeoutException)
         {
             // A hang: the result stays null and the properties report it with the plan.
         }
         var elapsed = watch.Elapsed;
+
+        // Counts what it yields; a slow one deliberately ignores the run's token, as a source that dequeues may.
+        async IAsyncEnumerable<PlannedItem> Source()
+        {
+            foreach (var item in plan.Items)
+            {
+                if (plan.SourceDelayMs > 0)
+                    await Task.Delay(plan.SourceDelayMs, CancellationToken.None);
+                Interlocked.Increment(ref yielded);
+                yield return item.ToItem();
+            }
+        }
 
         var disposedInTime = true;
         try
@@ -123,7 +137,7 @@ public static partial class PlannedRuns
         foreach (var pid in alive)
             _ = kill(pid, Processes.SigKill); // clean up after a failing case: only this run's processes
         Directory.Delete(directory, recursive: true);
-        return new PlannedRun(plan, result, elapsed, disposedInTime, [.. delivered], pids, recorded, described);
+        return new PlannedRun(plan, result, Volatile.Read(ref yielded), elapsed, disposedInTime, [.. delivered], pids, recorded, described);
     }
 
     /// <summary>The sink: an item planned to throw there throws (once only when transient); the rest are delivered.</summary>

@@ -148,25 +148,6 @@ public static class EtlProcess
         return (long)command.ExecuteScalar()!;
     }
 
-    /// <summary>The pids whose parent is <paramref name="pid"/> (its children now), from /proc.</summary>
-    public static List<int> ChildrenOf(int pid)
-    {
-        var children = new List<int>();
-        foreach (var entry in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(entry), out var candidate))
-                continue;
-            try
-            {
-                var stat = File.ReadAllText(Path.Combine(entry, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                if (int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture) == pid)
-                    children.Add(candidate);
-            }
-            catch (IOException) { }
-        }
-        return children;
-    }
 
     private static long Count(SqliteConnection connection, string table)
     {

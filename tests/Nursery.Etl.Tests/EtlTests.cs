@@ -226,7 +226,7 @@ public sealed class EtlTests : IDisposable
     private static async Task KillAfterAsync(int pid, TimeSpan delay, List<int> children)
     {
         await Task.Delay(delay);
-        children.AddRange(EtlProcess.ChildrenOf(pid));
+        children.AddRange(Processes.ChildrenOf(pid));
         Processes.Signal(pid, Processes.SigKill);
     }
 

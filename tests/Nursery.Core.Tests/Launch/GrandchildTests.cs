@@ -45,7 +45,7 @@ public sealed class GrandchildTests
     private static async Task<string?> KillParentOnceAsync(int run)
     {
         var marker = $"grandchild-kill-{run}-{Guid.NewGuid():N}";
-        using var parent = StartParent("grandchildren", marker);
+        using var parent = ParentProcess.Start("grandchildren", marker);
         var hostPid = 0;
         try
         {
@@ -273,28 +273,9 @@ public sealed class GrandchildTests
         foreach (var pid in Marked(marker).Concat(hostPid > 0 ? InGroup(hostPid) : []).Distinct())
         {
             if (pid > 1 && pid != Environment.ProcessId)
-                _ = kill(pid, Processes.SigKill);
+                _ = Processes.TrySignal(pid, Processes.SigKill);
         }
     }
 
-    private static Process StartParent(params string[] arguments)
-    {
-        var start = new ProcessStartInfo(ChildHostLocation.Default.DotnetExecutable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Nursery.TestParent.dll"));
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the test parent");
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginErrorReadLine();
-        return process;
-    }
 
-    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
-    private static extern int kill(int pid, int signal);
 }

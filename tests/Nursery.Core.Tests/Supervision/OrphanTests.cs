@@ -11,7 +11,7 @@ public sealed class OrphanTests
     [InlineData("thread")]
     public async Task A_child_is_gone_within_2_seconds_of_its_parent_being_killed_with_kill_9(string mode)
     {
-        using var parent = StartParent(mode);
+        using var parent = ParentProcess.Start(mode.Length > 0 ? [mode] : []);
         var childPid = 0;
         try
         {
@@ -35,22 +35,4 @@ public sealed class OrphanTests
         }
     }
 
-    private static Process StartParent(string mode)
-    {
-        var parentDll = Path.Combine(AppContext.BaseDirectory, "Nursery.TestParent.dll");
-        var start = new ProcessStartInfo(ChildHostLocation.Default.DotnetExecutable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(parentDll);
-        if (mode.Length > 0)
-            start.ArgumentList.Add(mode);
-        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the test parent");
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginErrorReadLine();
-        return process;
-    }
 }

@@ -12,7 +12,7 @@ public sealed class StaleCgroupTests
     public async Task The_cgroups_of_a_SIGKILLed_parent_are_removed_when_another_process_makes_its_first_cgroup()
     {
         var root = Root();
-        var first = StartParent();
+        var first = ParentProcess.Start("cgroup");
         var second = (Process?)null;
         try
         {
@@ -25,7 +25,7 @@ public sealed class StaleCgroupTests
             await Processes.AssertGoneAsync(child, TimeSpan.FromSeconds(5));
             Assert.Equal(stale, CgroupsOf(root, first.Id));
 
-            second = StartParent();
+            second = ParentProcess.Start("cgroup");
             await ChildOfAsync(second);
 
             var deadline = Stopwatch.StartNew();
@@ -111,7 +111,7 @@ public sealed class StaleCgroupTests
                 try
                 {
                     foreach (var line in await File.ReadAllLinesAsync(Path.Combine(path, "cgroup.procs")))
-                        _ = kill(int.Parse(line, CultureInfo.InvariantCulture), Processes.SigKill);
+                        _ = Processes.TrySignal(int.Parse(line, CultureInfo.InvariantCulture), Processes.SigKill);
                     Directory.Delete(path);
                 }
                 catch (IOException)
@@ -130,23 +130,5 @@ public sealed class StaleCgroupTests
         return int.Parse(line["child ".Length..], CultureInfo.InvariantCulture);
     }
 
-    private static Process StartParent()
-    {
-        var start = new ProcessStartInfo(ChildHostLocation.Default.DotnetExecutable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Nursery.TestParent.dll"));
-        start.ArgumentList.Add("cgroup");
-        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the test parent");
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginErrorReadLine();
-        return process;
-    }
 
-    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
-    private static extern int kill(int pid, int signal);
 }

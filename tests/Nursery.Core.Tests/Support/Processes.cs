@@ -64,8 +64,31 @@ public static partial class Processes
         Assert.Equal(0, kill(pid, signal));
     }
 
+    /// <summary>Sends a signal to a pid the test started and may already have ended (clean-up); false when it could not.</summary>
+    public static bool TrySignal(int pid, int signal) => pid > 1 && pid != Environment.ProcessId && kill(pid, signal) == 0;
+
     [LibraryImport("libc", SetLastError = true)]
     private static partial int kill(int pid, int signal);
+
+    /// <summary>The pids whose parent is <paramref name="pid"/> (its children now), from /proc.</summary>
+    public static List<int> ChildrenOf(int pid)
+    {
+        var children = new List<int>();
+        foreach (var entry in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(entry), out var candidate))
+                continue;
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(entry, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture) == pid)
+                    children.Add(candidate);
+            }
+            catch (IOException) { }
+        }
+        return children;
+    }
 
     /// <summary>
     /// The capacity in bytes of the pipe behind descriptor <paramref name="fd"/> of process <paramref name="pid"/>

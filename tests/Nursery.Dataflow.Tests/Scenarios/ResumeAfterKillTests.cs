@@ -45,7 +45,7 @@ public sealed class ResumeAfterKillTests : IDisposable
                     notes.Add($"run {run} ended before its kill (exit {parent.ExitCode})");
                     break;
                 }
-                var children = ChildrenOf(parent.Id);
+                var children = Processes.ChildrenOf(parent.Id);
                 Processes.Signal(parent.Id, Processes.SigKill);
                 await parent.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
                 killed++;
@@ -99,43 +99,7 @@ public sealed class ResumeAfterKillTests : IDisposable
 
     private long DeliveredRecords() => File.Exists(Deliveries) ? new FileInfo(Deliveries).Length / RecordLength : 0;
 
-    private Process StartParent(int spinMicroseconds, bool resume)
-    {
-        var start = new ProcessStartInfo(ChildHostLocation.Default.DotnetExecutable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Nursery.TestParent.dll"));
-        foreach (var argument in new[] { "journal", JobLogPath, Deliveries, Count.ToString(CultureInfo.InvariantCulture), spinMicroseconds.ToString(CultureInfo.InvariantCulture) })
-            start.ArgumentList.Add(argument);
-        if (resume)
-            start.ArgumentList.Add("resume");
-        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the test parent");
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginErrorReadLine();
-        return process;
-    }
+    private Process StartParent(int spinMicroseconds, bool resume) =>
+        ParentProcess.Start([ "journal", JobLogPath, Deliveries, Count.ToString(CultureInfo.InvariantCulture), spinMicroseconds.ToString(CultureInfo.InvariantCulture), .. (resume ? new[] { "resume" } : []) ]);
 
-    /// <summary>The pids whose parent is <paramref name="pid"/> (its children now), from /proc.</summary>
-    private static List<int> ChildrenOf(int pid)
-    {
-        var children = new List<int>();
-        foreach (var entry in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(entry), out var candidate))
-                continue;
-            try
-            {
-                var stat = File.ReadAllText(Path.Combine(entry, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                if (int.Parse(fields[1], CultureInfo.InvariantCulture) == pid)
-                    children.Add(candidate);
-            }
-            catch (IOException) { }
-        }
-        return children;
-    }
 }

@@ -16,8 +16,8 @@ public sealed record StageOptions
     /// How many items each child may hold at once. The stage sends items in batches of up to half this many, two
     /// batches per child at most; batch sizes adapt to how long items take (about 2 ms of work per batch), so fast
     /// items go hundreds at a time and slow ones one at a time. 1 sends each child one item at a time. The default,
-    /// 1,024, lets trivial items go 512 at a time: batches of 128 (the old default of 256) cost a fast stage about a
-    /// quarter of its throughput in per-batch hand-offs (docs/benchmarks.md, rows 7f and 7g). Items a child holds
+    /// 1,024, lets trivial items go 512 at a time: smaller batches cost a fast stage throughput in per-batch hand-offs
+    /// (docs/benchmarks.md, rows 7f and 7g). Items a child holds
     /// but has not started are sent to another child if it crashes, so a larger value loses no work. It is a count,
     /// not bytes; the input's automatic capacity follows the batches (see <see cref="BoundedCapacity"/>), so items
     /// that take milliseconds each (large ones) are not read thousands ahead.

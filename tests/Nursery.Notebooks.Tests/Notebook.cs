@@ -42,13 +42,17 @@ public sealed class Notebook
 
     public static Notebook Load(string path) => new(path, JsonNode.Parse(File.ReadAllText(path))!.AsObject());
 
-    /// <summary>Replaces the outputs of each code cell with what it printed, as Jupyter records a run.</summary>
+    /// <summary>
+    /// Replaces the outputs of each code cell with what it printed, as Jupyter records a run; paths inside this
+    /// checkout (stack traces name source files) are written relative to the repository, not to this machine.
+    /// </summary>
     public void WriteOutputs(IReadOnlyList<string> outputs)
     {
+        var root = RepositoryRoot() + "/";
         var code = Cells.Where(cell => (string?)cell["cell_type"] == "code").ToList();
         for (var i = 0; i < code.Count; i++)
         {
-            var text = i < outputs.Count ? outputs[i] : "";
+            var text = (i < outputs.Count ? outputs[i] : "").Replace(root, "", StringComparison.Ordinal);
             code[i]["execution_count"] = i + 1;
             code[i]["outputs"] = text.Length == 0
                 ? new JsonArray()
@@ -56,6 +60,15 @@ public sealed class Notebook
         }
         var options = new JsonSerializerOptions { WriteIndented = true, IndentSize = 1, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
         File.WriteAllText(Path, _document.ToJsonString(options) + "\n", new UTF8Encoding(false));
+    }
+
+    /// <summary>The folder above the notebook that holds Dataflow.sln.</summary>
+    private string RepositoryRoot()
+    {
+        for (var folder = new DirectoryInfo(Directory); folder is not null; folder = folder.Parent)
+            if (File.Exists(System.IO.Path.Combine(folder.FullName, "Dataflow.sln")))
+                return folder.FullName;
+        throw new InvalidOperationException($"no Dataflow.sln above {Directory}");
     }
 
     private string LanguageOf(JsonObject cell)

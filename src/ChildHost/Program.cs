@@ -111,9 +111,6 @@ internal static class Program
             }
             switch (kind)
             {
-                case FrameKind.Bye:
-                    Leave(0, "");
-                    return;
                 // A parent that reaches this child through a launcher (srun, ssh) sends heartbeats: proof it is alive.
                 case FrameKind.Heartbeat:
                     if (!source.Skip(length))

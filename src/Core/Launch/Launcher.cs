@@ -24,8 +24,17 @@ public abstract record Launcher
     public static SshLauncher Ssh(params string[] hosts) =>
         hosts is { Length: > 0 } ? new SshLauncher { Hosts = [.. hosts] } : throw new ArgumentException("Give at least one host, as a name ssh understands (host, user@host or an alias from ~/.ssh/config).", nameof(hosts));
 
-    /// <summary>Whether the child runs behind another program (srun, ssh) rather than as our direct child.</summary>
-    internal abstract bool IsRemote { get; }
+    /// <summary>Whether the child runs behind another program (srun, ssh) rather than as a direct child of this process.</summary>
+    public abstract bool IsRemote { get; }
+
+    /// <summary>Where dotnet and the child host are where the child runs: the worker's <see cref="WorkerOptions.Host"/> unless the launcher names its own.</summary>
+    internal virtual ChildHostLocation HostFor(WorkerOptions options) => options.Host;
+
+    /// <summary>
+    /// Runs when a pool that launched through this launcher has reaped its children (a last layer against a remote
+    /// leftover, such as a Slurm step still running under the run's job name). Never throws.
+    /// </summary>
+    internal virtual Task AfterPoolAsync() => Task.CompletedTask;
 
     /// <summary>How long a remote child waits without any frame from this process (heartbeats included) before it leaves; infinite for a local child, which has its parent-death signal.</summary>
     internal abstract TimeSpan ParentSilenceTimeout { get; }
@@ -49,7 +58,8 @@ public abstract record Launcher
 /// <summary>Children run on this machine as direct child processes.</summary>
 internal sealed record LocalLauncher : Launcher
 {
-    internal override bool IsRemote => false;
+    /// <inheritdoc/>
+    public override bool IsRemote => false;
 
     internal override TimeSpan ParentSilenceTimeout => Timeout.InfiniteTimeSpan;
 

@@ -50,7 +50,13 @@ public sealed record SlurmLauncher : Launcher
     /// <summary>The remote child leaves when no frame (not even a heartbeat) comes from this process for this long: a stopped srun cannot keep it alive.</summary>
     public TimeSpan SilenceTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
-    internal override bool IsRemote => true;
+    /// <inheritdoc/>
+    public override bool IsRemote => true;
+
+    internal override ChildHostLocation HostFor(WorkerOptions options) => RemoteHost.IfNone(options.Host);
+
+    /// <summary>Cancels what still runs under <see cref="RunId"/> (<see cref="CancelRunAsync"/>).</summary>
+    internal override Task AfterPoolAsync() => CancelRunAsync();
 
     internal override TimeSpan ParentSilenceTimeout => SilenceTimeout;
 

@@ -73,7 +73,10 @@ public sealed record SshLauncher : Launcher
     /// <summary>Where the child host and dotnet are on the hosts; None for the same paths as here (<see cref="WorkerOptions.Host"/>).</summary>
     public Option<ChildHostLocation> RemoteHost { get; init; }
 
-    internal override bool IsRemote => true;
+    /// <inheritdoc/>
+    public override bool IsRemote => true;
+
+    internal override ChildHostLocation HostFor(WorkerOptions options) => RemoteHost.IfNone(options.Host);
 
     internal override TimeSpan ParentSilenceTimeout => SilenceTimeout;
 

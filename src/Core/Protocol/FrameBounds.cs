@@ -47,21 +47,19 @@ internal sealed class FrameBounds
 
     /// <summary>
     /// What a parent accepts from a child host: small fixed bounds for the control frames (a hello up to 64 KiB; ready,
-    /// heartbeat and bye empty), the result bound plus <see cref="ReplyOverhead"/> for replies, errors and log lines,
+    /// heartbeat empty), the result bound plus <see cref="ReplyOverhead"/> for replies and errors,
     /// and nothing of the kinds only a parent sends (init, request).
     /// </summary>
     public static FrameBounds FromChild(int maxResultBytes)
     {
         var large = maxResultBytes + ReplyOverhead;
-        var bounds = new int[(int)FrameKind.Bye + 1];
+        var bounds = new int[(int)FrameKind.Heartbeat + 1];
         Array.Fill(bounds, NotCarried);
         bounds[(int)FrameKind.Hello] = MaxHelloPayload;
         bounds[(int)FrameKind.Ready] = 0;
         bounds[(int)FrameKind.Reply] = large;
         bounds[(int)FrameKind.Error] = large;
         bounds[(int)FrameKind.Heartbeat] = 0;
-        bounds[(int)FrameKind.Log] = large;
-        bounds[(int)FrameKind.Bye] = 0;
         return new(bounds, $"one item's result may be at most {maxResultBytes} bytes once encoded (WorkerOptions.MaxResultBytes): raise WorkerOptions.MaxResultBytes, or return a path or a reference to the data instead of the data");
     }
 
@@ -73,7 +71,7 @@ internal sealed class FrameBounds
 
     private static int[] Uniform(int maxPayload)
     {
-        var bounds = new int[(int)FrameKind.Bye + 1];
+        var bounds = new int[(int)FrameKind.Heartbeat + 1];
         Array.Fill(bounds, maxPayload);
         bounds[0] = NotCarried;
         return bounds;

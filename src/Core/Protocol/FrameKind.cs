@@ -21,12 +21,6 @@ internal enum FrameKind : byte
     /// <summary>Child → parent: an error not tied to an item (start failures); JSON <see cref="ErrorMessage"/>.</summary>
     Error = 6,
 
-    /// <summary>Child → parent: I am alive. Empty payload.</summary>
+    /// <summary>Either way: I am alive. Empty payload.</summary>
     Heartbeat = 7,
-
-    /// <summary>Child → parent: a log line, JSON <see cref="LogMessage"/>.</summary>
-    Log = 8,
-
-    /// <summary>Either way: I am leaving cleanly. Empty payload.</summary>
-    Bye = 9,
 }

@@ -77,7 +77,7 @@ internal static class FrameParser
         if (available < HeaderLength)
             return ParseStatus.NeedMore;
 
-        if (rawKind is < (byte)FrameKind.Hello or > (byte)FrameKind.Bye)
+        if (rawKind is < (byte)FrameKind.Hello or > (byte)FrameKind.Heartbeat)
         {
             violation = $"an unknown frame kind {rawKind} (announcing {length - 1} bytes of payload)";
             return ParseStatus.Violation;

@@ -42,14 +42,10 @@ internal sealed record InitMessage(MethodSpec Body, MethodSpec? Initializer, str
 /// <summary>An error not tied to an item.</summary>
 internal sealed record ErrorMessage(string Phase, RemoteError Error);
 
-/// <summary>A log line from the child.</summary>
-internal sealed record LogMessage(int Level, string Text);
-
 /// <summary>Source-generated JSON metadata for control frames: no reflection at start-up, where every millisecond of a child's start counts.</summary>
 [System.Text.Json.Serialization.JsonSerializable(typeof(HelloMessage))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(InitMessage))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(ErrorMessage))]
-[System.Text.Json.Serialization.JsonSerializable(typeof(LogMessage))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(RemoteError))]
 internal sealed partial class ProtocolJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
 

@@ -76,12 +76,7 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init) : Wire
     private LaunchSpec LaunchRemote(IReadOnlyDictionary<string, string> environment)
     {
         var launcher = options.Launcher;
-        var host = launcher switch
-        {
-            SlurmLauncher slurm => slurm.RemoteHost.IfNone(options.Host),
-            SshLauncher ssh => ssh.RemoteHost.IfNone(options.Host),
-            _ => options.Host,
-        };
+        var host = launcher.HostFor(options);
         var remoteEnvironment = environment.Where(pair => pair.Key != "NURSERY_PARENT_PID").ToDictionary(pair => pair.Key, pair => pair.Value);
         remoteEnvironment["NURSERY_PARENT_SILENCE_MS"] = ((long)launcher.ParentSilenceTimeout.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
         _remote = new RemoteLaunch(launcher, options.KillGrace > TimeSpan.Zero ? options.KillGrace : TimeSpan.FromSeconds(1));
@@ -210,11 +205,6 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init) : Wire
                     }
                     break;
                 case FrameKind.Heartbeat when helloSeen:
-                case FrameKind.Bye when helloSeen:
-                    break;
-                case FrameKind.Log when helloSeen:
-                    if (ProtocolJson.TryDecode<LogMessage>(payload, out var log, out _))
-                        listener.Log(log.Level, log.Text);
                     break;
                 default:
                     listener.Violation($"the child sent a {read.Kind} frame where none was expected (hello seen: {helloSeen}, ready: {ready})", Head(payload));

@@ -75,7 +75,7 @@ internal interface IWireListener
     /// <summary>The body threw for an item.</summary>
     bool Error(long id, RemoteError error);
 
-    /// <summary>A log line from the child.</summary>
+    /// <summary>A log line from the child (a persistent command's <c>log</c> message).</summary>
     void Log(int level, string text);
 
     /// <summary>Something that is not the protocol; the child will be killed.</summary>

@@ -9,7 +9,7 @@ namespace Nursery;
 /// completes exactly once, with the result or a <see cref="ChildFailure"/>, whatever the child does; after
 /// <see cref="DisposeAsync"/> the child has been reaped. Thread-safe: concurrent calls are batched into frames.
 /// </summary>
-public sealed class Worker<TIn, TOut> : IAsyncDisposable
+public sealed class Worker<TIn, TOut> : IAsyncDisposable, ILeasable
 {
     private readonly WorkerCore _core;
     private readonly ICodec _codec;

@@ -24,9 +24,7 @@ internal sealed class WorkerCore
     private readonly ILogger _logger;
     private readonly Channel<Queued> _queue = Channel.CreateUnbounded<Queued>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _gate = new();
-    private readonly Dictionary<long, PendingItem> _inFlight = [];
-    private readonly Queue<PendingItem> _order = new();
-    private readonly System.Collections.Generic.HashSet<long> _abandoned = [];
+    private readonly InFlightBook _book = new();
     private readonly TaskCompletionSource<Either<ChildFailure, Unit>> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly long _startTimestamp = Stopwatch.GetTimestamp();
     private MemoryCgroup? _cgroup;
@@ -38,7 +36,6 @@ internal sealed class WorkerCore
     private bool _disposing;
     private bool _helloSeen;
     private bool _isReady;
-    private long _headSince;
     private long _lastHeard;
     private long _nextId;
     private long _itemsCompleted;
@@ -112,7 +109,7 @@ internal sealed class WorkerCore
         if (terminatedDuringStart)
             _process.Kill();
         Interlocked.CompareExchange(ref _processId, _process.ProcessId, 0);
-        var tick = WatchdogPeriod();
+        var tick = Watchdog.Period(_options);
         _watchdog = new Timer(_ => Watch(), null, tick, tick);
         _completion = FinishAsync(_process);
 
@@ -151,9 +148,9 @@ internal sealed class WorkerCore
         bool running;
         lock (_gate)
         {
-            running = _order.TryPeek(out var head) && head.Id == item.Id && _inFlight.ContainsKey(item.Id);
-            if (!running && _inFlight.ContainsKey(item.Id))
-                _abandoned.Add(item.Id);
+            running = _book.IsRunning(item.Id);
+            if (!running)
+                _book.Abandon(item.Id);
         }
         if (running)
             Terminate(new ChildFailure.Cancelled("cancelled by the caller while the child was running it; the child was killed", Option<ChildFailure>.None, true));
@@ -303,16 +300,7 @@ internal sealed class WorkerCore
         {
             if (!_ended)
             {
-                foreach (var item in items)
-                {
-                    item.SentTimestamp = now;
-                    _inFlight[item.Id] = item;
-                    _order.Enqueue(item);
-                    if (item.IsCompleted)
-                        _abandoned.Add(item.Id);
-                }
-                if (_order.Count == items.Count)
-                    _headSince = now;
+                _book.Register(items, now);
                 return true;
             }
             cause = _cause;
@@ -382,16 +370,14 @@ internal sealed class WorkerCore
         {
             for (; taken < replies.Count; taken++)
             {
-                var id = replies[taken].Id;
-                if (!_inFlight.Remove(id, out var item))
+                if (!_book.TryAnswer(replies[taken].Id, out var item, out var abandoned))
                     break;
                 // An abandoned item's reply is dropped (as in Complete).
-                var abandoned = _abandoned.Count > 0 && _abandoned.Remove(id);
                 items[taken] = abandoned ? null : item;
                 if (!abandoned)
                     completed++;
             }
-            DropAnsweredHead();
+            _book.DropAnsweredHead(Volatile.Read(ref _lastHeard));
         }
         Interlocked.Add(ref _itemsCompleted, completed);
         for (var i = 0; i < taken; i++)
@@ -408,34 +394,22 @@ internal sealed class WorkerCore
     /// <summary>Ends an item the child answered: with its result, or with <paramref name="error"/> when the body threw.</summary>
     private bool Complete(long id, in ReadOnlySequence<byte> payload, RemoteError? error)
     {
+        bool given;
         PendingItem? item;
-        var abandoned = false;
+        bool abandoned;
         lock (_gate)
         {
-            if (_inFlight.Remove(id, out item))
-            {
-                DropAnsweredHead();
-                abandoned = _abandoned.Count > 0 && _abandoned.Remove(id);
-            }
+            given = _book.TryAnswer(id, out item, out abandoned);
+            if (given)
+                _book.DropAnsweredHead(Volatile.Read(ref _lastHeard));
         }
-        if (item is null)
+        if (!given || item is null)
             return NotGiven(id);
         if (abandoned)
             return true;
         Interlocked.Increment(ref _itemsCompleted);
         End(item, payload, error);
         return true;
-    }
-
-    /// <summary>
-    /// Pops answered items off the head of the child's queue; the new head has waited since the reply frame was read
-    /// (one clock read per frame, not per item). Called under the lock.
-    /// </summary>
-    private void DropAnsweredHead()
-    {
-        while (_order.TryPeek(out var head) && !_inFlight.ContainsKey(head.Id))
-            _order.Dequeue();
-        _headSince = Volatile.Read(ref _lastHeard);
     }
 
     /// <summary>Ends an answered item: its result, a failure to decode it, or the body's exception.</summary>
@@ -521,42 +495,21 @@ internal sealed class WorkerCore
     private void Watch()
     {
         var now = Stopwatch.GetTimestamp();
-        ChildFailure? expired = null;
+        ChildFailure? expired;
         lock (_gate)
         {
             if (_ended)
                 return;
-            if (!_isReady && Stopwatch.GetElapsedTime(_startTimestamp, now) > _options.StartTimeout)
-                expired = new ChildFailure.StartFailed($"the child was not ready within {ChildFailure.FormatDuration(_options.StartTimeout)} (WorkerOptions.StartTimeout); it was killed");
-            else if (_helloSeen && _options.HeartbeatTimeout != Timeout.InfiniteTimeSpan && Stopwatch.GetElapsedTime(Volatile.Read(ref _lastHeard), now) > _options.HeartbeatTimeout)
-                expired = new ChildFailure.TimedOut(TimeoutKind.Heartbeat, _options.HeartbeatTimeout);
-            else if (_options.ItemTimeout != Timeout.InfiniteTimeSpan && _order.Count > 0 && Stopwatch.GetElapsedTime(RunningSince(), now) > _options.ItemTimeout)
-                expired = new ChildFailure.TimedOut(TimeoutKind.ItemDeadline, _options.ItemTimeout);
+            long? runningSince = null;
+            if (Watchdog.WatchesItems(_options) && _book.Count > 0)
+            {
+                var (id, since) = _wire.Running();
+                runningSince = _book.RunningSince(id, since);
+            }
+            expired = Watchdog.Expired(_options, now, _startTimestamp, _isReady, _helloSeen, Volatile.Read(ref _lastHeard), runningSince);
         }
         if (expired is not null)
             Terminate(expired);
-    }
-
-    /// <summary>
-    /// When the item now running started: the child's own word when it keeps a progress slot and that item is still
-    /// unanswered (the head may be done, its reply waiting in the child's batch); else the head's send or the last
-    /// reply, whichever was later. Called under the lock.
-    /// </summary>
-    private long RunningSince()
-    {
-        var (id, since) = _wire.Running();
-        return id != 0 && since > _headSince && _inFlight.ContainsKey(id) ? since : _headSince;
-    }
-
-    private TimeSpan WatchdogPeriod()
-    {
-        var shortest = TimeSpan.FromMilliseconds(250);
-        foreach (var limit in new[] { _options.ItemTimeout, _options.HeartbeatTimeout })
-        {
-            if (limit != Timeout.InfiniteTimeSpan && limit / 8 < shortest)
-                shortest = limit / 8;
-        }
-        return shortest < TimeSpan.FromMilliseconds(5) ? TimeSpan.FromMilliseconds(5) : shortest;
     }
 
     /// <summary>After the child is reaped: decide why it ended, complete every item it held, clean up.</summary>
@@ -572,23 +525,14 @@ internal sealed class WorkerCore
         lock (_gate)
         {
             _ended = true;
-            cause = _cause;
             disposing = _disposing;
-            inFlight = [.. _order.Where(item => _inFlight.ContainsKey(item.Id))];
-            _inFlight.Clear();
-            _order.Clear();
-            if (!disposing && cause is null)
-                cause = Classify(exit, inFlight.Length);
+            inFlight = _book.TakeAll();
+            var memory = disposing || _cause is not null || _cgroup is null ? (MemoryFacts?)null : ReadMemoryFacts(_cgroup);
+            cause = EndClassifier.Classify(exit, memory, _cause, disposing, _isReady, inFlight.Length);
             _cause ??= cause;
         }
         _queue.Writer.TryComplete();
         _wire.Abandon();
-
-        if (disposing)
-            cause = new ChildFailure.Cancelled("the worker was disposed", Option<ChildFailure>.None, true);
-        cause ??= new ChildFailure.Cancelled("the worker ended", Option<ChildFailure>.None, true);
-        if (!_isReady && cause is not ChildFailure.StartFailed and not ChildFailure.Cancelled)
-            cause = new ChildFailure.StartFailed($"the child ended before it was ready: {cause.Summary}");
 
         // The item that was running: the one the child's progress slot names, else the oldest unanswered one. Items
         // before it finished, but their replies were still in the child's batch: they go back as not started.
@@ -620,24 +564,11 @@ internal sealed class WorkerCore
         return disposing ? Option<ChildFailure>.None : stampedCause;
     }
 
-    private ChildFailure Classify(ChildExit exit, int itemsInFlight)
+    /// <summary>The cgroup's facts; the peak is read only after an OOM kill, the only case that reports it.</summary>
+    private static MemoryFacts ReadMemoryFacts(MemoryCgroup cgroup)
     {
-        if (exit.Verdict.Case is ChildFailure remote)
-            return remote;
-        if (_cgroup is not null && _cgroup.OomKills() > 0)
-            return new ChildFailure.OutOfMemory(_cgroup.LimitBytes, _cgroup.PeakBytes());
-        return exit.Signal.Match(
-            signal => new ChildFailure.Crashed(
-                exit.ExitCode,
-                signal,
-                signal == 9
-                    ? _cgroup is not null
-                        ? "Nursery did not send it, and the memory cgroup saw no OOM kill"
-                        : "possibly out of memory (no memory limit was set, so an OOM kill cannot be told apart from another SIGKILL)"
-                    : ""
-            ),
-            () => new ChildFailure.Crashed(exit.ExitCode, Option<int>.None, exit.ExitCode == 0 ? $"the child exited by itself with {itemsInFlight} items unanswered" : "")
-        );
+        var oomKills = cgroup.OomKills();
+        return new MemoryFacts(cgroup.LimitBytes, oomKills, oomKills > 0 ? cgroup.PeakBytes() : Option<long>.None);
     }
 
     private ChildFailure NotStarted(PendingItem item, ChildFailure? cause, string reason) =>

@@ -16,9 +16,9 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
     private const int MaxRedispatch = 1000;
     private readonly Func<WorkerOptions, CancellationToken, Task<Either<ChildFailure, Worker<TIn, TOut>>>> _start;
     private readonly PoolOptions _options;
-    private readonly Slot[] _slots;
+    private readonly Leases<Worker<TIn, TOut>> _leases;
+    private readonly RestartBudget _budget;
     private readonly Lock _gate = new();
-    private readonly Queue<long> _restartTimes = new();
     private readonly ConcurrentBag<int> _processIds = [];
     private readonly ConcurrentBag<Task> _background = [];
     private readonly CancellationTokenSource _disposing = new();
@@ -26,8 +26,6 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
     private ChildFailure? _failure;
     private ChildFailure? _lastEnd;
     private int _starts;
-    private int _startAttempts;
-    private int _failedStartsInARow;
 
     /// <summary>Makes a pool; no child starts until <see cref="StartAsync"/> or the first item.</summary>
     /// <exception cref="ArgumentException">An option is out of range.</exception>
@@ -43,7 +41,8 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
     {
         _start = start;
         _options = options;
-        _slots = [.. Enumerable.Range(0, _options.Workers).Select(_ => new Slot())];
+        _leases = new Leases<Worker<TIn, TOut>>(options.Workers);
+        _budget = new RestartBudget(options);
     }
 
     /// <summary>Every process id this pool has started, for accounting and tests.</summary>
@@ -73,7 +72,7 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
         var starts = new List<Task>();
         lock (_gate)
         {
-            foreach (var slot in _slots)
+            foreach (var slot in _leases.Slots)
             {
                 if (slot.Current is null && slot.Starting is null)
                     slot.Starting = StartMemberAsync(slot);
@@ -143,56 +142,11 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
     /// (large for fast items, one at a time for slow ones), at most two batches per child at once. An item's key in
     /// failures is its index in <paramref name="inputs"/>. Leaving the loop early cancels the items still in flight.
     /// </summary>
-    public async IAsyncEnumerable<Either<ChildFailure, TOut>> MapAsync(IEnumerable<TIn> inputs, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(inputs);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var inFlight = new Queue<Task<(Either<ChildFailure, TOut> Result, int ProcessId)[]>>();
-        var maxBatches = _options.Workers * 2;
-        var next = 0L;
-        using var source = inputs.GetEnumerator();
-        var more = true;
-        try
-        {
-            while (true)
-            {
-                while (more && inFlight.Count < maxBatches)
-                {
-                    var size = _sizer.Next(MaxBatchItems);
-                    var batch = new List<TIn>(size);
-                    while (batch.Count < size && (more = source.MoveNext()))
-                        batch.Add(source.Current);
-                    if (batch.Count == 0)
-                        break;
-                    var first = next;
-                    next += batch.Count;
-                    inFlight.Enqueue(InvokeBatchCoreAsync(batch, index => (first + index).ToString(System.Globalization.CultureInfo.InvariantCulture), stop.Token));
-                }
-                if (inFlight.Count == 0)
-                    yield break;
-                var done = await inFlight.Dequeue().ConfigureAwait(false);
-                foreach (var (result, _) in done)
-                    yield return result;
-            }
-        }
-        finally
-        {
-            if (inFlight.Count > 0)
-            {
-                await stop.CancelAsync().ConfigureAwait(false);
-                await Task.WhenAll(inFlight).ConfigureAwait(false);
-            }
-        }
-    }
+    public IAsyncEnumerable<Either<ChildFailure, TOut>> MapAsync(IEnumerable<TIn> inputs, CancellationToken cancellationToken = default) =>
+        PoolMap.MapAsync(this, inputs, cancellationToken);
 
     /// <summary>The batch sizer a stage shares with this pool: the pool times every batch from a ready child on.</summary>
     internal BatchSizer Sizer => _sizer;
-
-    /// <summary>
-    /// The most items in one of MapAsync's batches (the batch sizer keeps a batch near 2 ms of work below that). 1,024
-    /// rather than 256: trivial items cost ~10-20% less CPU per item on both sides (fewer frames, wake-ups, completions).
-    /// </summary>
-    private const int MaxBatchItems = 1024;
 
     private async Task<(Either<ChildFailure, TOut> Result, int ProcessId)[]> InvokeBatchCoreAsync(IReadOnlyList<TIn> inputs, Func<int, string> keyOf, CancellationToken cancellationToken)
     {
@@ -252,11 +206,11 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
         if (_disposing.IsCancellationRequested)
             return;
         await _disposing.CancelAsync().ConfigureAwait(false);
-        var members = new List<Member>();
+        var members = new List<Lease<Worker<TIn, TOut>>>();
         var starting = new List<Task>();
         lock (_gate)
         {
-            foreach (var slot in _slots)
+            foreach (var slot in _leases.Slots)
             {
                 if (slot.Current is not null)
                     members.Add(slot.Current);
@@ -268,7 +222,7 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
         await Task.WhenAll(starting).ConfigureAwait(false);
         lock (_gate)
         {
-            foreach (var slot in _slots)
+            foreach (var slot in _leases.Slots)
             {
                 if (slot.Current is not null && !members.Contains(slot.Current))
                     members.Add(slot.Current);
@@ -277,6 +231,7 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
         }
         await Task.WhenAll(members.Select(member => member.Worker.DisposeAsync().AsTask())).ConfigureAwait(false);
         await Task.WhenAll(_background).ConfigureAwait(false);
+        await _options.Worker.Launcher.AfterPoolAsync().ConfigureAwait(false);
         _disposing.Dispose();
     }
 
@@ -284,39 +239,25 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
     /// A child for <paramref name="items"/> items: a ready one at once (no allocation, no await), else the wait for one
     /// to start; or why none can take them.
     /// </summary>
-    private ValueTask<Either<ChildFailure, Member>> LeaseAsync(int items, string key, int attempt, CancellationToken cancellationToken) =>
+    private ValueTask<Either<ChildFailure, Lease<Worker<TIn, TOut>>>> LeaseAsync(int items, string key, int attempt, CancellationToken cancellationToken) =>
         TryAcquireReady(items, cancellationToken, out var ready)
-            ? ValueTask.FromResult(Prelude.Right<ChildFailure, Member>(ready))
-            : new ValueTask<Either<ChildFailure, Member>>(AcquireAsync(key, attempt, items, cancellationToken));
+            ? ValueTask.FromResult(Prelude.Right<ChildFailure, Lease<Worker<TIn, TOut>>>(ready))
+            : new ValueTask<Either<ChildFailure, Lease<Worker<TIn, TOut>>>>(AcquireAsync(key, attempt, items, cancellationToken));
 
     /// <summary>Takes the least busy ready child, if the least busy slot has one and nothing stands in the way; else false.</summary>
-    private bool TryAcquireReady(int items, CancellationToken cancellationToken, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Member? member)
+    private bool TryAcquireReady(int items, CancellationToken cancellationToken, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Lease<Worker<TIn, TOut>>? member)
     {
         lock (_gate)
         {
             member = null;
             if (_failure is not null || _disposing.IsCancellationRequested || cancellationToken.IsCancellationRequested)
                 return false;
-            PickSlot(items, out member);
+            _leases.Pick(items, out member);
             return member is not null;
         }
     }
 
-    /// <summary>
-    /// The least busy slot, after forgetting children that have ended; when it has a ready child, that child takes
-    /// the item (<paramref name="ready"/>). Called under the lock.
-    /// </summary>
-    private Slot PickSlot(int items, out Member? ready)
-    {
-        ForgetEndedMembers();
-        var slot = LeastBusy();
-        ready = slot.Current;
-        if (ready is not null)
-            ready.InFlight += items;
-        return slot;
-    }
-
-    private async Task<Either<ChildFailure, Member>> AcquireAsync(string key, int attempt, int items, CancellationToken cancellationToken)
+    private async Task<Either<ChildFailure, Lease<Worker<TIn, TOut>>>> AcquireAsync(string key, int attempt, int items, CancellationToken cancellationToken)
     {
         // The item waits for the start of the slot it was counted against, not for whichever child is ready first:
         // taking the first ready child piled the items of a run's start onto it (a hanging item then held the items
@@ -324,15 +265,15 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
         // notebook, 2026-11-23). Spreading items over the slots is what keeps one child's item from blocking others.
         while (true)
         {
-            Slot slot;
-            Task<Either<ChildFailure, Member>> starting;
+            LeaseSlot<Worker<TIn, TOut>> slot;
+            Task<Either<ChildFailure, Lease<Worker<TIn, TOut>>>> starting;
             lock (_gate)
             {
                 if (_failure is not null)
-                    return Prelude.Left<ChildFailure, Member>(_failure with { Key = key, Attempt = attempt });
+                    return Prelude.Left<ChildFailure, Lease<Worker<TIn, TOut>>>(_failure with { Key = key, Attempt = attempt });
                 if (_disposing.IsCancellationRequested || cancellationToken.IsCancellationRequested)
-                    return Prelude.Left<ChildFailure, Member>(new ChildFailure.Cancelled("the pool was stopped before the item was sent", Option<ChildFailure>.None, false) { Stage = _options.Worker.StageName, Key = key, Attempt = attempt });
-                slot = PickSlot(items, out var ready);
+                    return Prelude.Left<ChildFailure, Lease<Worker<TIn, TOut>>>(new ChildFailure.Cancelled("the pool was stopped before the item was sent", Option<ChildFailure>.None, false) { Stage = _options.Worker.StageName, Key = key, Attempt = attempt });
+                slot = _leases.Pick(items, out var ready);
                 if (ready is not null)
                     return ready;
                 slot.Waiting++;
@@ -351,37 +292,7 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
         }
     }
 
-    /// <summary>
-    /// Empties the slots whose child has ended but whose watcher has not yet run, so an item re-sent after its child
-    /// died goes to a new child instead of bouncing off the dead one. Called under the lock.
-    /// </summary>
-    private void ForgetEndedMembers()
-    {
-        foreach (var slot in _slots)
-        {
-            if (slot.Current is { Worker.IsAlive: false })
-                slot.Current = null;
-        }
-    }
-
-    private Slot LeastBusy()
-    {
-        Slot best = _slots[0];
-        var bestLoad = int.MaxValue;
-        foreach (var slot in _slots)
-        {
-            // A ready child beats a starting one at equal load; an empty slot costs one start.
-            var load = slot.Current is { } member ? member.InFlight * 2 : (slot.Waiting * 2) + 1;
-            if (load < bestLoad)
-            {
-                best = slot;
-                bestLoad = load;
-            }
-        }
-        return best;
-    }
-
-    private async Task<Either<ChildFailure, Member>> StartMemberAsync(Slot slot)
+    private async Task<Either<ChildFailure, Lease<Worker<TIn, TOut>>>> StartMemberAsync(LeaseSlot<Worker<TIn, TOut>> slot)
     {
         await Task.Yield();
         ChildFailure? refused = null;
@@ -390,8 +301,8 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
             // A pool being disposed starts nothing more (its disposal may already have collected what it waits for).
             if (_disposing.IsCancellationRequested)
                 refused = new ChildFailure.Cancelled("the pool was stopped before the child was started", Option<ChildFailure>.None, false) { Stage = _options.Worker.StageName };
-            else if (++_startAttempts > _options.Workers)
-                refused = CountRestart();
+            else if (_budget.TryStart(Stopwatch.GetTimestamp()) is { } why)
+                refused = FailPool(why);
             if (refused is null)
                 Interlocked.Increment(ref _starts);
         }
@@ -407,10 +318,10 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
         return started.Match(
             worker =>
             {
-                var member = new Member(worker, slot);
+                var member = new Lease<Worker<TIn, TOut>>(worker, slot);
                 lock (_gate)
                 {
-                    _failedStartsInARow = 0;
+                    _budget.Started();
                     slot.Starting = null;
                     slot.Current = _disposing.IsCancellationRequested ? null : member;
                 }
@@ -418,7 +329,7 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
                     _background.Add(worker.DisposeAsync().AsTask());
                 else
                     _background.Add(WatchAsync(member));
-                return Prelude.Right<ChildFailure, Member>(member);
+                return Prelude.Right<ChildFailure, Lease<Worker<TIn, TOut>>>(member);
             },
             failure =>
             {
@@ -426,25 +337,12 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
                 {
                     slot.Starting = null;
                     _lastEnd = failure;
-                    // Starts slower than the intensity window would never trip it; failures in a row count too.
-                    if (failure is not ChildFailure.Cancelled && ++_failedStartsInARow >= _options.MaxFailedStartsInARow)
-                        FailPool($"{_failedStartsInARow} starts in a row failed (PoolOptions.MaxFailedStartsInARow is {_options.MaxFailedStartsInARow})");
+                    if (_budget.StartFailed(failure is ChildFailure.Cancelled) is { } why)
+                        FailPool(why);
                 }
-                return Prelude.Left<ChildFailure, Member>(failure);
+                return Prelude.Left<ChildFailure, Lease<Worker<TIn, TOut>>>(failure);
             }
         );
-    }
-
-    /// <summary>Records a restart; past the intensity, fails the pool. Called under the lock.</summary>
-    private ChildFailure? CountRestart()
-    {
-        var now = Stopwatch.GetTimestamp();
-        _restartTimes.Enqueue(now);
-        while (_restartTimes.Count > 0 && Stopwatch.GetElapsedTime(_restartTimes.Peek(), now) > _options.RestartIntensity.Window)
-            _restartTimes.Dequeue();
-        if (_restartTimes.Count <= _options.RestartIntensity.MaxRestarts)
-            return null;
-        return FailPool($"the pool restarted children more than {_options.RestartIntensity.MaxRestarts} times within {ChildFailure.FormatDuration(_options.RestartIntensity.Window)} (PoolOptions.RestartIntensity)");
     }
 
     /// <summary>Fails the pool for good; every later item gets this StartFailed. Called under the lock.</summary>
@@ -462,7 +360,7 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
         return _failure;
     }
 
-    private async Task WatchAsync(Member member)
+    private async Task WatchAsync(Lease<Worker<TIn, TOut>> member)
     {
         var ended = await member.Worker.Completion.ConfigureAwait(false);
         lock (_gate)
@@ -474,22 +372,11 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
         await member.Worker.DisposeAsync().ConfigureAwait(false);
     }
 
-    private void Release(Member member, int items)
+    private void Release(Lease<Worker<TIn, TOut>> member, int items)
     {
-        var retire = false;
+        bool retire;
         lock (_gate)
-        {
-            member.InFlight -= items;
-            if (_options.RecycleAfter > 0 && !member.Retired && member.Worker.ItemsCompleted >= _options.RecycleAfter)
-            {
-                member.Retired = true;
-                if (member.Slot.Current == member)
-                    member.Slot.Current = null;
-            }
-            retire = member.Retired && member.InFlight == 0 && !member.Disposed;
-            if (retire)
-                member.Disposed = true;
-        }
+            retire = Leases<Worker<TIn, TOut>>.Release(member, items, _options.RecycleAfter);
         if (retire)
             _background.Add(member.Worker.DisposeAsync().AsTask());
     }
@@ -510,27 +397,5 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
         _processIds.Add(worker.ProcessId);
         await using (worker.ConfigureAwait(false))
             return (await worker.InvokeAsync(input, key, attempt, cancellationToken).ConfigureAwait(false), worker.ProcessId);
-    }
-
-    private sealed class Slot
-    {
-        public Member? Current { get; set; }
-
-        public Task<Either<ChildFailure, Member>>? Starting { get; set; }
-
-        public int Waiting { get; set; }
-    }
-
-    private sealed class Member(Worker<TIn, TOut> worker, Slot slot)
-    {
-        public Worker<TIn, TOut> Worker { get; } = worker;
-
-        public Slot Slot { get; } = slot;
-
-        public int InFlight { get; set; }
-
-        public bool Retired { get; set; }
-
-        public bool Disposed { get; set; }
     }
 }

@@ -17,10 +17,8 @@ public sealed class FrameBoundsTests
             { (byte)FrameKind.Hello, FrameBounds.MaxHelloPayload + 1 },
             { (byte)FrameKind.Ready, 1 },
             { (byte)FrameKind.Heartbeat, 1000 },
-            { (byte)FrameKind.Bye, 1 },
             { (byte)FrameKind.Reply, MaxResult + FrameBounds.ReplyOverhead + 1 },
             { (byte)FrameKind.Error, MaxResult + FrameBounds.ReplyOverhead + 1 },
-            { (byte)FrameKind.Log, MaxResult + FrameBounds.ReplyOverhead + 1 },
         };
 
     [Theory]

@@ -1,0 +1,136 @@
+using System.Buffers;
+using LanguageExt;
+using Nursery.Supervision;
+
+namespace Nursery.Tests.Supervision;
+
+/// <summary>The in-flight book: which items a child holds, in which order, which replies are dropped, and since when the head waits.</summary>
+public sealed class InFlightBookTests
+{
+    private sealed class Item(long id) : PendingItem(id, $"k{id}", 1)
+    {
+        public bool Done { get; set; }
+
+        public override bool IsCompleted => Done;
+
+        public override void WriteInput(IBufferWriter<byte> output) { }
+
+        public override Option<ChildFailure> TryCompleteWithResult(in ReadOnlySequence<byte> payload) => Option<ChildFailure>.None;
+
+        public override bool TryFail(ChildFailure failure) => true;
+    }
+
+    private static (InFlightBook Book, Item[] Items) Sent(int count, long at)
+    {
+        var book = new InFlightBook();
+        Item[] items = [.. Enumerable.Range(1, count).Select(id => new Item(id))];
+        book.Register([.. items], at);
+        return (book, items);
+    }
+
+    [Fact]
+    public void Sent_items_are_held_in_order_and_stamped_with_their_send_time()
+    {
+        var (book, items) = Sent(3, 100);
+
+        Assert.Equal(3, book.Count);
+        Assert.All(items, item => Assert.Equal(100, item.SentTimestamp));
+        Assert.True(book.IsRunning(1));
+        Assert.False(book.IsRunning(2));
+        Assert.Equal(100, book.HeadSince);
+    }
+
+    [Fact]
+    public void An_answer_takes_the_item_out_and_the_head_moves_on_only_past_answered_items()
+    {
+        var (book, items) = Sent(3, 100);
+
+        Assert.True(book.TryAnswer(2, out var second, out var abandoned));
+        book.DropAnsweredHead(150);
+
+        Assert.Same(items[1], second);
+        Assert.False(abandoned);
+        Assert.Equal(3, book.Count);
+        Assert.True(book.IsRunning(1));
+
+        Assert.True(book.TryAnswer(1, out _, out _));
+        book.DropAnsweredHead(200);
+
+        Assert.Equal(1, book.Count);
+        Assert.True(book.IsRunning(3));
+        Assert.Equal(200, book.HeadSince);
+    }
+
+    [Fact]
+    public void An_answer_for_an_item_not_held_is_refused()
+    {
+        var (book, _) = Sent(1, 100);
+
+        Assert.False(book.TryAnswer(7, out var item, out _));
+        Assert.Null(item);
+        Assert.True(book.TryAnswer(1, out _, out _));
+        Assert.False(book.TryAnswer(1, out _, out _));
+    }
+
+    [Fact]
+    public void An_abandoned_items_answer_is_marked_to_be_dropped()
+    {
+        var (book, _) = Sent(2, 100);
+
+        Assert.True(book.Abandon(2));
+        Assert.False(book.Abandon(9));
+
+        Assert.True(book.TryAnswer(2, out _, out var abandoned));
+        Assert.True(abandoned);
+        Assert.True(book.TryAnswer(1, out _, out var first));
+        Assert.False(first);
+    }
+
+    [Fact]
+    public void An_item_completed_before_it_was_sent_is_held_but_abandoned()
+    {
+        var book = new InFlightBook();
+        var item = new Item(1) { Done = true };
+
+        book.Register([item], 100);
+
+        Assert.True(book.Holds(1));
+        Assert.True(book.TryAnswer(1, out _, out var abandoned));
+        Assert.True(abandoned);
+    }
+
+    [Fact]
+    public void The_head_waits_from_the_first_send_into_an_empty_child_not_from_later_ones()
+    {
+        var (book, _) = Sent(1, 100);
+
+        book.Register([new Item(2)], 300);
+
+        Assert.Equal(100, book.HeadSince);
+    }
+
+    [Fact]
+    public void The_running_item_started_at_the_childs_word_when_it_is_later_and_still_unanswered()
+    {
+        var (book, _) = Sent(2, 100);
+
+        Assert.Equal(250, book.RunningSince(2, 250));
+        Assert.Equal(100, book.RunningSince(0, 0));
+        Assert.Equal(100, book.RunningSince(2, 50));
+        Assert.Equal(100, book.RunningSince(9, 250));
+        Assert.Null(new InFlightBook().RunningSince(1, 250));
+    }
+
+    [Fact]
+    public void Taking_all_returns_the_unanswered_items_in_send_order_and_empties_the_book()
+    {
+        var (book, items) = Sent(4, 100);
+        book.TryAnswer(2, out _, out _);
+
+        var unanswered = book.TakeAll();
+
+        Assert.Equal([items[0], items[2], items[3]], unanswered);
+        Assert.Equal(0, book.Count);
+        Assert.False(book.Holds(3));
+    }
+}

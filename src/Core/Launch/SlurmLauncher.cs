@@ -9,7 +9,7 @@ namespace Nursery;
 /// Runs each child as a Slurm step: <c>srun --unbuffered</c> keeps the remote task's stdin and stdout connected, so
 /// the protocol is unchanged. Every step is named <see cref="RunId"/> and bounded by <see cref="TimeLimit"/>; a child
 /// is stopped by closing its stdin, then by SIGTERM and SIGKILL to the srun process alone (never its tree: srun's
-/// helper cancels the step), then by <c>scancel</c>. Call <see cref="CancelRunAsync"/> when the run ends.
+/// helper cancels the step), then by <c>scancel</c>. A <see cref="WorkerPool{TIn,TOut}"/> calls <see cref="CancelRunAsync"/> when it is disposed.
 /// The child host, dotnet and the body's assembly must be at the same paths on the nodes (a shared file system).
 /// </summary>
 public sealed record SlurmLauncher : Launcher

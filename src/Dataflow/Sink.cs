@@ -1,5 +1,6 @@
 using System.Threading.Tasks.Dataflow;
 using LanguageExt;
+using Nursery.Engines;
 
 namespace Nursery;
 
@@ -16,6 +17,7 @@ public sealed class Sink<T> : ITargetBlock<Item<T>>, INurseryBlock, IInletBlock<
     private readonly Task _completion;
     private readonly Func<T, Task> _action;
     private readonly Policy _policy;
+    private readonly AttemptLoop _attempts;
     private readonly List<INurseryBlock> _upstreams = [];
 
     internal Sink(NurseryScope scope, Func<T, Task> action, SinkOptions options)
@@ -24,6 +26,7 @@ public sealed class Sink<T> : ITargetBlock<Item<T>>, INurseryBlock, IInletBlock<
         Name = options.Name;
         _action = action;
         _policy = options.Policy.IfNone(scope.Options.DefaultPolicy).Validate();
+        _attempts = new AttemptLoop(Name, _policy, new ScopeBooks(scope));
         // Items wait in the inlet (handed over an array at a time by the blocks of the scope, or forwarded from the
         // public face); one loop runs them, or hands them to an action block when the action runs in parallel.
         _input = new BufferBlock<Item<T>>(new DataflowBlockOptions { BoundedCapacity = options.BoundedCapacity });
@@ -203,14 +206,14 @@ public sealed class Sink<T> : ITargetBlock<Item<T>>, INurseryBlock, IInletBlock<
     /// pipeline — and gives null with <paramref name="quick"/> set: the caller counts the success. A Left gives null
     /// (it is already in the run's result); anything else, the task that ends the item.
     /// </summary>
-    private Task? Start(Item<T> item, out bool quick)
+    private Task<Either<ChildFailure, Unit>>? Start(Item<T> item, out bool quick)
     {
         quick = false;
         if (item.Value.IsLeft)
             return null;
         var value = item.Value.Match(v => v, _ => throw new InvalidOperationException());
         if (Scope.IsAborted || Scope.Ledger.KeepsSuccesses)
-            return ProcessAsync(item.Key, value, firstAttempt: null);
+            return ProcessAsync(item.Key, value, first: null);
         // The coarse clock (milliseconds, no hardware counter read): a precise one was 4% of a fast pipeline's CPU here.
         var startMilliseconds = Environment.TickCount64;
         Task acted;
@@ -223,53 +226,12 @@ public sealed class Sink<T> : ITargetBlock<Item<T>>, INurseryBlock, IInletBlock<
             acted = Task.FromException(exception);
         }
         if (!acted.IsCompletedSuccessfully)
-            return ProcessAsync(item.Key, value, (acted, startMilliseconds));
+            return ProcessAsync(item.Key, value, acted, startMilliseconds);
         quick = true;
         return null;
     }
 
-    private async Task ProcessAsync(string key, T value, (Task Acted, long StartMilliseconds)? firstAttempt)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            var started = attempt == 1 ? firstAttempt : null;
-            if (started is null && Scope.IsAborted)
-            {
-                Scope.Ledger.Failed(Scope.AbortedFailure(Name, key, attempt, itemStarted: false));
-                return;
-            }
-            // Timing a success costs more than a fast action once records are no longer kept.
-            var start = attempt > 1 || Scope.Ledger.KeepsSuccesses ? DateTimeOffset.UtcNow : default;
-            var startTicks = System.Diagnostics.Stopwatch.GetTimestamp();
-            try
-            {
-                await (started?.Acted ?? _action(value)).ConfigureAwait(false);
-                Scope.Ledger.Attempt(Name, key, attempt, 0, start, start == default ? default : DateTimeOffset.UtcNow, "Succeeded", "");
-                Scope.Ledger.Succeeded(Name, key, writeNow: false); // the sink writes its end lines itself
-                return;
-            }
-            catch (Exception exception)
-            {
-                var failure = new ChildFailure.Faulted(RemoteError.From(exception))
-                {
-                    Stage = Name,
-                    Key = key,
-                    Attempt = attempt,
-                    Elapsed = started is { } first ? TimeSpan.FromMilliseconds(Environment.TickCount64 - first.StartMilliseconds) : System.Diagnostics.Stopwatch.GetElapsedTime(startTicks),
-                };
-                Scope.Ledger.Attempt(new ItemRecord(Name, key, attempt, 0, start, DateTimeOffset.UtcNow, failure.Kind, failure.Summary));
-                var final = _policy;
-                if (_policy is RetryPolicy retry)
-                {
-                    if (!Scope.IsAborted && retry.ShouldRetry(failure, attempt) && await Scope.DelayAsync(retry.BackoffBefore(attempt + 1)).ConfigureAwait(false))
-                        continue;
-                    final = retry.Then;
-                }
-                Scope.Ledger.Failed(failure);
-                if (final == Policy.FailFast)
-                    Scope.Abort(failure);
-                return;
-            }
-        }
-    }
+    /// <summary>Runs an item's attempts under the sink's policy; <paramref name="first"/> is its first attempt when already started. Faults only for a defect.</summary>
+    private Task<Either<ChildFailure, Unit>> ProcessAsync(string key, T value, Task? first, long firstStartMilliseconds = 0) =>
+        _attempts.RunAsync<Unit, ActionAttempt<T>>(key, new ActionAttempt<T>(Scope, Name, _action, key, value, first, firstStartMilliseconds), memoryLimit: 0, firstStarted: first is not null);
 }

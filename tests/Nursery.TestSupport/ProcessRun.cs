@@ -4,8 +4,8 @@ using System.Text;
 namespace Nursery.Tests.Support;
 
 /// <summary>
-/// Runs a process to its end with stdout and stderr captured and stdin empty, bounded: a process that outlives its time
-/// is killed with its whole tree, and what it wrote so far is returned.
+/// Runs a process to its end with stdout and stderr captured, bounded: a process that outlives its time is killed with
+/// its whole tree, and what it wrote so far is returned.
 /// </summary>
 public static class ProcessRun
 {
@@ -18,7 +18,9 @@ public static class ProcessRun
     /// <summary>
     /// Runs <paramref name="file"/> with <paramref name="arguments"/> in <paramref name="directory"/> for at most
     /// <paramref name="timeout"/>. <paramref name="configure"/> may change the start (its environment);
-    /// <paramref name="onLine"/>, when given, is called with the pid and each stdout line as it is read.
+    /// <paramref name="onLine"/>, when given, is called with the pid and each stdout line as it is read. The process
+    /// reads this one's stdin, unless <paramref name="closeStdin"/> gives it an empty one (for a program that would
+    /// wait for input, such as ssh).
     /// </summary>
     public static async Task<ProcessOutcome> RunAsync(
         string file,
@@ -26,13 +28,14 @@ public static class ProcessRun
         string directory,
         TimeSpan timeout,
         Action<ProcessStartInfo>? configure = null,
-        Action<int, string>? onLine = null
+        Action<int, string>? onLine = null,
+        bool closeStdin = false
     )
     {
         var start = new ProcessStartInfo(file)
         {
             WorkingDirectory = directory,
-            RedirectStandardInput = true,
+            RedirectStandardInput = closeStdin,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -41,7 +44,8 @@ public static class ProcessRun
             start.ArgumentList.Add(argument);
         configure?.Invoke(start);
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"{file} did not start");
-        process.StandardInput.Close();
+        if (closeStdin)
+            process.StandardInput.Close();
         var stdout = onLine is null ? process.StandardOutput.ReadToEndAsync() : ReadLinesAsync(process, onLine);
         var stderr = process.StandardError.ReadToEndAsync();
         var timedOut = false;

@@ -96,7 +96,7 @@ public static class Cluster
     {
         try
         {
-            var run = ProcessRun.RunAsync(program, arguments, Environment.CurrentDirectory, TimeSpan.FromSeconds(10)).GetAwaiter().GetResult();
+            var run = ProcessRun.RunAsync(program, arguments, Environment.CurrentDirectory, TimeSpan.FromSeconds(10), closeStdin: true).GetAwaiter().GetResult();
             return run.TimedOut ? (-1, $"{program} did not answer within 10 s") : (run.ExitCode, run.Stdout + run.Stderr);
         }
         catch (System.ComponentModel.Win32Exception exception)

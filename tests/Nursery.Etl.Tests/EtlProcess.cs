@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Nursery.Tests.Support;
@@ -33,7 +32,7 @@ public sealed record EtlOutcome(int ExitCode, string Output, EtlSummary? Summary
 /// <summary>Starts the built sample (or any command) as a real process, with a bounded wait, and reads what it left.</summary>
 public static class EtlProcess
 {
-    public static readonly string RepositoryRoot = FindRoot();
+    public static readonly string RepositoryRoot = Repository.Root;
 
     /// <summary>The sample built alongside this test assembly (same configuration).</summary>
     public static readonly string SampleDll = Path.Combine(
@@ -54,46 +53,38 @@ public static class EtlProcess
 
     public static EtlSummary? ReadSummary(string path) => File.Exists(path) ? JsonSerializer.Deserialize<EtlSummary>(File.ReadAllText(path)) : null;
 
-    /// <summary>Runs a command with stdout and stderr captured; kills its process tree if it outlives <paramref name="timeout"/>.</summary>
+    /// <summary>
+    /// Runs a command with stdout and stderr captured; kills its process tree and throws if it outlives
+    /// <paramref name="timeout"/>. At the first progress line ("[  1.0s] …") calls <paramref name="onProgress"/> with the pid.
+    /// </summary>
     public static async Task<(int ExitCode, string Output)> RunAsync(string directory, TimeSpan timeout, string executable, IEnumerable<string> arguments, Action<int>? onProgress = null)
     {
-        var start = new ProcessStartInfo(executable) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        // The test host's MSBuild and test-platform variables must not leak into a nested `dotnet run`.
-        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase) || k.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase)).ToList())
-            start.Environment.Remove(name);
-        using var process = Process.Start(start)!;
-        var stdout = ReadLinesAsync(process, onProgress);
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.WaitForExitAsync().WaitAsync(timeout);
-        }
-        catch (TimeoutException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-            throw new TimeoutException($"{executable} {string.Join(' ', arguments)} ran past {timeout}; output so far:\n{await stdout}\n{await stderr}");
-        }
-        return (process.ExitCode, await stdout.WaitAsync(TimeSpan.FromSeconds(10)) + await stderr.WaitAsync(TimeSpan.FromSeconds(10)));
-    }
-
-    /// <summary>Reads stdout line by line; at the first progress line ("[  1.0s] …") calls <paramref name="onProgress"/> with the pid.</summary>
-    private static async Task<string> ReadLinesAsync(Process process, Action<int>? onProgress)
-    {
-        var text = new System.Text.StringBuilder();
         var signalled = false;
-        while (await process.StandardOutput.ReadLineAsync() is { } line)
-        {
-            text.AppendLine(line);
-            if (onProgress is not null && !signalled && line.StartsWith('['))
+        var run = await ProcessRun.RunAsync(
+            executable,
+            arguments,
+            directory,
+            timeout,
+            // The test host's MSBuild and test-platform variables must not leak into a nested `dotnet run`.
+            start =>
             {
-                signalled = true;
-                onProgress(process.Id);
-            }
-        }
-        return text.ToString();
+                foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase) || k.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase)).ToList())
+                    start.Environment.Remove(name);
+            },
+            onProgress is null
+                ? null
+                : (pid, line) =>
+                {
+                    if (!signalled && line.StartsWith('['))
+                    {
+                        signalled = true;
+                        onProgress(pid);
+                    }
+                }
+        );
+        if (run.TimedOut)
+            throw new TimeoutException($"{executable} {string.Join(' ', arguments)} ran past {timeout}; output so far:\n{run.Stdout}\n{run.Stderr}");
+        return (run.ExitCode, run.Stdout + run.Stderr);
     }
 
     public static (long Orders, long Rejects) CountRows(string database)
@@ -130,13 +121,7 @@ public static class EtlProcess
     public static List<string> AttemptOutcomes(string jobLog) =>
         File.ReadLines(jobLog).Skip(1).Select(line => line.Split('\t')).Where(f => f[1] != "(end)" && f[1] != "(deliver)").Select(f => f[6]).ToList();
 
-    public static async Task AssertNoChildLeftAsync(EtlSummary summary)
-    {
-        var pids = summary.ProcessIds.Values.SelectMany(p => p).ToList();
-        Assert.NotEmpty(pids);
-        foreach (var pid in pids)
-            await Processes.AssertGoneAsync(pid, TimeSpan.FromSeconds(5));
-    }
+    public static Task AssertNoChildLeftAsync(EtlSummary summary) => Processes.AssertAllGoneAsync([.. summary.ProcessIds.Values]);
 
     /// <summary>How many distinct lines have a row in either table.</summary>
     public static long DistinctLines(string database)
@@ -148,21 +133,10 @@ public static class EtlProcess
         return (long)command.ExecuteScalar()!;
     }
 
-
     private static long Count(SqliteConnection connection, string table)
     {
         using var command = connection.CreateCommand();
         command.CommandText = $"SELECT COUNT(*) FROM {table}";
         return (long)command.ExecuteScalar()!;
-    }
-
-    private static string FindRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Dataflow.sln")))
-                return directory.FullName;
-        }
-        throw new InvalidOperationException("Dataflow.sln not found above " + AppContext.BaseDirectory);
     }
 }

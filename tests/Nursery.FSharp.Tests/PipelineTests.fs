@@ -5,28 +5,15 @@ open System.Collections.Concurrent
 open Xunit
 open Nursery
 open Nursery.FSharp
+open Nursery.Tests.Support
 
 let bound = TimeSpan.FromSeconds 60.0
 
-/// True while the pid exists and is not a zombie (read from /proc; this process signals nothing).
-let isAlive (pid: int) =
-    try
-        let stat = IO.File.ReadAllText(sprintf "/proc/%d/stat" pid)
-        let state = stat.[stat.LastIndexOf(')') + 2]
-        state <> 'Z' && state <> 'X'
-    with :? IO.IOException -> false
+/// Every pid is gone (not alive) within five seconds: a bounded poll of /proc.
+let allGoneAsync (pids: int seq) = Processes.AllGoneWithinAsync(pids, TimeSpan.FromSeconds 5.0)
 
-/// Every pid is gone within five seconds.
-let allGone (pids: int seq) =
-    let deadline = DateTime.UtcNow.AddSeconds 5.0
-    let rec wait () =
-        let alive = pids |> Seq.filter isAlive |> List.ofSeq
-        if alive.IsEmpty then true
-        elif DateTime.UtcNow > deadline then false
-        else
-            Threading.Thread.Sleep 20
-            wait ()
-    wait ()
+/// The same, for the tests that do not run in a task.
+let allGone (pids: int seq) = (allGoneAsync pids).GetAwaiter().GetResult()
 
 let describe failure =
     match failure with
@@ -116,7 +103,8 @@ let ``An F# initializer runs in each child with its state before the first item`
 
         Assert.True(result.Completed, string result)
         Assert.Equal<int list>([ 7; 14; 21; 28; 35; 42 ], seen |> Seq.sort |> List.ofSeq)
-        Assert.True(allGone stage.ProcessIds, "a child outlived the run")
+        let! gone = allGoneAsync stage.ProcessIds
+        Assert.True(gone, "a child outlived the run")
     }
 
 [<Fact>]

@@ -23,11 +23,7 @@ let example (lines: string list) =
         return result
     }
 
-let private root () =
-    let mutable directory = DirectoryInfo(AppContext.BaseDirectory)
-    while not (File.Exists(Path.Combine(directory.FullName, "Dataflow.sln"))) do
-        directory <- nonNull directory.Parent
-    directory.FullName
+let private root () = Nursery.Tests.Support.Repository.Root
 
 [<Fact>]
 let ``The readme shows the compiled F# example exactly`` () =

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text;
+using Nursery.Tests.Support;
 
 namespace Nursery.Notebooks.Tests;
 
@@ -29,7 +29,8 @@ public static class FSharpNotebook
         await File.WriteAllTextAsync(path, script.ToString());
         try
         {
-            var (exitCode, stdout, stderr) = await RunProcessAsync(Dotnet(), ["fsi", "--quiet", path], notebook.Directory, timeout);
+            var run = await ProcessRun.RunAsync(ProcessRun.Dotnet, ["fsi", "--quiet", path], notebook.Directory, timeout);
+            var (exitCode, stdout, stderr) = (run.ExitCode, run.Stdout, run.TimedOut ? $"timed out after {timeout}\n{run.Stderr}" : run.Stderr);
             var outputs = Split(stdout, cells.Count);
             // A compile error names the cell through the line directive; at run time the last marker printed does.
             var reached = stdout.Split('\n').LastOrDefault(line => line.StartsWith(Marker, StringComparison.Ordinal));
@@ -55,33 +56,5 @@ public static class FSharpNotebook
                 lines[current].Add(line);
         }
         return [.. lines.Select(NotebookRun.CellText)];
-    }
-
-    private static string Dotnet()
-    {
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        return !string.IsNullOrEmpty(host) && File.Exists(host) ? host : "dotnet";
-    }
-
-    /// <summary>Runs a process to its end, killing it (and its tree) if it outlives <paramref name="timeout"/>.</summary>
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunProcessAsync(string file, string[] arguments, string directory, TimeSpan timeout)
-    {
-        var start = new ProcessStartInfo(file) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.WaitForExitAsync().WaitAsync(timeout);
-        }
-        catch (TimeoutException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-            return (-1, await stdout, $"timed out after {timeout}\n{await stderr}");
-        }
-        return (process.ExitCode, await stdout, await stderr);
     }
 }

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Nursery.Tests.Support;
 
 namespace Nursery.Notebooks.Tests;
 
@@ -48,7 +49,7 @@ public sealed class Notebook
     /// </summary>
     public void WriteOutputs(IReadOnlyList<string> outputs)
     {
-        var root = RepositoryRoot() + "/";
+        var root = Repository.RootAbove(Directory) + "/";
         var code = Cells.Where(cell => (string?)cell["cell_type"] == "code").ToList();
         for (var i = 0; i < code.Count; i++)
         {
@@ -60,15 +61,6 @@ public sealed class Notebook
         }
         var options = new JsonSerializerOptions { WriteIndented = true, IndentSize = 1, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
         File.WriteAllText(Path, _document.ToJsonString(options) + "\n", new UTF8Encoding(false));
-    }
-
-    /// <summary>The folder above the notebook that holds Dataflow.sln.</summary>
-    private string RepositoryRoot()
-    {
-        for (var folder = new DirectoryInfo(Directory); folder is not null; folder = folder.Parent)
-            if (File.Exists(System.IO.Path.Combine(folder.FullName, "Dataflow.sln")))
-                return folder.FullName;
-        throw new InvalidOperationException($"no Dataflow.sln above {Directory}");
     }
 
     private string LanguageOf(JsonObject cell)

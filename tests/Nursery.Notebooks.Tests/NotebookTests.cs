@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Nursery.Tests.Support;
 
 namespace Nursery.Notebooks.Tests;
 
@@ -96,13 +97,13 @@ public sealed partial class NotebookTests
             Assert.Equal("true", line.Groups[2].Value, ignoreCase: true);
             var pids = line.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(pid => int.Parse(pid, CultureInfo.InvariantCulture)).ToList();
             Assert.NotEmpty(pids);
-            Assert.All(pids, pid => Assert.False(Directory.Exists($"/proc/{pid}"), $"child {pid} is still running"));
+            Assert.All(pids, pid => Assert.True(Processes.IsGone(pid), $"child {pid} is still running"));
         }
     }
 
     private static async Task<NotebookRun> RunAsync(string name)
     {
-        var notebook = Notebook.Load(Path.Combine(NotebooksDirectory(), name));
+        var notebook = Notebook.Load(Path.Combine(Repository.Root, "notebooks", name));
         var language = notebook.CodeCells[0].Language;
         var run = language == "csharp" ? await CSharpNotebook.RunAsync(notebook, Bound) : await FSharpNotebook.RunAsync(notebook, Bound);
         if (Environment.GetEnvironmentVariable("NURSERY_NOTEBOOKS_UPDATE") == "1" && run.Succeeded)
@@ -152,16 +153,6 @@ public sealed partial class NotebookTests
         {
             Directory.Delete(directory, recursive: true);
         }
-    }
-
-    private static string NotebooksDirectory()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Dataflow.sln")))
-                return Path.Combine(directory.FullName, "notebooks");
-        }
-        throw new DirectoryNotFoundException($"no Dataflow.sln above {AppContext.BaseDirectory}");
     }
 
     [GeneratedRegex(@"children: ([0-9, ]+) — all gone: (\w+)")]

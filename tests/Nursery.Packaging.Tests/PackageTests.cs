@@ -2,6 +2,7 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
+using Nursery.Tests.Support;
 
 namespace Nursery.Packaging.Tests;
 
@@ -196,7 +197,7 @@ public sealed partial class PackageTests(PackedNursery packed) : IClassFixture<P
         Assert.True(match.Success, output);
         var pids = match.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(pid => int.Parse(pid, CultureInfo.InvariantCulture)).ToList();
         Assert.NotEmpty(pids);
-        Assert.All(pids, pid => Assert.False(Directory.Exists($"/proc/{pid}"), $"child {pid} is still running"));
+        Assert.All(pids, pid => Assert.True(Processes.IsGone(pid), $"child {pid} is still running"));
     }
 
     private Package Read(string id)

@@ -1,3 +1,4 @@
+using Nursery.Tests.Support;
 
 namespace Nursery.Packaging.Tests;
 
@@ -22,24 +23,11 @@ public sealed class PackedNursery : IAsyncLifetime
 
     public string Version { get; private set; } = "";
 
-    public static string Repository
-    {
-        get
-        {
-            for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-            {
-                if (File.Exists(Path.Combine(directory.FullName, "Dataflow.sln")))
-                    return directory.FullName;
-            }
-            throw new DirectoryNotFoundException($"no Dataflow.sln above {AppContext.BaseDirectory}");
-        }
-    }
-
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(Feed);
         foreach (var project in Projects)
-            await Commands.SucceedAsync(Repository, TimeSpan.FromMinutes(3), "pack", project, "-c", "Release", "--no-restore", "-o", Feed, "-v", "q", "-nologo");
+            await Commands.SucceedAsync(Repository.Root, TimeSpan.FromMinutes(3), "pack", project, "-c", "Release", "--no-restore", "-o", Feed, "-v", "q", "-nologo");
         var core = Directory.GetFiles(Feed, "Nursery.Core.*.nupkg").Single();
         Version = Path.GetFileNameWithoutExtension(core)["Nursery.Core.".Length..];
         var machinePackages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured

@@ -153,14 +153,7 @@ public sealed class SshLauncherTests
     }
 
     /// <summary>The uid owning <paramref name="path"/>, as stat(1) gives it.</summary>
-    private static uint OwnerOf(string path)
-    {
-        var info = new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%u", path]) { RedirectStandardOutput = true };
-        using var process = System.Diagnostics.Process.Start(info)!;
-        var text = process.StandardOutput.ReadToEnd().Trim();
-        process.WaitForExit();
-        return uint.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
-    }
+    private static uint OwnerOf(string path) => uint.Parse(Cluster.Run("stat", "-c", "%u", path).Output.Trim(), System.Globalization.CultureInfo.InvariantCulture);
 
     [System.Runtime.InteropServices.DllImport("libc")]
     private static extern uint geteuid();

@@ -218,42 +218,11 @@ public sealed class GrandchildTests
     private static List<int> Alive(IEnumerable<int> pids) => [.. pids.Where(Processes.IsAlive)];
 
     /// <summary>The living processes whose environment holds NURSERY_TEST_MARK=<paramref name="marker"/>.</summary>
-    private static List<int> Marked(string marker)
-    {
-        var wanted = System.Text.Encoding.UTF8.GetBytes($"NURSERY_TEST_MARK={marker}\0");
-        var found = new List<int>();
-        foreach (var pid in AllPids())
-        {
-            try
-            {
-                if (File.ReadAllBytes($"/proc/{pid}/environ").AsSpan().IndexOf(wanted) >= 0 && Processes.IsAlive(pid))
-                    found.Add(pid);
-            }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException) { }
-        }
-        return found;
-    }
+    private static IReadOnlyList<int> Marked(string marker) => Processes.Marked("NURSERY_TEST_MARK", marker);
 
     /// <summary>The living processes of process group <paramref name="group"/>.</summary>
-    private static List<int> InGroup(int group)
-    {
-        var found = new List<int>();
-        foreach (var pid in AllPids())
-        {
-            try
-            {
-                var stat = File.ReadAllText($"/proc/{pid}/stat");
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                if (fields[2] == group.ToString(CultureInfo.InvariantCulture) && fields[0] is not "Z" and not "X")
-                    found.Add(pid);
-            }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException) { }
-        }
-        return found;
-    }
-
-    private static IEnumerable<int> AllPids() =>
-        Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(name => name!.All(char.IsAsciiDigit)).Select(name => int.Parse(name!, CultureInfo.InvariantCulture));
+    private static List<int> InGroup(int group) =>
+        [.. Processes.AllPids().Where(pid => Processes.Stat(pid) is [var state, _, var leader, ..] && leader == group.ToString(CultureInfo.InvariantCulture) && state is not "Z" and not "X")];
 
     private static string CommandName(int pid)
     {

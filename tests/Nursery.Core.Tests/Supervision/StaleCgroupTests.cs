@@ -91,11 +91,7 @@ public sealed class StaleCgroupTests
         return done.Id;
     }
 
-    private static string StartTime(int pid)
-    {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        return stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[19];
-    }
+    private static string StartTime(int pid) => Processes.Stat(pid)?[19] ?? throw new InvalidOperationException($"process {pid} is gone");
 
     /// <summary>The cgroups under <paramref name="root"/> that process <paramref name="pid"/> made.</summary>
     private static List<string> CgroupsOf(string root, int pid) =>

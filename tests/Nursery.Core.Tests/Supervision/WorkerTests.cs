@@ -433,11 +433,8 @@ public sealed class WorkerTests
     }
 
     /// <summary>The process group of <paramref name="pid"/> (field 5 of /proc/pid/stat).</summary>
-    private static int ProcessGroupOf(int pid)
-    {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[2], System.Globalization.CultureInfo.InvariantCulture);
-    }
+    private static int ProcessGroupOf(int pid) =>
+        int.Parse(Processes.Stat(pid)?[2] ?? throw new InvalidOperationException($"process {pid} is gone"), System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
     /// The parent names the assembly's build: another build's token may point elsewhere, so the child checks the names

@@ -155,7 +155,7 @@ public static partial class PlannedRuns
         var deadline = DateTime.UtcNow + GoneWithin;
         while (true)
         {
-            var alive = RunProcesses.Marked(PlannedBodies.RunVariable, directory).Concat(named.Where(Processes.IsAlive)).Distinct().Order().ToArray();
+            var alive = Processes.Marked(PlannedBodies.RunVariable, directory).Concat(named.Where(Processes.IsAlive)).Distinct().Order().ToArray();
             if (alive.Length == 0 || DateTime.UtcNow >= deadline)
                 return alive;
             await Task.Delay(50);

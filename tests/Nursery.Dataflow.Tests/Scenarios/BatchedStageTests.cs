@@ -51,7 +51,7 @@ public sealed class BatchedStageTests
             // Only the items that crashed took a second attempt: the others of their batch were re-sent, not retried.
             Assert.All(result.Records.Where(record => record.Attempt > 1), record => Assert.Contains(record.Key, crashed));
             Assert.True(stage.Runner.Spawns >= 2 + crashed.Length, $"each crash needs a replacement child; saw {stage.Runner.Spawns} starts");
-            await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
+            await Processes.AssertAllGoneAsync(stage.ProcessIds);
         }
         finally
         {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Nursery.Tests.Support;
 
 namespace Nursery.Dataflow.Tests.Scenarios;
 
@@ -40,7 +41,7 @@ public sealed class CommandStageTests
         {
             Assert.True(result.Aborted);
         }
-        await Pipelines.AssertAllChildrenGoneAsync(shift.ProcessIds, python.ProcessIds);
+        await Processes.AssertAllGoneAsync(shift.ProcessIds, python.ProcessIds);
     }
 
     [Fact]
@@ -57,7 +58,7 @@ public sealed class CommandStageTests
 
         Assert.True(result.Completed, result.ToString());
         Assert.Equal(["1", "2", "3"], lines.Order());
-        await Pipelines.AssertAllChildrenGoneAsync(upper.ProcessIds, count.ProcessIds);
+        await Processes.AssertAllGoneAsync(upper.ProcessIds, count.ProcessIds);
     }
 
     [Fact]

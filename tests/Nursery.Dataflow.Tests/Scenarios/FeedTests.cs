@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Nursery.TestBodies;
+using Nursery.Tests.Support;
 
 namespace Nursery.Dataflow.Tests.Scenarios;
 
@@ -71,7 +72,7 @@ public sealed class FeedTests
             Assert.Equal(result.Failures.Select(failure => failure.Key).Order(StringComparer.Ordinal), ends.Where(end => end.Outcome != "Succeeded").Select(end => end.Key).Order(StringComparer.Ordinal));
             if (abortBy == AbortBy.Failure)
                 Assert.Equal(Poisoned.ToString(CultureInfo.InvariantCulture), Assert.IsType<ChildFailure.Crashed>(result.FirstFailure.Case).Key);
-            await Pipelines.AssertAllChildrenGoneAsync(check.ProcessIds, work.ProcessIds);
+            await Processes.AssertAllGoneAsync(check.ProcessIds, work.ProcessIds);
         }
         finally
         {
@@ -109,7 +110,7 @@ public sealed class FeedTests
         Assert.True(result.Inputs > 0, result.ToString());
         // Nothing was taken from the channel and dropped: what the run did not count is still there.
         Assert.Equal(Volatile.Read(ref written), result.Inputs + channel.Reader.Count);
-        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
+        await Processes.AssertAllGoneAsync(stage.ProcessIds);
     }
 
     [Fact]
@@ -131,7 +132,7 @@ public sealed class FeedTests
         Assert.Equal(AbortCause.Deadline, result.AbortCause);
         Assert.Equal(5, result.Inputs);
         Assert.True(result.IsBalanced, result.ToString());
-        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
+        await Processes.AssertAllGoneAsync(stage.ProcessIds);
     }
 
     [Theory]
@@ -151,7 +152,7 @@ public sealed class FeedTests
         Assert.Equal(AbortCause.Deadline, result.AbortCause);
         Assert.Equal(3, result.Inputs);
         Assert.True(result.IsBalanced, result.ToString());
-        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
+        await Processes.AssertAllGoneAsync(stage.ProcessIds);
 
         // The read left behind gives its item after the run returned: it is not processed, and the log says so.
         release.Release();
@@ -184,7 +185,7 @@ public sealed class FeedTests
         Assert.Equal(AbortCause.Deadline, result.AbortCause);
         Assert.Equal(3, result.Inputs);
         Assert.True(result.IsBalanced, result.ToString());
-        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
+        await Processes.AssertAllGoneAsync(stage.ProcessIds);
         release.Release();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
         static bool NamesTheLateItem(string line) => line.Contains("gave item \"k3\" after the run returned", StringComparison.Ordinal);

@@ -38,7 +38,7 @@ public sealed class NullInputTests
         Assert.Equal("Nursery.NullInput", failure.Error.Type);
         Assert.Contains("null", failure.Summary, StringComparison.Ordinal);
         Assert.Equal(["a", "c", "d"], delivered.Order(StringComparer.Ordinal));
-        await Pipelines.AssertAllChildrenGoneAsync(echo.ProcessIds);
+        await Processes.AssertAllGoneAsync(echo.ProcessIds);
     }
 
     [Fact]
@@ -77,7 +77,7 @@ public sealed class NullInputTests
         Assert.Equal(1, result.CountsByKind["Faulted"]);
         Assert.True(result.IsBalanced, result.ToString());
         Assert.DoesNotContain(result.Records, record => record.Key == "1");
-        await Pipelines.AssertAllChildrenGoneAsync(echo.ProcessIds);
+        await Processes.AssertAllGoneAsync(echo.ProcessIds);
     }
 
     [Fact]
@@ -97,7 +97,7 @@ public sealed class NullInputTests
         Assert.Equal(["3", "missing"], result.Failures.Select(failure => failure.Key).Order(StringComparer.Ordinal));
         Assert.All(result.Failures, failure => Assert.Equal("Nursery.NullInput", Assert.IsType<ChildFailure.Faulted>(failure).Error.Type));
         Assert.True(result.IsBalanced, result.ToString());
-        await Pipelines.AssertAllChildrenGoneAsync(echo.ProcessIds);
+        await Processes.AssertAllGoneAsync(echo.ProcessIds);
     }
 
     [Theory]
@@ -159,7 +159,7 @@ public sealed class NullInputTests
             Assert.Equal(AbortCause.Failure, result.AbortCause);
             Assert.Contains($"item {first.Key} in produce", result.AbortReason, StringComparison.Ordinal);
         }
-        await Pipelines.AssertAllChildrenGoneAsync(produce.ProcessIds);
+        await Processes.AssertAllGoneAsync(produce.ProcessIds);
     }
 
     /// <summary>The run may abort before the stage has started a child: whatever it started is gone.</summary>

@@ -34,7 +34,7 @@ public sealed class ScenarioTests
         Assert.Matches(@"PipelineBodies\.cs:line \d+", first.Error.StackTrace);
         Assert.Equal(0, transaction.Committed);
         Assert.True(result.IsBalanced, result.ToString());
-        await Pipelines.AssertAllChildrenGoneAsync(map.ProcessIds, convert.ProcessIds);
+        await Processes.AssertAllGoneAsync(map.ProcessIds, convert.ProcessIds);
     }
 
     [Fact]
@@ -107,7 +107,7 @@ public sealed class ScenarioTests
                     Assert.DoesNotContain(70, seen);
                     break;
             }
-            await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
+            await Processes.AssertAllGoneAsync(stage.ProcessIds);
         }
         finally
         {
@@ -135,7 +135,7 @@ public sealed class ScenarioTests
         Assert.Contains("the license server is down", failure.ToString(), StringComparison.Ordinal);
         Assert.InRange(stage.Runner.Spawns, 3, 3 + 1); // three failed starts in a row, plus one the second worker had begun
         Assert.True(result.IsBalanced, result.ToString());
-        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
+        await Processes.AssertAllGoneAsync(stage.ProcessIds);
     }
 
     [Fact]
@@ -150,7 +150,7 @@ public sealed class ScenarioTests
         Assert.Equal(9, result.Succeeded);
         var timedOut = Assert.IsType<ChildFailure.TimedOut>(Assert.Single(result.Failures));
         Assert.Equal("3", timedOut.Key);
-        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
+        await Processes.AssertAllGoneAsync(stage.ProcessIds);
     }
 
     [Fact]
@@ -166,7 +166,7 @@ public sealed class ScenarioTests
         Assert.Contains("deadline", result.AbortReason, StringComparison.Ordinal);
         Assert.True(result.IsBalanced, result.ToString());
         Assert.True(result.CountsByKind["Cancelled"] > 0);
-        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
+        await Processes.AssertAllGoneAsync(stage.ProcessIds);
     }
 
     [Fact]
@@ -182,7 +182,7 @@ public sealed class ScenarioTests
         Assert.Equal(AbortCause.Caller, result.AbortCause);
         Assert.Contains("caller cancelled", result.AbortReason, StringComparison.Ordinal);
         Assert.True(result.IsBalanced, result.ToString());
-        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
+        await Processes.AssertAllGoneAsync(stage.ProcessIds);
     }
 
     [Fact]
@@ -206,7 +206,7 @@ public sealed class ScenarioTests
         Assert.Equal("20", failure.Key);
         Assert.Equal(0, failure.ProcessId);
         Assert.True(result.IsBalanced, result.ToString());
-        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
+        await Processes.AssertAllGoneAsync(stage.ProcessIds);
     }
 
     [Theory]
@@ -266,7 +266,7 @@ public sealed class ScenarioTests
         Assert.Equal(AbortCause.BlockFaulted, result.AbortCause);
         Assert.Contains("my block broke", result.AbortReason, StringComparison.Ordinal);
         Assert.True(result.IsBalanced, result.ToString());
-        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
+        await Processes.AssertAllGoneAsync(stage.ProcessIds);
     }
 
     [Fact]

@@ -53,7 +53,7 @@ public sealed class StageTests
         var first = Assert.IsType<ChildFailure.Faulted>(result.FirstFailure.Match(failure => failure, () => throw new Xunit.Sdk.XunitException("no first failure")));
         Assert.Contains("13", first.Error.Message, StringComparison.Ordinal);
         Assert.Equal(result.Inputs, result.Succeeded + result.Failed);
-        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
+        await Processes.AssertAllGoneAsync(stage.ProcessIds);
     }
 
     [Theory]
@@ -93,7 +93,7 @@ public sealed class StageTests
             Assert.Equal(190, seen.Count);
             Assert.Equal(10, result.CountsByKind["Faulted"]);
         }
-        await Pipelines.AssertAllChildrenGoneAsync(first.ProcessIds, second.ProcessIds);
+        await Processes.AssertAllGoneAsync(first.ProcessIds, second.ProcessIds);
     }
 
     [Fact]
@@ -119,7 +119,7 @@ public sealed class StageTests
         Assert.Equal(500, result.Inputs);
         Assert.Equal(1, result.CountsByKind["Faulted"]);
         Assert.Equal(Enumerable.Range(0, 500).Where(i => i != 13).Select(i => i * 4), seen.Order());
-        await Pipelines.AssertAllChildrenGoneAsync(first.ProcessIds, second.ProcessIds);
+        await Processes.AssertAllGoneAsync(first.ProcessIds, second.ProcessIds);
     }
 
     [Fact]
@@ -137,7 +137,7 @@ public sealed class StageTests
         Assert.True(result.Completed, result.ToString());
         Assert.Equal(2_000, result.Succeeded);
         Assert.Equal(Enumerable.Range(0, 2_000).Select(i => i * 2), left.Concat(right).Order());
-        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
+        await Processes.AssertAllGoneAsync(stage.ProcessIds);
     }
 
     [Fact]
@@ -167,7 +167,7 @@ public sealed class StageTests
         Assert.True(result.Completed, result.ToString());
         Assert.Equal(Items, Volatile.Read(ref ended));
         Assert.True(mostAhead <= 100, $"the source was read up to {mostAhead} items ahead of the sink");
-        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
+        await Processes.AssertAllGoneAsync(stage.ProcessIds);
     }
 
     [Fact]
@@ -200,7 +200,7 @@ public sealed class StageTests
         Assert.Equal([8, 160], sizes.Order());
         Assert.Contains(result.Records, record => record.Key == "1" && record.Attempt == 1 && record.Outcome == "OutOfMemory");
         Assert.Contains(result.Records, record => record.Key == "1" && record.Attempt == 2 && record.Outcome == "Succeeded");
-        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
+        await Processes.AssertAllGoneAsync(stage.ProcessIds);
     }
 
     [Fact]
@@ -231,7 +231,7 @@ public sealed class StageTests
         Assert.True(result.Completed, result.ToString());
         Assert.Equal(4, pids.Distinct().Count());
         Assert.All(pids.GroupBy(pid => pid), group => Assert.Equal(5, group.Count()));
-        await Pipelines.AssertAllChildrenGoneAsync(stage.ProcessIds);
+        await Processes.AssertAllGoneAsync(stage.ProcessIds);
     }
 
     [Fact]

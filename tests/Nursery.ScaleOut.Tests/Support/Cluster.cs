@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Nursery.Tests.Support;
 
 namespace Nursery.ScaleOut.Tests.Support;
 
@@ -96,19 +96,8 @@ public static class Cluster
     {
         try
         {
-            using var process = new Process { StartInfo = new ProcessStartInfo(program) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false } };
-            foreach (var argument in arguments)
-                process.StartInfo.ArgumentList.Add(argument);
-            process.Start();
-            process.StandardInput.Close();
-            var output = process.StandardOutput.ReadToEndAsync();
-            var error = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(10_000))
-            {
-                process.Kill();
-                return (-1, $"{program} did not answer within 10 s");
-            }
-            return (process.ExitCode, output.GetAwaiter().GetResult() + error.GetAwaiter().GetResult());
+            var run = ProcessRun.RunAsync(program, arguments, Environment.CurrentDirectory, TimeSpan.FromSeconds(10), closeStdin: true).GetAwaiter().GetResult();
+            return run.TimedOut ? (-1, $"{program} did not answer within 10 s") : (run.ExitCode, run.Stdout + run.Stderr);
         }
         catch (System.ComponentModel.Win32Exception exception)
         {
@@ -117,26 +106,8 @@ public static class Cluster
     }
 
     /// <summary>The launcher process (srun or ssh) this test process started whose command line holds <paramref name="marker"/>.</summary>
-    public static IReadOnlyList<int> LaunchersWith(string marker)
-    {
-        var found = new List<int>();
-        foreach (var entry in System.IO.Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(entry), out var pid))
-                continue;
-            try
-            {
-                var stat = File.ReadAllText(Path.Combine(entry, "stat"));
-                var parent = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
-                if (parent != Environment.ProcessId)
-                    continue;
-                if (File.ReadAllText(Path.Combine(entry, "cmdline")).Contains(marker, StringComparison.Ordinal))
-                    found.Add(pid);
-            }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException) { }
-        }
-        return found;
-    }
+    public static IReadOnlyList<int> LaunchersWith(string marker) =>
+        [.. Processes.ChildrenOf(Environment.ProcessId).Where(pid => Processes.Describe(pid).Contains(marker, StringComparison.Ordinal))];
 }
 
 /// <summary>A fact that skips, with .ci/cluster-up's reason, when the single-node Slurm is not up.</summary>

@@ -3,7 +3,8 @@ using System.Text.RegularExpressions;
 namespace Nursery.Docs.Tests;
 
 /// <summary>
-/// Finds the code examples of README.md, docs/*.md and the XML doc comments of src/**/*.cs.
+/// Finds the code examples of README.md, docs/*.md and the XML doc comments of src/: &lt;code&gt; blocks in C#, and
+/// in F# the lines of a /// comment indented by four more spaces than its text (the markdown way F# tools show them).
 /// A markdown block is ```csharp or ```fsharp; an HTML comment right before it (blank lines between are allowed) may say
 /// <c>&lt;!-- example fragment: why it is not compiled --&gt;</c> or
 /// <c>&lt;!-- example context:</c> code around the example, with a line <c>{{example}}</c> where the example goes <c>--&gt;</c>.
@@ -15,6 +16,9 @@ public static partial class DocExamples
 
     public static string Root { get; } = FindRoot();
 
+    /// <summary>Where the F# examples of src/'s XML docs are compiled: it declares the names they use.</summary>
+    public const string FSharpXmlDocContext = "tests/Nursery.Docs.Tests/FSharpXmlDocContext.fsx";
+
     public static IReadOnlyList<DocExample> Examples => All.Value;
 
     public static DocExample Named(string name) => Examples.Single(example => example.Name == name);
@@ -23,11 +27,12 @@ public static partial class DocExamples
     {
         var markdown = new[] { Path.Combine(Root, "README.md") }
             .Concat(Directory.GetFiles(Path.Combine(Root, "docs"), "*.md").Order(StringComparer.Ordinal));
-        var xmlDocs = Directory.GetFiles(Path.Combine(Root, "src"), "*.cs", SearchOption.AllDirectories)
-            .Where(path => !path.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+        var xmlDocs = Directory.GetFiles(Path.Combine(Root, "src"), "*.*", SearchOption.AllDirectories)
+            .Where(path => (path.EndsWith(".cs", StringComparison.Ordinal) || path.EndsWith(".fs", StringComparison.Ordinal))
+                           && !path.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
                            && !path.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
             .Order(StringComparer.Ordinal);
-        return [.. markdown.SelectMany(FromMarkdown), .. xmlDocs.SelectMany(FromXmlDocs)];
+        return [.. markdown.SelectMany(FromMarkdown), .. xmlDocs.SelectMany(path => path.EndsWith(".fs", StringComparison.Ordinal) ? FromFSharpXmlDocs(path) : FromXmlDocs(path))];
     }
 
     public static IEnumerable<DocExample> FromMarkdown(string path)
@@ -83,6 +88,50 @@ public static partial class DocExamples
         }
     }
 
+    /// <summary>
+    /// The code blocks of F# /// comments: a run of lines whose text starts with four spaces (blank /// lines inside
+    /// the run belong to it), compiled in <see cref="FSharpXmlDocContext"/>.
+    /// </summary>
+    public static IEnumerable<DocExample> FromFSharpXmlDocs(string path)
+    {
+        var file = Relative(path);
+        var lines = File.ReadAllLines(path);
+        ExampleContext? context = null;
+        for (var i = 0; i < lines.Length; i++)
+        {
+            if (DocText(lines[i]) is not { } first || !first.StartsWith("    ", StringComparison.Ordinal) || first.Trim().Length == 0)
+                continue;
+            var end = i;
+            while (end + 1 < lines.Length && DocText(lines[end + 1]) is { } next
+                   && (next.StartsWith("    ", StringComparison.Ordinal) || (next.Trim().Length == 0 && end + 2 < lines.Length
+                       && DocText(lines[end + 2]) is { } after && after.StartsWith("    ", StringComparison.Ordinal))))
+                end++;
+            var block = lines[i..(end + 1)].Select(line => DocText(line)!).ToList();
+            var indent = block.Where(line => line.Trim().Length > 0).Min(line => line.Length - line.TrimStart().Length);
+            var code = string.Join("\n", block.Select(line => line.Length >= indent ? line[indent..] : ""));
+            context ??= LoadContext(FSharpXmlDocContext);
+            yield return new DocExample(file, i + 1, "fsharp", code, context, null);
+            i = end;
+        }
+    }
+
+    /// <summary>The text of a /// comment line after "/// " (or "///"), or null for any other line.</summary>
+    private static string? DocText(string line)
+    {
+        var text = line.TrimStart();
+        if (!text.StartsWith("///", StringComparison.Ordinal) || text.StartsWith("////", StringComparison.Ordinal))
+            return null;
+        return text.StartsWith("/// ", StringComparison.Ordinal) ? text[4..] : text[3..];
+    }
+
+    private static ExampleContext LoadContext(string file)
+    {
+        var lines = File.ReadAllLines(Path.Combine(Root, file));
+        if (lines.Count(line => line.Trim() == ExampleContext.Placeholder) != 1)
+            throw new InvalidDataException($"{file}: an example context needs exactly one line '{ExampleContext.Placeholder}' where the example goes");
+        return new ExampleContext(file, 1, lines);
+    }
+
     /// <summary>The example marker in the HTML comment that ends on the last non-blank line before the fence, if any.</summary>
     private static (ExampleContext? Context, string? Fragment) Marker(string[] lines, int fenceIndex, string file)
     {
@@ -112,7 +161,7 @@ public static partial class DocExamples
             var context = lines[(first + 1)..last];
             if (context.Count(line => line.Trim() == ExampleContext.Placeholder) != 1)
                 throw new InvalidDataException($"{file}:{first + 1}: an example context needs exactly one line '{ExampleContext.Placeholder}' where the example goes");
-            return (new ExampleContext(first + 2, context), null);
+            return (new ExampleContext(file, first + 2, context), null);
         }
         throw new InvalidDataException(
             $"{file}:{first + 1}: unknown example marker '{body.Split('\n')[0]}'. Write '<!-- example fragment: why -->' on one line, or "

@@ -18,7 +18,7 @@ public static class ExampleSource
             source.Append(example.Code).Append('\n');
             return source.ToString();
         }
-        source.Append(lineDirective(example.Context.FirstLine, example.File)).Append('\n');
+        source.Append(lineDirective(example.Context.FirstLine, example.Context.File)).Append('\n');
         for (var i = 0; i < example.Context.Lines.Count; i++)
         {
             var line = example.Context.Lines[i];
@@ -31,7 +31,7 @@ public static class ExampleSource
             source.Append(lineDirective(example.Line, example.File)).Append('\n');
             foreach (var code in example.Code.Split('\n'))
                 source.Append(indent).Append(code).Append('\n');
-            source.Append(lineDirective(example.Context.FirstLine + i + 1, example.File)).Append('\n');
+            source.Append(lineDirective(example.Context.FirstLine + i + 1, example.Context.File)).Append('\n');
         }
         return source.ToString();
     }

@@ -24,10 +24,10 @@ public static class FSharpExamples
                 script.Append("#r \"").Append(assembly).Append("\"\n");
         }
         script.Append("open System\nopen Nursery\nopen Nursery.FSharp\n");
-        // fsi reads a relative path in a line directive as relative to the script: give it the full path, and name the
-        // file relative to the repository again in the errors.
-        var fullPath = Path.GetFullPath(Path.Combine(DocExamples.Root, example.File));
-        script.Append(ExampleSource.Of(example, (line, _) => $"# {line} \"{fullPath}\""));
+        // fsi reads a relative path in a line directive as relative to the script: give it full paths, and name the
+        // files relative to the repository again in the errors.
+        var root = Path.GetFullPath(DocExamples.Root) + Path.DirectorySeparatorChar;
+        script.Append(ExampleSource.Of(example, (line, file) => $"# {line} \"{Path.GetFullPath(Path.Combine(root, file))}\""));
         var directory = Directory.CreateTempSubdirectory("nursery-doc-example-");
         try
         {
@@ -36,7 +36,7 @@ public static class FSharpExamples
             var (exitCode, stdout, stderr) = await RunAsync(["fsi", "--quiet", "--typecheck-only", path], directory.FullName);
             var errors = (stdout + "\n" + stderr).ReplaceLineEndings("\n").Split('\n')
                 .Where(line => line.Contains("error FS", StringComparison.Ordinal) || line.StartsWith("timed out", StringComparison.Ordinal))
-                .Select(line => line.Replace(fullPath, example.File, StringComparison.Ordinal))
+                .Select(line => line.Replace(root, "", StringComparison.Ordinal))
                 .Distinct()
                 .ToList();
             if (exitCode != 0 && errors.Count == 0)

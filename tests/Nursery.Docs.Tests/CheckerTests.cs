@@ -67,6 +67,40 @@ public sealed class CheckerTests
     }
 
     [Fact]
+    public void A_code_block_of_an_xml_doc_is_compiled_with_its_entities_decoded_and_an_error_names_its_source_line()
+    {
+        var directory = Directory.CreateTempSubdirectory("nursery-doc-source-");
+        try
+        {
+            var path = Path.Combine(directory.FullName, "Documented.cs");
+            File.WriteAllText(path, """
+                namespace Sample;
+
+                /// <summary>A type with examples.</summary>
+                /// <example>
+                /// <code>
+                /// var options = new List&lt;StageOptions&gt; { new() { Workers = 2 } };
+                /// </code>
+                /// <code>
+                /// var wrong = new StageOptions { NoSuchOption = 2 };
+                /// </code>
+                /// </example>
+                public static class Documented;
+                """);
+            var examples = DocExamples.FromXmlDocs(path).ToList();
+
+            Assert.Equal(2, examples.Count);
+            Assert.Empty(CSharpExamples.Errors(examples[0]));
+            var error = Assert.Single(CSharpExamples.Errors(examples[1]));
+            Assert.StartsWith($"{examples[1].File}:9: CS0117:", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_misspelt_marker_is_refused_rather_than_skipping_the_block()
     {
         var error = Assert.Throws<InvalidDataException>(() => Markdown("""

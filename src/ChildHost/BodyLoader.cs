@@ -64,10 +64,10 @@ internal static class BodyLoader
     /// metadata for the body's types at once, while Ready travels to the parent and the first request comes back
     /// (tens of milliseconds that the first item would pay; only for <see cref="JsonCodec"/>, which is safe to use from
     /// several threads, and only for types it does not write directly). The error path (the first failure's report: a
-    /// stack trace with file and line, about 30 ms of CPU cold) once the first reply has gone out, so that it does not
+    /// stack trace with file and line, slow to build the first time) once the first reply has gone out, so that it does not
     /// compete with the first item for the CPU, yet is warm before a later failure is reported (fail-fast latency).
-    /// With nothing to warm before the first item, the thread itself starts after it (a thread's start costs a fresh
-    /// process about a millisecond).
+    /// With nothing to warm before the first item, the thread itself starts after it (starting a thread costs a fresh
+    /// process time the first item would wait for).
     /// </summary>
     private static void WarmUp(ICodec codec, Type input, Type output)
     {

@@ -5,8 +5,8 @@ namespace Nursery.ChildHost;
 
 /// <summary>
 /// The child's view of its <see cref="ProgressSlot"/>: the parent's file mapped with open and mmap directly. Through
-/// MemoryMappedFile it cost a fresh child about 2.5 ms on its way to Ready (another assembly, file streams, a view
-/// accessor and safe handles); three system calls do the same. Elsewhere than on Linux it is still mapped that way.
+/// MemoryMappedFile a fresh child would load and compile another assembly, file streams, a view accessor and safe
+/// handles on its way to Ready; three system calls do the same. Elsewhere than on Linux it is still mapped that way.
 /// Lives as long as the process.
 /// </summary>
 internal sealed unsafe class ProgressMapping

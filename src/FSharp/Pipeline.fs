@@ -8,11 +8,15 @@ open Nursery
 
 /// Curried functions that build and run pipelines with `|>`.
 ///
-///     use scope = Pipeline.scope { NurseryOptions() with DefaultPolicy = Policy.Skip }
-///     let parse = scope |> Pipeline.stage (StageOptions(Workers = 2)) Orders.parse
-///     let sink = scope |> Pipeline.sink (fun row -> rows.Add row)
-///     parse |> Pipeline.into sink
-///     let! result = scope |> Pipeline.run lines parse
+///     let run (lines: string seq) =
+///         task {
+///             use scope = Pipeline.scope (NurseryOptions(DefaultPolicy = Policy.Skip))
+///             let parse = scope |> Pipeline.stage (StageOptions(Workers = 2)) Orders.parse
+///             let sink = scope |> Pipeline.sink (fun row -> rows.Add row)
+///             parse |> Pipeline.into sink
+///             let! result = scope |> Pipeline.run lines parse
+///             return Pipeline.failures result
+///         }
 module Pipeline =
 
     // The functions below that call Nursery.Core's internals (visible to this assembly only) are never inlined: an

@@ -129,7 +129,7 @@ internal sealed class ChildProcess
         Volatile.Write(ref _killRequested, 1);
         // The group first: it holds what the child started, which outlives the child if it exited already. It is one
         // kill(2), and it reaches the child itself, so its exit follows at once. CliWrap's own kill walks /proc to find
-        // the process tree (12-40 ms measured here), and CliWrap reports the exit only once that walk is over (it
+        // the process tree (slow), and CliWrap reports the exit only once that walk is over (it
         // waits for its cancellation callback), so it is held back: it runs only if the exit has not been observed
         // after a grace, when something that left the group still holds the child's pipes.
         if (KillLeftovers())

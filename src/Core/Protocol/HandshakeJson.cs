@@ -7,7 +7,8 @@ namespace Nursery.Protocol;
 /// The child host's side of the control frames (Hello and error reports out, Init in) without the JSON serializer and
 /// without <see cref="Utf8JsonReader"/>: the JSON is what <see cref="ProtocolJson"/> writes and reads (the parent still
 /// uses it), but the serializer's first use costs a fresh process tens of milliseconds of metadata set-up, even with
-/// the generated context, and the reader's first string about 15 ms: every child would pay that on its way to Ready.
+/// the generated context, and the reader's first string more than the whole hand-written read: every child would pay
+/// that on its way to Ready.
 /// </summary>
 internal static class HandshakeJson
 {
@@ -31,8 +32,8 @@ internal static class HandshakeJson
 
     /// <summary>
     /// An item's error report as JSON, as <see cref="ProtocolJson.Encode{T}"/> would write it (same property names;
-    /// strings escaped only where JSON requires it). By hand: the serializer's first use costs a fresh child about
-    /// 25 ms of CPU (measured), paid by its warm-up while the first items run, or by its first failure.
+    /// strings escaped only where JSON requires it). By hand: the serializer's first use costs a fresh child tens of
+    /// milliseconds of CPU, paid by its warm-up while the first items run, or by its first failure.
     /// </summary>
     public static byte[] EncodeRemoteError(RemoteError error) => System.Text.Encoding.UTF8.GetBytes(new System.Text.StringBuilder(256).AppendRemoteError(error).ToString());
 
@@ -75,8 +76,8 @@ internal static class HandshakeJson
     /// <summary>
     /// Reads an Init message as <see cref="ProtocolJson.TryDecode{T}"/> would: property names match exactly, unknown
     /// properties are skipped, missing optional ones keep their defaults. Malformed input gives false and a reason.
-    /// Read byte by byte, not with <see cref="Utf8JsonReader"/>: its first string costs a fresh process about 15 ms of
-    /// CPU (measured), on every child's way to Ready.
+    /// Read byte by byte, not with <see cref="Utf8JsonReader"/>: its first string costs a fresh process more CPU than the
+    /// whole hand-written read, on every child's way to Ready.
     /// </summary>
     public static bool TryDecodeInit(in ReadOnlySequence<byte> payload, out InitMessage init, out string error)
     {

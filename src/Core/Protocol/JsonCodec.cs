@@ -280,7 +280,7 @@ public sealed class JsonCodec : ICodec
         private static JsonSerializerOptions CreateOptions()
         {
             // Text goes on the wire as UTF-8, not \uXXXX escapes: the payload is read by the other side's decoder, never
-            // embedded in HTML, so the default encoder's HTML-safe escaping only made non-ASCII text 7-8x slower and bigger.
+            // embedded in HTML, so the default encoder's HTML-safe escaping would only make non-ASCII text slower and bigger.
             var options = new JsonSerializerOptions(JsonSerializerDefaults.General)
             {
                 IncludeFields = true,

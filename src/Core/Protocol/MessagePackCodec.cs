@@ -9,9 +9,9 @@ namespace Nursery;
 
 /// <summary>
 /// A binary codec: MessagePack (MessagePack-CSharp) with its contractless standard resolver, so plain records and
-/// classes need no attributes. Faster than <see cref="JsonCodec"/> (records: about 2× to encode, 3× to decode; strings:
-/// at the cost of UTF-8 transcoding, 8× less than JSON on non-ASCII text, which JSON escapes) and allocates nothing to
-/// encode (docs/micro-benchmarks.md). Choose it with <c>Body.From(function, new MessagePackCodec())</c>.
+/// classes need no attributes. Faster than <see cref="JsonCodec"/> on records and on non-ASCII text (which JSON
+/// escapes), and allocates nothing to encode (figures: docs/micro-benchmarks.md). Choose it with
+/// <c>Body.From(function, new MessagePackCodec())</c>.
 /// </summary>
 /// <remarks>
 /// <para>

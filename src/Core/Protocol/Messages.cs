@@ -21,8 +21,8 @@ internal sealed record HelloMessage(string Magic, int Version, int ProcessId, st
 /// <param name="IsStatic">False for a lambda on a stateless compiler-generated object, which the child re-creates.</param>
 /// <param name="ModuleVersionId">
 /// The build of the assembly the parent holds (its module's version id, "N" format). When the child loads the same
-/// build, the token alone names the method, without comparing names (decoding names from metadata cost a fresh child
-/// about 3 ms); another build, or none given, is checked by name.
+/// build, the token alone names the method, without comparing names (decoding names from metadata is slow in a fresh
+/// child); another build, or none given, is checked by name.
 /// </param>
 internal sealed record MethodSpec(string AssemblyPath, string TypeName, string MethodName, int MetadataToken, bool IsStatic, string ModuleVersionId = "")
 {

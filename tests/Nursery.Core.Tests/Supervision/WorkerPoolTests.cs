@@ -35,7 +35,7 @@ public sealed class WorkerPoolTests
     [Fact]
     public async Task Items_queued_behind_an_item_that_kills_its_child_go_to_the_replacement_never_back_to_the_dead_child()
     {
-        // Regression: the dead child stayed in its slot until its watcher ran, so re-sent items bounced off it and ended Cancelled.
+        // A dead child left in its slot until its watcher ran would have re-sent items bounce off it and end Cancelled.
         var options = new PoolOptions { Workers = 1, Worker = Children.Options(), RestartIntensity = new RestartIntensity(20, TimeSpan.FromSeconds(60)) };
         var pool = new WorkerPool<int, int>(Body.From<int, int>(Bodies.ExitOnNegative), options);
         await using (pool)

@@ -2,7 +2,7 @@ using Xunit.Abstractions;
 
 namespace Nursery.Dataflow.Tests.Properties;
 
-/// <summary>Issue 4: whatever the plan, every input ends as exactly one outcome.</summary>
+/// <summary>Whatever the plan, every input ends as exactly one outcome.</summary>
 public sealed class AccountingProperty
 {
     public AccountingProperty(ITestOutputHelper output) => PipelineProperties.Note(output);

@@ -2,7 +2,7 @@ using Xunit.Abstractions;
 
 namespace Nursery.Dataflow.Tests.Properties;
 
-/// <summary>Issue 4: whatever the plan, RunAsync returns (see <see cref="PipelineProperties"/>).</summary>
+/// <summary>Whatever the plan, RunAsync returns (see <see cref="PipelineProperties"/>).</summary>
 public sealed class NoHangProperty
 {
     public NoHangProperty(ITestOutputHelper output) => PipelineProperties.Note(output);

@@ -2,7 +2,7 @@ using Xunit.Abstractions;
 
 namespace Nursery.Dataflow.Tests.Properties;
 
-/// <summary>Issue 4: whatever the plan, no process of the run outlives the scope: none found in /proc with the run's mark, none the stages or bodies named.</summary>
+/// <summary>Whatever the plan, no process of the run outlives the scope: none found in /proc with the run's mark, none the stages or bodies named.</summary>
 public sealed class NoOrphanProperty
 {
     public NoOrphanProperty(ITestOutputHelper output) => PipelineProperties.Note(output);

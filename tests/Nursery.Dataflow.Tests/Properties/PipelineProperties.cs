@@ -3,7 +3,7 @@ using Xunit.Abstractions;
 namespace Nursery.Dataflow.Tests.Properties;
 
 /// <summary>
-/// Issue 4, "a pipeline that cannot hang": random pipelines with random per-item faults (throw, exit, SIGKILL, OOM,
+/// A pipeline that cannot hang: random pipelines with random per-item faults (throw, exit, SIGKILL, OOM,
 /// sleep forever, SIGSTOP, random garbage on the protocol channel, slow, transient faults that pass on a retry, a
 /// throwing sink, a failing initializer) in .NET, per-item <c>sh</c> and persistent Python stages, under random
 /// policies, deadlines and caller cancellations, run with real children. Every case of every property also checks the

@@ -3,7 +3,7 @@ using Xunit.Abstractions;
 namespace Nursery.Dataflow.Tests.Properties;
 
 /// <summary>
-/// Issue 4: fail fast aborts on an injected fault; skip delivers exactly the items without faults (a transient fault
+/// Fail fast aborts on an injected fault; skip delivers exactly the items without faults (a transient fault
 /// that the policy retries is no fault), with their values; a planned deadline or cancellation aborts with its own cause.
 /// </summary>
 public sealed class PolicyProperty

@@ -36,8 +36,8 @@ public sealed class StageTests
     /// <summary>
     /// Items of a run's start are spread over the children as they start: with a hanging item and a failing one among
     /// the first three and no item timeout, the failure still runs in the other child and fails the run fast (the
-    /// hanging child is killed). Regression: items that waited for a start took whichever child was ready first, the
-    /// failure queued in the child behind the hang, and the run never returned.
+    /// hanging child is killed). Were items that wait for a start to take whichever child is ready first, the failure
+    /// would queue in the child behind the hang, and the run would never return.
     /// </summary>
     [Fact]
     public async Task A_hanging_item_does_not_hold_back_a_failure_at_the_start_of_a_fail_fast_run()
@@ -61,8 +61,8 @@ public sealed class StageTests
     [InlineData(true)]
     public async Task A_run_ends_when_its_items_do_not_after_the_drain_timeout(bool failFast)
     {
-        // Regression: once every input had ended the scope completed its blocks by force while Lefts were still on their
-        // way to the sink, and then waited the whole drain timeout. With a ten-minute drain timeout that misses the bound.
+        // A scope that completed its blocks by force once every input had ended, while Lefts were still on their way to
+        // the sink, would then wait the whole drain timeout. With a ten-minute drain timeout that misses the bound.
         var options = Pipelines.Quick(failFast ? Policy.FailFast : Policy.Skip) with { DrainTimeout = TimeSpan.FromMinutes(10) };
         var seen = new ConcurrentBag<int>();
         await using var scope = new NurseryScope(options);

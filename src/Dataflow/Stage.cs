@@ -21,7 +21,6 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
     private readonly BufferBlock<Item<TOut>> _output;
     private readonly IItemRunner<TIn, TOut> _pool;
     private readonly Policy _policy;
-    private readonly Launcher _launcher;
     private readonly List<INurseryBlock> _upstreams = [];
     private readonly Emissions<TOut> _emissions;
     private readonly BatchRunner<TIn, TOut> _batches;
@@ -33,7 +32,6 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
         Scope = scope;
         Name = name;
         _policy = options.Policy.IfNone(scope.Options.DefaultPolicy).Validate();
-        _launcher = options.Worker.Launcher;
         _pool = runner(options.ToPoolOptions(name, scope.Options));
         // A WorkerPool times its batches itself (from a ready child on); another runner is timed here.
         BatchSizer sizer;
@@ -169,13 +167,7 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
 
     void INurseryBlock.DiscardOutput() => _output.LinkTo(DataflowBlock.NullTarget<Item<TOut>>());
 
-    async ValueTask INurseryBlock.StopAsync()
-    {
-        await _pool.DisposeAsync().ConfigureAwait(false);
-        // Last layer against orphans on a cluster: cancel whatever Slurm still runs under this run's job name.
-        if (_launcher is SlurmLauncher slurm)
-            await slurm.CancelRunAsync().ConfigureAwait(false);
-    }
+    ValueTask INurseryBlock.StopAsync() => _pool.DisposeAsync();
 
     /// <inheritdoc />
     public override string ToString() => $"Stage {Name}";

@@ -39,7 +39,7 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init) : Wire
         if (cgroup is null)
             QueueInit();
         // The host makes itself a session and process group leader first thing (NURSERY_SETSID), instead of being
-        // started through /usr/bin/setsid: one exec fewer per child (about 0.7 ms). Killed before it got there, it has
+        // started through /usr/bin/setsid: one exec fewer per child. Killed before it got there, it has
         // no group yet, and the kill falls back to the process and its tree (ChildProcess.Kill).
         if (!OperatingSystem.IsLinux())
             return new(options.Host.DotnetExecutable, [options.Host.HostAssembly], environment, Environment.CurrentDirectory);

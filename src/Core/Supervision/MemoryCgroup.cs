@@ -177,7 +177,7 @@ internal sealed partial class MemoryCgroup
         return removed;
     }
 
-    /// <summary>nursery-pid-start-n (this version), nursery-pid-n (earlier ones, no start time) and nursery-probe-pid.</summary>
+    /// <summary>nursery-pid-start-n (this version), nursery-pid-n (the name without a start time) and nursery-probe-pid.</summary>
     [GeneratedRegex(@"^nursery-(?:probe-(?<pid>[0-9]+)|(?<pid>[0-9]+)-(?:(?<start>[0-9]+)-)?[0-9]+)$", RegexOptions.CultureInvariant)]
     private static partial Regex OwnName();
 

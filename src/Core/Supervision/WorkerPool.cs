@@ -260,9 +260,9 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
     private async Task<Either<ChildFailure, Lease<Worker<TIn, TOut>>>> AcquireAsync(string key, int attempt, int items, CancellationToken cancellationToken)
     {
         // The item waits for the start of the slot it was counted against, not for whichever child is ready first:
-        // taking the first ready child piled the items of a run's start onto it (a hanging item then held the items
-        // queued behind it in that child, a fail-fast failure among them never ran, and the run hung; the failures
-        // notebook, 2026-11-23). Spreading items over the slots is what keeps one child's item from blocking others.
+        // taking the first ready child would pile the items of a run's start onto it (a hanging item would hold the
+        // items queued behind it in that child, a fail-fast failure among them would never run, and the run would
+        // hang). Spreading items over the slots is what keeps one child's item from blocking others.
         while (true)
         {
             LeaseSlot<Worker<TIn, TOut>> slot;

@@ -39,7 +39,7 @@ internal sealed class BatchPump<TIn, TOut>
         _maxBatchItems = Math.Max(1, itemsPerWorker / batchesPerWorker);
         _window = new SemaphoreSlim(_maxBatches, _maxBatches);
         InFlight = _maxBatches * _maxBatchItems;
-        // As many waiting as may be in flight: enough to refill every batch as it completes (twice that measured no faster).
+        // As many waiting as may be in flight: enough to refill every batch as it completes.
         Inlet = new Inlet<TIn>(boundedCapacity > 0 ? boundedCapacity : InFlight);
         _adaptsCapacity = boundedCapacity == 0;
         FollowBatchSize(1); // until the batch sizer has seen a batch

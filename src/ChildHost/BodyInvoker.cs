@@ -35,7 +35,7 @@ internal sealed class BoundCodec<TIn, TOut>(ICodec codec)
     /// </summary>
     public void Prepare()
     {
-        if (codec is not JsonCodec || !JsonCodec.IsPrimitive(typeof(TIn)) || !JsonCodec.IsPrimitive(typeof(TOut)))
+        if (codec is not JsonCodec || !JsonPrimitives.Contains(typeof(TIn)) || !JsonPrimitives.Contains(typeof(TOut)))
             return;
         using var scratch = new FrameBuffer(64);
         try

@@ -71,7 +71,7 @@ internal static class BodyLoader
     /// </summary>
     private static void WarmUp(ICodec codec, Type input, Type output)
     {
-        if (codec is not JsonCodec || (JsonCodec.IsPrimitive(input) && JsonCodec.IsPrimitive(output)))
+        if (codec is not JsonCodec || (JsonPrimitives.Contains(input) && JsonPrimitives.Contains(output)))
         {
             _warmUpDeferred = true;
             return;
@@ -120,7 +120,7 @@ internal static class BodyLoader
         object?[] arguments = parameters.Length switch
         {
             0 => [],
-            1 => [JsonSerializer.Deserialize(stateJson ?? "null", parameters[0].ParameterType, ProtocolJson.Options)],
+            1 => [JsonSerializer.Deserialize(stateJson ?? "null", parameters[0].ParameterType)],
             _ => throw new InvalidOperationException($"The initializer {spec.TypeName}.{spec.MethodName} must take no argument or one (the state); it takes {parameters.Length}."),
         };
         object? returned;

@@ -4,7 +4,7 @@ using Nursery.Protocol;
 namespace Nursery.ChildHost;
 
 /// <summary>
-/// The child's view of its <see cref="ProgressSlot"/>: the parent's file mapped with open and mmap directly. Through
+/// The child's view of its progress slot (<see cref="ProgressSlotLayout"/>): the parent's file mapped with open and mmap directly. Through
 /// MemoryMappedFile a fresh child would load and compile another assembly, file streams, a view accessor and safe
 /// handles on its way to Ready; three system calls do the same. Elsewhere than on Linux it is still mapped that way.
 /// Lives as long as the process.
@@ -30,7 +30,7 @@ internal sealed unsafe class ProgressMapping
         var descriptor = Native.open(path, Native.OReadWrite | Native.OCloseOnExec);
         if (descriptor < 0)
             return null;
-        var address = Native.mmap(0, ProgressSlot.Size, Native.ProtRead | Native.ProtWrite, Native.MapShared, descriptor, 0);
+        var address = Native.mmap(0, ProgressSlotLayout.Size, Native.ProtRead | Native.ProtWrite, Native.MapShared, descriptor, 0);
         _ = Native.close(descriptor);
         return address == Native.MapFailed ? null : new ProgressMapping((byte*)address);
     }
@@ -39,8 +39,8 @@ internal sealed unsafe class ProgressMapping
     {
         try
         {
-            using var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, ProgressSlot.Size, MemoryMappedFileAccess.ReadWrite);
-            var view = file.CreateViewAccessor(0, ProgressSlot.Size, MemoryMappedFileAccess.ReadWrite);
+            using var file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, ProgressSlotLayout.Size, MemoryMappedFileAccess.ReadWrite);
+            var view = file.CreateViewAccessor(0, ProgressSlotLayout.Size, MemoryMappedFileAccess.ReadWrite);
             byte* pointer = null;
             view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
             return new ProgressMapping(pointer + view.PointerOffset, view);
@@ -52,5 +52,5 @@ internal sealed unsafe class ProgressMapping
     }
 
     /// <summary>Item <paramref name="id"/> starts now (<paramref name="timestamp"/>: the clock the caller has just read).</summary>
-    public void Starting(long id, long timestamp) => ProgressSlot.Store(_slot, id, timestamp);
+    public void Starting(long id, long timestamp) => ProgressSlotLayout.Store(_slot, id, timestamp);
 }

@@ -1,7 +1,6 @@
 namespace Nursery.FSharp
 
 open System
-open System.Runtime.CompilerServices
 open System.Threading
 open System.Threading.Tasks
 open Nursery
@@ -19,21 +18,15 @@ open Nursery
 ///         }
 module Pipeline =
 
-    // The functions below that call Nursery.Core's internals (visible to this assembly only) are never inlined: an
-    // optimised F# build inlines small functions of a referenced library into the caller, which would then call an
-    // internal method from the user's assembly and fail with MethodAccessException (seen in a Release build).
-
     /// A body from an F# function (see `stage`), for use with `Body` methods such as WithInitializer.
-    [<MethodImpl(MethodImplOptions.NoInlining)>]
-    let body (f: 'a -> 'b) : Body<'a, 'b> = Body.FromClosure<'a, 'b>(f :> obj)
+    let body (f: 'a -> 'b) : Body<'a, 'b> = Closures.body f
 
     /// The body with an initializer that each child runs once, with `state` (sent as JSON), before its first item,
     /// like Python's `Pool(initializer, initargs)`. Same rules as a body: a module function or a closure that captures nothing.
     ///
     ///     let b = Pipeline.body Work.score |> Pipeline.withInitializer Work.loadModel "model.bin"
-    [<MethodImpl(MethodImplOptions.NoInlining)>]
     let withInitializer (initializer: 'state -> unit) (state: 'state) (body: Body<'a, 'b>) : Body<'a, 'b> =
-        body.WithInitializerClosure<'state>(initializer :> obj, state)
+        Closures.withInitializer initializer state body
 
     /// An in-process sink whose action returns a task (`fun row -> task { ... }`).
     let sinkTask (action: 'a -> Task) (scope: NurseryScope) : Sink<'a> = scope.Sink<'a>(Func<'a, Task>(action))
@@ -46,9 +39,8 @@ module Pipeline =
 
     /// A stage running `body` (a module function or a lambda that captures nothing, from a compiled assembly) in child processes.
     /// A closure that captures values, or one from F# Interactive or a notebook, is refused here with a message that says what to do.
-    [<MethodImpl(MethodImplOptions.NoInlining)>]
     let stage (options: StageOptions) (body: 'a -> 'b) (scope: NurseryScope) : Stage<'a, 'b> =
-        scope.Stage<'a, 'b>(Body.FromClosure<'a, 'b>(body :> obj), options)
+        scope.Stage<'a, 'b>(Closures.body body, options)
 
     /// A stage running a prepared Body (with an initializer, say).
     let stageOf (options: StageOptions) (body: Body<'a, 'b>) (scope: NurseryScope) : Stage<'a, 'b> = scope.Stage(body, options)

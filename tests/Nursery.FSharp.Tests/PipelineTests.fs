@@ -131,3 +131,26 @@ let ``runSynchronously returns the result, and aborts a run that passes its time
     Assert.Equal(AbortCause.Caller, aborted.AbortCause)
     Assert.True(aborted.IsBalanced, string aborted)
     Assert.True(allGone sleeper.ProcessIds, "a child outlived the run")
+
+/// Pipeline's functions that make bodies call Nursery.Core's public API only, so an optimised build of the caller (this
+/// assembly in Release) may inline them into its own code: none is kept from inlining, and what they make runs.
+[<Fact>]
+let ``Bodies from F# functions work when an optimised caller inlines the functions that make them`` () =
+    task {
+        let pipeline = Reflection.Assembly.Load("Nursery.FSharp").GetType("Nursery.FSharp.Pipeline", true) |> nonNull
+        for name in [ "body"; "withInitializer"; "stage" ] do
+            let flags = (pipeline.GetMethod name |> nonNull).MethodImplementationFlags
+            Assert.False(flags.HasFlag Reflection.MethodImplAttributes.NoInlining, $"Pipeline.{name} is kept from inlining")
+        let seen = ConcurrentBag<int>()
+        use scope = Pipeline.defaultScope ()
+        let scaled = scope |> Pipeline.stageOf (StageOptions(Workers = 1)) (Pipeline.body Bodies.multiply |> Pipeline.withInitializer Bodies.setFactor 3)
+        let doubled = scope |> Pipeline.stage (StageOptions(Workers = 1)) Bodies.double
+        scaled |> Pipeline.into doubled
+        doubled |> Pipeline.into (scope |> Pipeline.sink seen.Add)
+
+        let! result = (scope |> Pipeline.run [ 1; 2; 3 ] scaled).WaitAsync bound
+
+        Assert.True(result.Completed, string result)
+        Assert.Equal<int list>([ 6; 12; 18 ], seen |> Seq.sort |> List.ofSeq)
+        Assert.True(allGone (Seq.append scaled.ProcessIds doubled.ProcessIds), "a child outlived the run")
+    }

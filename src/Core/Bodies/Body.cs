@@ -28,75 +28,8 @@ public static class Body
     /// <summary>An asynchronous body: the child awaits the task. Same rules as <see cref="From{TIn,TOut}"/>.</summary>
     public static Body<TIn, TOut> FromAsync<TIn, TOut>(Func<TIn, Task<TOut>> function, ICodec? codec = null) => Create<TIn, TOut>(function, codec ?? new JsonCodec());
 
-    /// <summary>
-    /// A body from an F# function value (an FSharpFunc closure): its own Invoke method runs in the child, on a fresh
-    /// instance of the closure, so the closure must capture nothing. Used by Nursery.FSharp.
-    /// </summary>
-    internal static Body<TIn, TOut> FromClosure<TIn, TOut>(object closure) => Create<TIn, TOut>(ClosureDelegate(closure, typeof(TIn), typeof(TOut)), new JsonCodec());
-
-    /// <summary>
-    /// A delegate over what an F# function value runs: its Invoke method on the closure, or, when the closure is F#
-    /// Interactive's forwarder around a compiled static method, that method. <paramref name="result"/> null accepts any return type.
-    /// </summary>
-    internal static Delegate ClosureDelegate(object closure, Type argument, Type? result)
-    {
-        ArgumentNullException.ThrowIfNull(closure);
-        var invoke = closure.GetType().GetMethod("Invoke", BindingFlags.Public | BindingFlags.Instance, [argument]);
-        if (invoke is null || (result is not null && invoke.ReturnType != result))
-            throw new ArgumentException($"{closure.GetType()} is not a function from {argument} to {result?.ToString() ?? "anything"}.", nameof(closure));
-        // F# Interactive and notebooks wrap a compiled function passed by name in a closure of their own dynamic
-        // assembly; when that closure only forwards to a compiled static method, the child runs the method itself.
-        if (!CanBeLoadedByAChild(closure.GetType().Assembly) && ForwardedStaticMethod(invoke) is { } forwarded)
-        {
-            if (forwarded.ReturnType == invoke.ReturnType)
-                return Delegate.CreateDelegate(typeof(Func<,>).MakeGenericType(argument, forwarded.ReturnType), forwarded);
-            // 'a -> unit over a void method (an initializer): any result type was asked for.
-            if (result is null && forwarded.ReturnType == typeof(void))
-                return Delegate.CreateDelegate(typeof(Action<>).MakeGenericType(argument), forwarded);
-        }
-        return Delegate.CreateDelegate(typeof(Func<,>).MakeGenericType(argument, invoke.ReturnType), closure, invoke);
-    }
-
     /// <summary>Whether a child process can load the assembly from a file (not emitted in memory, as F# Interactive's are).</summary>
     private static bool CanBeLoadedByAChild(Assembly assembly) => !assembly.IsDynamic && !string.IsNullOrEmpty(assembly.Location);
-
-    /// <summary>
-    /// The static method a one-argument Invoke forwards to, when its IL is exactly <c>ldarg.1; [tail.] call m; ret</c>,
-    /// or <c>ldarg.1; call m; ldnull; ret</c> (a void method seen as a function returning unit).
-    /// </summary>
-    private static MethodInfo? ForwardedStaticMethod(MethodInfo invoke)
-    {
-        byte[]? il;
-        try
-        {
-            il = invoke.GetMethodBody()?.GetILAsByteArray();
-        }
-        catch (Exception exception) when (exception is InvalidOperationException or NotSupportedException)
-        {
-            return null;
-        }
-        if (il is null)
-            return null;
-        var at = 0;
-        if (il.Length > at && il[at] == 0x03)
-            at++;
-        else
-            return null;
-        if (il.Length > at + 1 && il[at] == 0xFE && il[at + 1] == 0x14)
-            at += 2;
-        var returnsUnit = il.Length == at + 7 && il[at] == 0x28 && il[at + 5] == 0x14 && il[at + 6] == 0x2A;
-        if (!returnsUnit && (il.Length != at + 6 || il[at] != 0x28 || il[at + 5] != 0x2A))
-            return null;
-        var token = BitConverter.ToInt32(il, at + 1);
-        try
-        {
-            return invoke.Module.ResolveMethod(token) is MethodInfo { IsStatic: true } target && CanBeLoadedByAChild(target.Module.Assembly) && target.GetParameters().Length == 1 ? target : null;
-        }
-        catch (ArgumentException)
-        {
-            return null;
-        }
-    }
 
     private static Body<TIn, TOut> Create<TIn, TOut>(Delegate function, ICodec codec)
     {

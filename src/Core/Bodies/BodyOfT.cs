@@ -40,9 +40,17 @@ public sealed class Body<TIn, TOut>
         return new Body<TIn, TOut>(Method, Body.Describe(initializer, "initializer"), Body.SerializeState(state), Codec);
     }
 
-    /// <summary>As <see cref="WithInitializer{TState}(Action{TState}, TState)"/> for an F# function value <c>'state -&gt; unit</c> (used by Nursery.FSharp).</summary>
-    internal Body<TIn, TOut> WithInitializerClosure<TState>(object closure, TState state) =>
-        new(Method, Body.Describe(Body.ClosureDelegate(closure, typeof(TState), null), "initializer"), Body.SerializeState(state), Codec);
+    /// <summary>
+    /// As <see cref="WithInitializer{TState}(Action{TState}, TState)"/> for an initializer that returns something: a
+    /// <see cref="Task"/> is awaited in the child before its first item, any other result is ignored (an F# function
+    /// <c>'state -&gt; unit</c>, which Nursery.FSharp's <c>Pipeline.withInitializer</c> passes here).
+    /// </summary>
+    /// <exception cref="ArgumentException">The initializer captures variables or lives in a dynamic assembly, or the state cannot be serialized.</exception>
+    public Body<TIn, TOut> WithInitializer<TState, TResult>(Func<TState, TResult> initializer, TState state)
+    {
+        ArgumentNullException.ThrowIfNull(initializer);
+        return new Body<TIn, TOut>(Method, Body.Describe(initializer, "initializer"), Body.SerializeState(state), Codec);
+    }
 
     /// <summary>Runs <paramref name="initializer"/> once in each child before its first item. Same rules as the stateful overload.</summary>
     public Body<TIn, TOut> WithInitializer(Action initializer)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using Nursery.Protocol;
 
 namespace Nursery;
 
@@ -102,7 +103,7 @@ public sealed class JsonCodec : ICodec
     public void EnsureSupported(Type type)
     {
         ArgumentNullException.ThrowIfNull(type);
-        if (IsPrimitive(type))
+        if (JsonPrimitives.Contains(type))
             return;
         EnsureRoundTrips(type, type.ToString(), []);
     }
@@ -115,7 +116,7 @@ public sealed class JsonCodec : ICodec
     /// </summary>
     private static void EnsureRoundTrips(Type type, string path, System.Collections.Generic.HashSet<Type> seen)
     {
-        if (IsPrimitive(type) || !seen.Add(type))
+        if (JsonPrimitives.Contains(type) || !seen.Add(type))
             return;
         if (Crossing.WhyNot(type) is { } reason)
             throw new NotSupportedException(path == type.ToString() ? $"{reason}." : $"{path} is a {type}: {reason}.");
@@ -164,14 +165,7 @@ public sealed class JsonCodec : ICodec
         }
     }
 
-    /// <summary>
-    /// Whether <paramref name="type"/> is written and read with <see cref="Utf8JsonWriter"/> and <see cref="Utf8JsonReader"/>
-    /// directly: the serializer's first use costs a fresh child tens of milliseconds of metadata and converter set-up,
-    /// which a body of ints or strings does not need. The bytes are the ones the serializer's own converters write.
-    /// </summary>
-    internal static bool IsPrimitive(Type type) =>
-        type == typeof(int) || type == typeof(long) || type == typeof(double) || type == typeof(bool) || type == typeof(string);
-
+    /// <summary>Whether <typeparamref name="T"/> is one of <see cref="JsonPrimitives"/>, as a constant once compiled for a value type.</summary>
     private static bool IsPrimitive<T>() =>
         typeof(T) == typeof(int) || typeof(T) == typeof(long) || typeof(T) == typeof(double) || typeof(T) == typeof(bool) || typeof(T) == typeof(string);
 

@@ -1,6 +1,3 @@
-using System.Buffers;
-using System.Text.Json;
-
 namespace Nursery.Protocol;
 
 /// <summary>The protocol version both sides must agree on in the handshake.</summary>
@@ -35,53 +32,9 @@ internal sealed record MethodSpec(string AssemblyPath, string TypeName, string M
 /// <param name="StateJson">The initializer's state, as JSON.</param>
 /// <param name="HeartbeatMilliseconds">How often the child sends a heartbeat.</param>
 /// <param name="CodecType">The codec's assembly-qualified type name.</param>
-/// <param name="ProgressPath">A <see cref="ProgressSlot"/> file to map, so the child may batch its replies; null: reply item by item.</param>
+/// <param name="ProgressPath">A progress slot's file to map (<see cref="ProgressSlotLayout"/>), so the child may batch its replies; null: reply item by item.</param>
 /// <param name="MaxResultBytes">The largest encoded result the parent accepts (<see cref="WorkerOptions.MaxResultBytes"/>); 0: <see cref="FrameBounds.DefaultMaxResultBytes"/>.</param>
 internal sealed record InitMessage(MethodSpec Body, MethodSpec? Initializer, string? StateJson, int HeartbeatMilliseconds, string CodecType, string? ProgressPath = null, int MaxResultBytes = 0);
 
 /// <summary>An error not tied to an item.</summary>
 internal sealed record ErrorMessage(string Phase, RemoteError Error);
-
-/// <summary>Source-generated JSON metadata for control frames: no reflection at start-up, where every millisecond of a child's start counts.</summary>
-[System.Text.Json.Serialization.JsonSerializable(typeof(HelloMessage))]
-[System.Text.Json.Serialization.JsonSerializable(typeof(InitMessage))]
-[System.Text.Json.Serialization.JsonSerializable(typeof(ErrorMessage))]
-[System.Text.Json.Serialization.JsonSerializable(typeof(RemoteError))]
-internal sealed partial class ProtocolJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
-
-/// <summary>JSON for control frames (not for items: those go through the stage's <see cref="ICodec"/>).</summary>
-internal static class ProtocolJson
-{
-    /// <summary>Options backed by the generated metadata, falling back to reflection for other types (initializer state).</summary>
-    public static readonly JsonSerializerOptions Options = CreateOptions();
-
-    public static byte[] Encode<T>(T message) => JsonSerializer.SerializeToUtf8Bytes(message, Options);
-
-    private static JsonSerializerOptions CreateOptions()
-    {
-        var options = new JsonSerializerOptions(JsonSerializerDefaults.General)
-        {
-            TypeInfoResolver = System.Text.Json.Serialization.Metadata.JsonTypeInfoResolver.Combine(ProtocolJsonContext.Default, new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver()),
-        };
-        options.MakeReadOnly();
-        return options;
-    }
-
-    public static bool TryDecode<T>(ReadOnlySequence<byte> payload, out T message, out string error)
-        where T : class
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(payload);
-            message = JsonSerializer.Deserialize<T>(ref reader, Options)!;
-            error = message is null ? $"an empty {typeof(T).Name}" : "";
-            return message is not null;
-        }
-        catch (JsonException exception)
-        {
-            message = null!;
-            error = $"an unreadable {typeof(T).Name}: {exception.Message}";
-            return false;
-        }
-    }
-}

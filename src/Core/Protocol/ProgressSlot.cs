@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.MemoryMappedFiles;
 
 namespace Nursery.Protocol;
@@ -8,14 +7,14 @@ namespace Nursery.Protocol;
 /// run, and when it started, before running it. That lets the child batch its replies (one write for many fast
 /// items) and still lets the parent tell, when the child dies or hangs, which item was running: the reply frames
 /// alone would blame the oldest unanswered item, which may have finished with its reply still in the child's buffer.
-/// Stores and loads are single aligned 64-bit words; they need no system call. The parent makes the file (in
+/// The bytes are <see cref="ProgressSlotLayout"/>'s. The parent makes the file (in
 /// /dev/shm when it can), the child maps it at Init (with mmap directly, see the child host's ProgressMapping), and the
 /// parent unlinks it once the child is ready. The file is made with mode 0600.
 /// </summary>
 internal sealed unsafe class ProgressSlot : IDisposable
 {
     /// <summary>The file's length in bytes.</summary>
-    public const int Size = 64;
+    public const int Size = ProgressSlotLayout.Size;
     private static int _sequence;
     private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
@@ -58,28 +57,8 @@ internal sealed unsafe class ProgressSlot : IDisposable
         }
     }
 
-    /// <summary>
-    /// Child: item <paramref name="id"/> starts now, stored into the slot mapped at <paramref name="slot"/>;
-    /// <paramref name="timestamp"/> is a <see cref="Stopwatch.GetTimestamp"/> the caller has just read (the host reads
-    /// the clock once per item). The time first, then the id, which <see cref="Running"/> reads on both sides of it.
-    /// </summary>
-    public static void Store(byte* slot, long id, long timestamp)
-    {
-        Volatile.Write(ref *(long*)(slot + 8), timestamp);
-        Volatile.Write(ref *(long*)slot, id);
-    }
-
     /// <summary>Parent: the item the child last started and when (Stopwatch ticks, comparable across processes on Linux), or (0, 0) if none.</summary>
-    public (long Id, long Since) Running()
-    {
-        while (true)
-        {
-            var id = Volatile.Read(ref *(long*)_pointer);
-            var since = Volatile.Read(ref *(long*)(_pointer + 8));
-            if (Volatile.Read(ref *(long*)_pointer) == id)
-                return (id, since);
-        }
-    }
+    public (long Id, long Since) Running() => ProgressSlotLayout.Load(_pointer);
 
     /// <summary>Removes the file (both sides keep their mapping).</summary>
     public void Unlink()

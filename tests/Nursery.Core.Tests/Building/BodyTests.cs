@@ -61,6 +61,31 @@ public sealed class BodyTests
     }
 
     [Fact]
+    public void An_initializer_that_returns_a_value_is_described_with_its_state()
+    {
+        var body = Body.From<int, int>(Bodies.Multiply);
+
+        var initialized = body.WithInitializer<int, int>(Bodies.Double, 7);
+
+        Assert.Equal(nameof(Bodies.Double), initialized.Initializer?.MethodName);
+        Assert.Equal("7", initialized.StateJson);
+        Assert.Equal(body.Name, initialized.Name);
+    }
+
+    [Fact]
+    public void An_initializer_function_that_captures_a_local_is_refused_naming_the_variable()
+    {
+        var body = Body.From<int, int>(Bodies.Multiply);
+        var offset = 3;
+
+        var error = Assert.Throws<ArgumentException>(() => body.WithInitializer<int, int>(x => x + offset, 7));
+
+        Assert.StartsWith("The initializer", error.Message, StringComparison.Ordinal);
+        Assert.Contains("captures", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'offset'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_static_method_and_a_non_capturing_lambda_are_accepted()
     {
         var fromMethod = Body.From<int, int>(Bodies.Double);

@@ -3,6 +3,7 @@ using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
+using Nursery.ChildHost;
 
 namespace Nursery.Protocol.Tests;
 

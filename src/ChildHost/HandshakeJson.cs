@@ -1,19 +1,20 @@
 using System.Buffers;
 using System.Text.Json;
 
-namespace Nursery.Protocol;
+using Nursery.Protocol;
+
+namespace Nursery.ChildHost;
 
 /// <summary>
 /// The child host's side of the control frames (Hello and error reports out, Init in) without the JSON serializer and
-/// without <see cref="Utf8JsonReader"/>: the JSON is what <see cref="ProtocolJson"/> writes and reads (the parent still
-/// uses it), but the serializer's first use costs a fresh process tens of milliseconds of metadata set-up, even with
-/// the generated context, and the reader's first string more than the whole hand-written read: every child would pay
-/// that on its way to Ready.
+/// without <see cref="Utf8JsonReader"/>: the JSON is what the parent's <c>ProtocolJson</c> (the serializer) writes and
+/// reads, but the serializer's first use costs a fresh process tens of milliseconds of metadata set-up, even with
+/// the generated context, and the reader's first string more than the whole hand-written read: every child would pay that on its way to Ready.
 /// </summary>
 internal static class HandshakeJson
 {
     /// <summary>
-    /// The Hello message as JSON, as <see cref="ProtocolJson.Encode{T}"/> would write it (same property names; strings
+    /// The Hello message as JSON, as the parent's <c>ProtocolJson.Encode</c> would write it (same property names; strings
     /// escaped only where JSON requires it). Written byte by byte: even <see cref="Utf8JsonWriter"/>'s first use sets
     /// up an escaping encoder, milliseconds of a child's start.
     /// </summary>
@@ -31,13 +32,13 @@ internal static class HandshakeJson
     }
 
     /// <summary>
-    /// An item's error report as JSON, as <see cref="ProtocolJson.Encode{T}"/> would write it (same property names;
-    /// strings escaped only where JSON requires it). By hand: the serializer's first use costs a fresh child tens of
-    /// milliseconds of CPU, paid by its warm-up while the first items run, or by its first failure.
+    /// An item's error report as JSON, as the parent's <c>ProtocolJson.Encode</c> would write it (same property names;
+    /// strings escaped only where JSON requires it). By hand: the serializer's first use costs a fresh child tens
+    /// of milliseconds of CPU, paid by its warm-up while the first items run, or by its first failure.
     /// </summary>
     public static byte[] EncodeRemoteError(RemoteError error) => System.Text.Encoding.UTF8.GetBytes(new System.Text.StringBuilder(256).AppendRemoteError(error).ToString());
 
-    /// <summary>An error not tied to an item (the body could not be loaded, say) as JSON, as <see cref="ProtocolJson.Encode{T}"/> would write it.</summary>
+    /// <summary>An error not tied to an item (the body could not be loaded, say) as JSON, as the parent's <c>ProtocolJson.Encode</c> would write it.</summary>
     public static byte[] EncodeError(ErrorMessage message) =>
         System.Text.Encoding.UTF8.GetBytes(new System.Text.StringBuilder(256).Append("{\"Phase\":").AppendJsonString(message.Phase).Append(",\"Error\":").AppendRemoteError(message.Error).Append('}').ToString());
 
@@ -74,7 +75,7 @@ internal static class HandshakeJson
     }
 
     /// <summary>
-    /// Reads an Init message as <see cref="ProtocolJson.TryDecode{T}"/> would: property names match exactly, unknown
+    /// Reads an Init message as the parent's <c>ProtocolJson.TryDecode</c> would: property names match exactly, unknown
     /// properties are skipped, missing optional ones keep their defaults. Malformed input gives false and a reason.
     /// Read byte by byte, not with <see cref="Utf8JsonReader"/>: its first string costs a fresh process more CPU than the
     /// whole hand-written read, on every child's way to Ready.

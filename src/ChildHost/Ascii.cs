@@ -1,4 +1,4 @@
-namespace Nursery.Protocol;
+namespace Nursery.ChildHost;
 
 /// <summary>
 /// Plain loops for the ASCII text of the handshake (paths, type names, numbers). The framework's UTF-8 transcoder is

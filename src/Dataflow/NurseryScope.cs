@@ -52,7 +52,7 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(body);
         EnsureNotRunning();
         options ??= new StageOptions();
-        var name = string.IsNullOrWhiteSpace(options.Name) ? body.Method.MethodName : options.Name;
+        var name = string.IsNullOrWhiteSpace(options.Name) ? body.Name[(body.Name.LastIndexOf('.') + 1)..] : options.Name;
         return Add(new Stage<TIn, TOut>(this, pool => new WorkerPool<TIn, TOut>(body, pool), options, UniqueName(name)));
     }
 

@@ -57,7 +57,7 @@ public sealed record PipelineResult
     {
         var text = new StringBuilder();
         text.Append(Completed ? "completed" : $"ABORTED: {AbortReason}")
-            .Append(CultureInfo.InvariantCulture, $" in {ChildFailure.FormatDuration(Elapsed)}: {Inputs} inputs, {Succeeded} succeeded, {Failed} failed")
+            .Append(CultureInfo.InvariantCulture, $" in {Units.Duration(Elapsed)}: {Inputs} inputs, {Succeeded} succeeded, {Failed} failed")
             .Append(Resumed > 0 ? $", {Resumed} resumed" : "")
             .AppendLine();
         foreach (var (kind, count) in CountsByKind.Where(pair => pair.Value > 0))

@@ -33,16 +33,11 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
         Name = name;
         _policy = options.Policy.IfNone(scope.Options.DefaultPolicy).Validate();
         _pool = runner(options.ToPoolOptions(name, scope.Options));
-        // A WorkerPool times its batches itself (from a ready child on); another runner is timed here.
-        BatchSizer sizer;
-        BatchSizer? timer = null;
-        if (_pool is WorkerPool<TIn, TOut> workerPool)
-            sizer = workerPool.Sizer;
-        else
-            sizer = timer = new BatchSizer();
+        // A WorkerPool sizes batches from the ones it has run; a per-item program takes one item at a time.
+        Func<int, int> nextBatchSize = _pool is WorkerPool<TIn, TOut> workerPool ? workerPool.NextBatchSize : static _ => 1;
         _emissions = new Emissions<TOut>(options.Ordered);
-        _batches = new BatchRunner<TIn, TOut>(scope, name, _pool, new AttemptLoop(name, _policy, new ScopeBooks(scope)), _emissions, options.MemoryLimit, timer);
-        _pump = new BatchPump<TIn, TOut>(options.Workers, options.ItemsPerWorker, options.BoundedCapacity, sizer, _emissions, _batches.RunAsync);
+        _batches = new BatchRunner<TIn, TOut>(scope, name, _pool, new AttemptLoop(name, _policy, new ScopeBooks(scope)), _emissions, options.MemoryLimit);
+        _pump = new BatchPump<TIn, TOut>(options.Workers, options.ItemsPerWorker, options.BoundedCapacity, nextBatchSize, _emissions, _batches.RunAsync);
         _inlet = _pump.Inlet;
         _input = new BufferBlock<Item<TIn>>(new DataflowBlockOptions { BoundedCapacity = _inlet.MaxCapacity });
         _output = new BufferBlock<Item<TOut>>(new DataflowBlockOptions { BoundedCapacity = _pump.InFlight });

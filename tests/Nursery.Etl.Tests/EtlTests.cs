@@ -140,8 +140,10 @@ public sealed class EtlTests : IDisposable
         var (exitCode, output) = await EtlProcess.RunAsync(
             _directory,
             TimeSpan.FromSeconds(60),
-            "dotnet",
-            arguments,
+            // env restores SIGINT's default action before it runs dotnet: a test run started in the background of a
+            // shell inherits SIGINT ignored, and .NET leaves an ignored SIGINT ignored (Ctrl+C would never arrive).
+            "env",
+            ["--default-signal=INT", "dotnet", .. arguments],
             onProgress: pid => Nursery.Tests.Support.Processes.Signal(pid, 2) // SIGINT, as Ctrl+C sends, once the run is under way
         );
 

@@ -122,8 +122,8 @@ public abstract partial record ChildFailure
 
         /// <inheritdoc />
         public override string Summary =>
-            $"the OOM killer ended the child at its memory limit of {FormatBytes(LimitBytes)}"
-            + PeakBytes.Match(peak => $" (peak use {FormatBytes(peak)})", () => "");
+            $"the OOM killer ended the child at its memory limit of {Units.Bytes(LimitBytes)}"
+            + PeakBytes.Match(peak => $" (peak use {Units.Bytes(peak)})", () => "");
 
         /// <inheritdoc />
         public override string Advice => "raise the stage's MemoryLimit, run fewer workers at once, or make the item smaller.";
@@ -146,8 +146,8 @@ public abstract partial record ChildFailure
         public override string Summary =>
             Limit switch
             {
-                TimeoutKind.ItemDeadline => $"the item ran past its deadline of {FormatDuration(LimitValue)}; the child was killed",
-                _ => $"the child sent no heartbeat for {FormatDuration(LimitValue)} (stopped or deadlocked); it was killed",
+                TimeoutKind.ItemDeadline => $"the item ran past its deadline of {Units.Duration(LimitValue)}; the child was killed",
+                _ => $"the child sent no heartbeat for {Units.Duration(LimitValue)} (stopped or deadlocked); it was killed",
             };
 
         /// <inheritdoc />

@@ -68,7 +68,7 @@ public abstract partial record ChildFailure
         report.Append(", item ").Append(Key.Length == 0 ? "(none)" : Key);
         report.Append(", attempt ").Append(Attempt);
         report.Append(", pid ").Append(ProcessId == 0 ? "(not started)" : ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        report.Append(", after ").Append(FormatDuration(Elapsed)).AppendLine();
+        report.Append(", after ").Append(Units.Duration(Elapsed)).AppendLine();
         AppendDetails(report);
         if (StderrTail.Count > 0)
         {
@@ -84,16 +84,6 @@ public abstract partial record ChildFailure
     public abstract string Advice { get; }
 
     private protected virtual void AppendDetails(StringBuilder report) { }
-
-    internal static string FormatDuration(TimeSpan span) =>
-        span.TotalSeconds >= 1
-            ? span.TotalSeconds.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) + " s"
-            : span.TotalMilliseconds.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + " ms";
-
-    internal static string FormatBytes(long bytes) =>
-        bytes >= 1 << 20
-            ? (bytes / (double)(1 << 20)).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + " MiB"
-            : bytes.ToString(System.Globalization.CultureInfo.InvariantCulture) + " bytes";
 
     /// <summary>The failure as an optional value, for pattern code that wants <see cref="Option{A}"/>.</summary>
     public Option<ChildFailure> AsOption() => this;

@@ -30,7 +30,7 @@ internal static class PoolMap
             {
                 while (more && inFlight.Count < maxBatches)
                 {
-                    var size = pool.Sizer.Next(MaxBatchItems);
+                    var size = pool.NextBatchSize(MaxBatchItems);
                     var batch = new List<TIn>(size);
                     while (batch.Count < size && (more = source.MoveNext()))
                         batch.Add(source.Current);

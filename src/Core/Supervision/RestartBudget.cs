@@ -24,7 +24,7 @@ internal sealed class RestartBudget(PoolOptions options)
             _restartTimes.Dequeue();
         if (_restartTimes.Count <= options.RestartIntensity.MaxRestarts)
             return null;
-        return $"the pool restarted children more than {options.RestartIntensity.MaxRestarts} times within {ChildFailure.FormatDuration(options.RestartIntensity.Window)} (PoolOptions.RestartIntensity)";
+        return $"the pool restarted children more than {options.RestartIntensity.MaxRestarts} times within {Units.Duration(options.RestartIntensity.Window)} (PoolOptions.RestartIntensity)";
     }
 
     /// <summary>A child started: the run of failed starts is over.</summary>

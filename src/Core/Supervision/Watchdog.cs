@@ -37,7 +37,7 @@ internal static class Watchdog
     public static ChildFailure? Expired(WorkerOptions options, long now, long started, bool ready, bool helloSeen, long lastHeard, long? runningSince)
     {
         if (!ready && Stopwatch.GetElapsedTime(started, now) > options.StartTimeout)
-            return new ChildFailure.StartFailed($"the child was not ready within {ChildFailure.FormatDuration(options.StartTimeout)} (WorkerOptions.StartTimeout); it was killed");
+            return new ChildFailure.StartFailed($"the child was not ready within {Units.Duration(options.StartTimeout)} (WorkerOptions.StartTimeout); it was killed");
         if (helloSeen && options.HeartbeatTimeout != Timeout.InfiniteTimeSpan && Stopwatch.GetElapsedTime(lastHeard, now) > options.HeartbeatTimeout)
             return new ChildFailure.TimedOut(TimeoutKind.Heartbeat, options.HeartbeatTimeout);
         if (options.ItemTimeout != Timeout.InfiniteTimeSpan && runningSince is { } since && Stopwatch.GetElapsedTime(since, now) > options.ItemTimeout)

@@ -145,8 +145,11 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
     public IAsyncEnumerable<Either<ChildFailure, TOut>> MapAsync(IEnumerable<TIn> inputs, CancellationToken cancellationToken = default) =>
         PoolMap.MapAsync(this, inputs, cancellationToken);
 
-    /// <summary>The batch sizer a stage shares with this pool: the pool times every batch from a ready child on.</summary>
-    internal BatchSizer Sizer => _sizer;
+    /// <summary>
+    /// How many items to give <see cref="InvokeBatchAsync"/> next, at most <paramref name="max"/>: about 2 ms of a
+    /// child's work, learned from the batches this pool has run (timed from a ready child on); 1 until one has completed.
+    /// </summary>
+    public int NextBatchSize(int max) => _sizer.Next(max);
 
     private async Task<(Either<ChildFailure, TOut> Result, int ProcessId)[]> InvokeBatchCoreAsync(IReadOnlyList<TIn> inputs, Func<int, string> keyOf, CancellationToken cancellationToken)
     {

@@ -15,7 +15,7 @@ internal sealed class BatchPump<TIn, TOut>
     /// <summary>The fewest items the automatic input capacity keeps waiting.</summary>
     private const int MinimumAdaptedCapacity = 16;
 
-    private readonly BatchSizer _sizer;
+    private readonly Func<int, int> _nextBatchSize;
     private readonly Emissions<TOut> _emissions;
     private readonly Func<Item<TIn>[], Task<Item<TOut>[]>> _run;
     private readonly SemaphoreSlim _window;
@@ -26,12 +26,12 @@ internal sealed class BatchPump<TIn, TOut>
     /// <param name="workers">Children that run batches at once.</param>
     /// <param name="itemsPerWorker">Items a child may hold at once.</param>
     /// <param name="boundedCapacity">Items that may wait at the inlet; 0 follows the batch size.</param>
-    /// <param name="sizer">Sizes the batches.</param>
+    /// <param name="nextBatchSize">The next batch's size, given the most it may be.</param>
     /// <param name="emissions">Where each batch's outputs go.</param>
     /// <param name="run">Runs one batch; never throws.</param>
-    public BatchPump(int workers, int itemsPerWorker, int boundedCapacity, BatchSizer sizer, Emissions<TOut> emissions, Func<Item<TIn>[], Task<Item<TOut>[]>> run)
+    public BatchPump(int workers, int itemsPerWorker, int boundedCapacity, Func<int, int> nextBatchSize, Emissions<TOut> emissions, Func<Item<TIn>[], Task<Item<TOut>[]>> run)
     {
-        _sizer = sizer;
+        _nextBatchSize = nextBatchSize;
         _emissions = emissions;
         _run = run;
         var batchesPerWorker = itemsPerWorker >= 2 ? 2 : 1;
@@ -75,7 +75,7 @@ internal sealed class BatchPump<TIn, TOut>
                         held.AddRange(array);
                 }
                 await _window.WaitAsync().ConfigureAwait(false);
-                var size = _sizer.Next(_maxBatchItems);
+                var size = _nextBatchSize(_maxBatchItems);
                 FollowBatchSize(size);
                 var batch = new Item<TIn>[Math.Min(held.Count - at, size)];
                 held.CopyTo(at, batch, 0, batch.Length);

@@ -8,7 +8,7 @@ namespace Nursery.Engines;
 /// once and each failure goes through the stage's <see cref="AttemptLoop"/>. A retried item is waited for (ordered)
 /// or sent on by itself when done (unordered), so a backoff does not hold the batch's window slot.
 /// </summary>
-internal sealed class BatchRunner<TIn, TOut>(NurseryScope scope, string name, IItemRunner<TIn, TOut> pool, AttemptLoop attempts, Emissions<TOut> emissions, long memoryLimit, BatchSizer? timer)
+internal sealed class BatchRunner<TIn, TOut>(NurseryScope scope, string name, IItemRunner<TIn, TOut> pool, AttemptLoop attempts, Emissions<TOut> emissions, long memoryLimit)
 {
     public NurseryScope Scope => scope;
 
@@ -55,9 +55,7 @@ internal sealed class BatchRunner<TIn, TOut>(NurseryScope scope, string name, II
             }
 
             var start = DateTimeOffset.UtcNow;
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var results = await pool.InvokeBatchAsync(inputs, keys, scope.Token).ConfigureAwait(false);
-            timer?.Observe(inputs.Length, System.Diagnostics.Stopwatch.GetTimestamp() - started);
             var end = DateTimeOffset.UtcNow;
 
             // Successes first, counted before any failure goes through the policy (which may abort the run). Their

@@ -28,7 +28,7 @@ internal sealed class PipelineRun(NurseryScope scope, AbortState abort)
         Ledger = ledger;
         using var callerRegistration = cancellationToken.Register(() => scope.Abort("the caller cancelled the run", null, AbortCause.Caller));
         using var deadline = Options.Deadline == Timeout.InfiniteTimeSpan ? null : new CancellationTokenSource(Options.Deadline);
-        using var deadlineRegistration = deadline?.Token.Register(() => scope.Abort($"the run's deadline of {ChildFailure.FormatDuration(Options.Deadline)} passed", null, AbortCause.Deadline));
+        using var deadlineRegistration = deadline?.Token.Register(() => scope.Abort($"the run's deadline of {Units.Duration(Options.Deadline)} passed", null, AbortCause.Deadline));
         using var progress = Options.Progress.MatchUnsafe(p => new Timer(_ => p.Report(ledger.Progress()), null, Options.ProgressInterval, Options.ProgressInterval), () => null);
 
         WireCompletion(blocks, first);
@@ -96,7 +96,7 @@ internal sealed class PipelineRun(NurseryScope scope, AbortState abort)
             await Task.WhenAny(feeding, Task.Delay(FeedState.StuckAfter)).ConfigureAwait(false);
             if (read > 0 && state.TryLeave(read))
             {
-                RunLog.SourceLeftBehind(Options.Logger, ChildFailure.FormatDuration(Options.DrainTimeout));
+                RunLog.SourceLeftBehind(Options.Logger, Units.Duration(Options.DrainTimeout));
                 ledger.SourceDone();
                 return;
             }

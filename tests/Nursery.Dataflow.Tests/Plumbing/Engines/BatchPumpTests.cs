@@ -74,7 +74,7 @@ public sealed class BatchPumpTests
         // One worker holding 4 items: a window of 2 batches; the sizer has seen no batch, so batches of 1.
         var batches = new Batches();
         var emissions = new Emissions<int>(ordered: true);
-        var pump = new BatchPump<int, int>(workers: 1, itemsPerWorker: 4, boundedCapacity: 0, new BatchSizer(), emissions, batches.RunAsync);
+        var pump = new BatchPump<int, int>(workers: 1, itemsPerWorker: 4, boundedCapacity: 0, new BatchSizer().Next, emissions, batches.RunAsync);
         var pumping = pump.RunAsync();
         var sending = SendAllAsync(emissions, pump, batches);
 
@@ -102,7 +102,7 @@ public sealed class BatchPumpTests
         sizer.Observe(10, 0);
         var batches = new Batches();
         var emissions = new Emissions<int>(ordered: false);
-        var pump = new BatchPump<int, int>(workers: 2, itemsPerWorker: 4, boundedCapacity: 0, sizer, emissions, batches.RunAsync);
+        var pump = new BatchPump<int, int>(workers: 2, itemsPerWorker: 4, boundedCapacity: 0, sizer.Next, emissions, batches.RunAsync);
         var pumping = pump.RunAsync();
         var sending = SendAllAsync(emissions, pump, batches);
 
@@ -120,8 +120,8 @@ public sealed class BatchPumpTests
     [Fact]
     public void The_automatic_input_capacity_starts_small_and_a_capacity_the_user_set_stays()
     {
-        var automatic = new BatchPump<int, int>(workers: 2, itemsPerWorker: 1024, boundedCapacity: 0, new BatchSizer(), new Emissions<int>(ordered: true), Task.FromResult);
-        var set = new BatchPump<int, int>(workers: 2, itemsPerWorker: 1024, boundedCapacity: 100, new BatchSizer(), new Emissions<int>(ordered: true), Task.FromResult);
+        var automatic = new BatchPump<int, int>(workers: 2, itemsPerWorker: 1024, boundedCapacity: 0, new BatchSizer().Next, new Emissions<int>(ordered: true), Task.FromResult);
+        var set = new BatchPump<int, int>(workers: 2, itemsPerWorker: 1024, boundedCapacity: 100, new BatchSizer().Next, new Emissions<int>(ordered: true), Task.FromResult);
 
         // 4 batches in flight of at most 512 items; before any batch, batches of 1: two rounds, at least 16.
         Assert.Equal((2048, 2048, 16), (automatic.InFlight, automatic.Inlet.MaxCapacity, automatic.Inlet.Capacity));
@@ -134,7 +134,7 @@ public sealed class BatchPumpTests
         var sizer = new BatchSizer();
         var batches = new Batches();
         var emissions = new Emissions<int>(ordered: true);
-        var pump = new BatchPump<int, int>(workers: 2, itemsPerWorker: 1024, boundedCapacity: 0, sizer, emissions, batches.RunAsync);
+        var pump = new BatchPump<int, int>(workers: 2, itemsPerWorker: 1024, boundedCapacity: 0, sizer.Next, emissions, batches.RunAsync);
         var pumping = pump.RunAsync();
         var sending = SendAllAsync(emissions, pump, batches);
 

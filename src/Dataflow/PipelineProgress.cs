@@ -16,7 +16,7 @@ public sealed record PipelineProgress(long Inputs, long Succeeded, long Failed, 
     public IReadOnlyDictionary<string, StageProgress> Stages { get; init; } = new Dictionary<string, StageProgress>();
 
     /// <summary>Items that ended as a failure so far, by kind (all seven cases, zeros included).</summary>
-    public IReadOnlyDictionary<string, long> FailedByKind { get; init; } = new Dictionary<string, long>();
+    public IReadOnlyDictionary<FailureKind, long> FailedByKind { get; init; } = new Dictionary<FailureKind, long>();
 
     /// <summary>Items that have ended: <see cref="Succeeded"/> plus <see cref="Failed"/>.</summary>
     public long Done => Succeeded + Failed;

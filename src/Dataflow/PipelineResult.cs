@@ -38,7 +38,7 @@ public sealed record PipelineResult
     public required long Resumed { get; init; }
 
     /// <summary>Failed items by case (Faulted, StartFailed, Crashed, OutOfMemory, TimedOut, ProtocolViolation, Cancelled); every case is present.</summary>
-    public required IReadOnlyDictionary<string, long> CountsByKind { get; init; }
+    public required IReadOnlyDictionary<FailureKind, long> CountsByKind { get; init; }
 
     /// <summary>Per-attempt records (stage, key, attempt, pid, start, end, outcome), failures kept first when capped.</summary>
     public required IReadOnlyList<ItemRecord> Records { get; init; }

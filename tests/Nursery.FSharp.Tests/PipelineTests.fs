@@ -131,3 +131,15 @@ let ``runSynchronously returns the result, and aborts a run that passes its time
     Assert.Equal(AbortCause.Caller, aborted.AbortCause)
     Assert.True(aborted.IsBalanced, string aborted)
     Assert.True(allGone sleeper.ProcessIds, "a child outlived the run")
+
+[<Fact>]
+let ``A record's outcome matches as Succeeded or Failed with the failure's kind`` () =
+    let name outcome =
+        match outcome with
+        | Succeeded -> "ok"
+        | Failed kind -> sprintf "failed: %O" kind
+    Assert.Equal("ok", name ItemOutcome.Succeeded)
+    Assert.Equal("failed: Crashed", name (ItemOutcome.Failed FailureKind.Crashed))
+    Assert.Equal<string list>(
+        [ "ok"; "failed: Faulted"; "failed: StartFailed"; "failed: Crashed"; "failed: OutOfMemory"; "failed: TimedOut"; "failed: ProtocolViolation"; "failed: Cancelled" ],
+        ItemOutcome.All |> Seq.map name |> List.ofSeq)

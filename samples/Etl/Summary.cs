@@ -16,7 +16,7 @@ internal sealed record Summary
     public required long OrderRows { get; init; }
     public required long RejectRows { get; init; }
     public required long Batches { get; init; }
-    public required IReadOnlyDictionary<string, long> FailedByKind { get; init; }
+    public required IReadOnlyDictionary<FailureKind, long> FailedByKind { get; init; }
     public required IReadOnlyDictionary<string, StageProgress> Stages { get; init; }
     public required IReadOnlyDictionary<string, int[]> ProcessIds { get; init; }
     public required double Seconds { get; init; }

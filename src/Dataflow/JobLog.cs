@@ -25,6 +25,9 @@ internal sealed partial class JobLog : IAsyncDisposable
 
     public const string EndStage = "(end)";
     public const string DeliverStage = "(deliver)";
+
+    /// <summary>The outcome column of a "(deliver)" line; an attempt's and an end line's is an <see cref="ItemOutcome"/>'s text.</summary>
+    public const string DeliverOutcome = "Started";
     private const int Fields = 8;
     private const int FlushAt = 1 << 16;
 
@@ -196,8 +199,13 @@ internal sealed partial class JobLog : IAsyncDisposable
         if (!TryUnescape(line[fields[0]], out var key))
             throw Malformed(path, number, "its key has an escape other than \\\\, \\t, \\n, \\r or \\uXXXX", line);
         if (stage.SequenceEqual(DeliverStage))
+        {
             states[key] = KeyState.InDoubt;
-        else if (line[fields[6]].SequenceEqual("Succeeded"))
+            return;
+        }
+        if (!ItemOutcome.TryParse(line[fields[6]], out var outcome))
+            throw Malformed(path, number, "its outcome is neither Succeeded nor a failure kind", line);
+        if (outcome.IsSuccess)
             states[key] = KeyState.Succeeded;
         else
             states.Remove(key);
@@ -213,13 +221,13 @@ internal sealed partial class JobLog : IAsyncDisposable
 
     /// <summary>A line for an attempt.</summary>
     public void Attempt(ItemRecord record) =>
-        Write(record.Key, record.Stage, record.Attempt, record.ProcessId, record.Start, (record.End - record.Start).TotalSeconds, record.Outcome, record.Detail);
+        Write(record.Key, record.Stage, record.Attempt, record.ProcessId, record.Start, (record.End - record.Start).TotalSeconds, record.Outcome.ToString(), record.Detail);
 
-    /// <summary>An item's end line ("Succeeded" or a failure's kind).</summary>
-    public void Ended(string key, string outcome, string detail) => Write(key, EndStage, 0, 0, DateTimeOffset.UtcNow, 0, outcome, detail);
+    /// <summary>An item's end line.</summary>
+    public void Ended(string key, ItemOutcome outcome, string detail) => Write(key, EndStage, 0, 0, DateTimeOffset.UtcNow, 0, outcome.ToString(), detail);
 
     /// <summary>The line a sink writes for an item before its action starts (flushed by the sink before it starts any).</summary>
-    public void Delivering(string key, string sink, DateTimeOffset now) => Write(key, DeliverStage, 0, 0, now, 0, "Started", sink);
+    public void Delivering(string key, string sink, DateTimeOffset now) => Write(key, DeliverStage, 0, 0, now, 0, DeliverOutcome, sink);
 
     /// <summary>End lines for items in doubt that <see cref="NurseryOptions.ResumeInDoubt"/> says the sink has, written at once.</summary>
     public void Settled(IReadOnlyList<string> keys)
@@ -227,7 +235,7 @@ internal sealed partial class JobLog : IAsyncDisposable
         if (keys.Count == 0)
             return;
         foreach (var key in keys)
-            Ended(key, "Succeeded", "in doubt after the earlier run; NurseryOptions.ResumeInDoubt said the sink has it");
+            Ended(key, ItemOutcome.Succeeded, "in doubt after the earlier run; NurseryOptions.ResumeInDoubt said the sink has it");
         Flush();
     }
 

@@ -15,8 +15,8 @@ public sealed record PipelineProgress(long Inputs, long Succeeded, long Failed, 
     /// <summary>Attempts per stage (or sink) so far, by stage name: how many came back a success and how many a failure.</summary>
     public IReadOnlyDictionary<string, StageProgress> Stages { get; init; } = new Dictionary<string, StageProgress>();
 
-    /// <summary>Items that ended as a failure so far, by kind (all seven cases, zeros included).</summary>
-    public IReadOnlyDictionary<string, long> FailedByKind { get; init; } = new Dictionary<string, long>();
+    /// <summary>Items that ended as a failure so far, by <see cref="FailureKind"/> (all seven, zeros included).</summary>
+    public IReadOnlyDictionary<FailureKind, long> FailedByKind { get; init; } = new Dictionary<FailureKind, long>();
 
     /// <summary>Items that have ended: <see cref="Succeeded"/> plus <see cref="Failed"/>.</summary>
     public long Done => Succeeded + Failed;

@@ -37,8 +37,8 @@ public sealed record PipelineResult
     /// <summary>Items skipped because the job log already recorded them as succeeded (resume).</summary>
     public required long Resumed { get; init; }
 
-    /// <summary>Failed items by case (Faulted, StartFailed, Crashed, OutOfMemory, TimedOut, ProtocolViolation, Cancelled); every case is present.</summary>
-    public required IReadOnlyDictionary<string, long> CountsByKind { get; init; }
+    /// <summary>Failed items by <see cref="FailureKind"/>, in the order of its members; every kind is present, zeros included.</summary>
+    public required IReadOnlyDictionary<FailureKind, long> CountsByKind { get; init; }
 
     /// <summary>Per-attempt records (stage, key, attempt, pid, start, end, outcome), failures kept first when capped.</summary>
     public required IReadOnlyList<ItemRecord> Records { get; init; }

@@ -2,7 +2,7 @@ namespace Nursery.FSharp
 
 open Nursery
 
-/// Pattern matching over the seven ChildFailure cases; the compiler checks that a match handles them all.
+/// Pattern matching over the seven ChildFailure cases and an item's outcome; the compiler checks that a match handles them all.
 [<AutoOpen>]
 module Failures =
 
@@ -18,6 +18,11 @@ module Failures =
             (fun p -> ProtocolViolation p),
             (fun c -> Cancelled c)
         )
+
+    /// How an attempt or an item ended (an ItemRecord's Outcome), for exhaustive `match`:
+    /// `match record.Outcome with Succeeded -> … | Failed kind -> …`, where `kind` is the FailureKind.
+    let (|Succeeded|Failed|) (outcome: ItemOutcome) =
+        if outcome.IsSuccess then Succeeded else Failed outcome.Kind.Value
 
     /// Options of the C# API as F# options.
     module Option =

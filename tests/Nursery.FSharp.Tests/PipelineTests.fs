@@ -154,3 +154,15 @@ let ``Bodies from F# functions work when an optimised caller inlines the functio
         Assert.Equal<int list>([ 6; 12; 18 ], seen |> Seq.sort |> List.ofSeq)
         Assert.True(allGone (Seq.append scaled.ProcessIds doubled.ProcessIds), "a child outlived the run")
     }
+
+[<Fact>]
+let ``A record's outcome matches as Succeeded or Failed with the failure's kind`` () =
+    let name outcome =
+        match outcome with
+        | Succeeded -> "ok"
+        | Failed kind -> sprintf "failed: %O" kind
+    Assert.Equal("ok", name ItemOutcome.Succeeded)
+    Assert.Equal("failed: Crashed", name (ItemOutcome.Failed FailureKind.Crashed))
+    Assert.Equal<string list>(
+        [ "ok"; "failed: Faulted"; "failed: StartFailed"; "failed: Crashed"; "failed: OutOfMemory"; "failed: TimedOut"; "failed: ProtocolViolation"; "failed: Cancelled" ],
+        ItemOutcome.All |> Seq.map name |> List.ofSeq)

@@ -40,5 +40,5 @@ let ``The readme F# example runs and reports the bad line`` () =
     task {
         let! result = (example [ "1"; "2"; "x" ]).WaitAsync(TimeSpan.FromSeconds 60.0)
         Assert.Equal(2L, result.Succeeded)
-        Assert.Equal(1L, result.CountsByKind["Faulted"])
+        Assert.Equal(1L, result.CountsByKind[FailureKind.Faulted])
     }

@@ -11,7 +11,7 @@ public abstract partial record ChildFailure
     public sealed record Faulted(RemoteError Error) : ChildFailure
     {
         /// <inheritdoc />
-        public override string Kind => nameof(Faulted);
+        public override FailureKind Kind => FailureKind.Faulted;
 
         private protected override void OnlyNurseryCoreDefinesCases() { }
 
@@ -37,7 +37,7 @@ public abstract partial record ChildFailure
             : this(reason, Option<RemoteError>.None) { }
 
         /// <inheritdoc />
-        public override string Kind => nameof(StartFailed);
+        public override FailureKind Kind => FailureKind.StartFailed;
 
         private protected override void OnlyNurseryCoreDefinesCases() { }
 
@@ -60,7 +60,7 @@ public abstract partial record ChildFailure
     public sealed record Crashed(int ExitCode, Option<int> Signal, string Note) : ChildFailure
     {
         /// <inheritdoc />
-        public override string Kind => nameof(Crashed);
+        public override FailureKind Kind => FailureKind.Crashed;
 
         private protected override void OnlyNurseryCoreDefinesCases() { }
 
@@ -116,7 +116,7 @@ public abstract partial record ChildFailure
     public sealed record OutOfMemory(long LimitBytes, Option<long> PeakBytes) : ChildFailure
     {
         /// <inheritdoc />
-        public override string Kind => nameof(OutOfMemory);
+        public override FailureKind Kind => FailureKind.OutOfMemory;
 
         private protected override void OnlyNurseryCoreDefinesCases() { }
 
@@ -138,7 +138,7 @@ public abstract partial record ChildFailure
     public sealed record TimedOut(TimeoutKind Limit, TimeSpan LimitValue) : ChildFailure
     {
         /// <inheritdoc />
-        public override string Kind => nameof(TimedOut);
+        public override FailureKind Kind => FailureKind.TimedOut;
 
         private protected override void OnlyNurseryCoreDefinesCases() { }
 
@@ -169,7 +169,7 @@ public abstract partial record ChildFailure
     public sealed record ProtocolViolation(string Detail, IReadOnlyList<byte> BytesSeen) : ChildFailure
     {
         /// <inheritdoc />
-        public override string Kind => nameof(ProtocolViolation);
+        public override FailureKind Kind => FailureKind.ProtocolViolation;
 
         private protected override void OnlyNurseryCoreDefinesCases() { }
 
@@ -203,7 +203,7 @@ public abstract partial record ChildFailure
     public sealed record Cancelled(string Reason, Option<ChildFailure> Cause, bool ItemStarted) : ChildFailure
     {
         /// <inheritdoc />
-        public override string Kind => nameof(Cancelled);
+        public override FailureKind Kind => FailureKind.Cancelled;
 
         private protected override void OnlyNurseryCoreDefinesCases() { }
 

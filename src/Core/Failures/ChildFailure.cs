@@ -39,8 +39,8 @@ public abstract partial record ChildFailure
     /// <summary>The last lines the child wrote to stderr before the failure, oldest first.</summary>
     public IReadOnlyList<string> StderrTail { get; init; } = [];
 
-    /// <summary>The case's name, as in the job log and in counts by kind (for example "OutOfMemory").</summary>
-    public abstract string Kind { get; }
+    /// <summary>The case, as in counts by kind and <see cref="RetryPolicy.RetryOn"/>; its name is the text in the job log (for example "OutOfMemory").</summary>
+    public abstract FailureKind Kind { get; }
 
     /// <summary>One line saying what happened, without the context fields.</summary>
     public abstract string Summary { get; }

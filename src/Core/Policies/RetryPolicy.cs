@@ -8,8 +8,12 @@ public sealed record RetryPolicy : Policy
     /// <summary>Attempts in all, the first included.</summary>
     public int MaxAttempts { get; init; }
 
-    /// <summary>The failure kinds worth another attempt (names as in <see cref="ChildFailure.Kind"/>).</summary>
-    public IReadOnlySet<string> RetryOn { get; init; } = new HashSet<string> { "Crashed", "OutOfMemory", "TimedOut", "ProtocolViolation" };
+    /// <summary>
+    /// The failure kinds worth another attempt (compared with <see cref="ChildFailure.Kind"/>); by default the failures
+    /// of the process, not of the code: Crashed, OutOfMemory, TimedOut and ProtocolViolation.
+    /// </summary>
+    public IReadOnlySet<FailureKind> RetryOn { get; init; } =
+        new HashSet<FailureKind> { FailureKind.Crashed, FailureKind.OutOfMemory, FailureKind.TimedOut, FailureKind.ProtocolViolation };
 
     /// <summary>The wait before the first retry; doubled for each further one, up to <see cref="MaxBackoff"/>.</summary>
     public TimeSpan Backoff { get; init; } = TimeSpan.FromMilliseconds(100);
@@ -24,10 +28,14 @@ public sealed record RetryPolicy : Policy
     public Policy Then { get; init; } = FailFast;
 
     /// <summary>Also retry when the body throws (Faulted), for bodies whose exceptions are transient.</summary>
-    public RetryPolicy AlsoOnFaulted() => this with { RetryOn = new HashSet<string>(RetryOn) { "Faulted" } };
+    public RetryPolicy AlsoOnFaulted() => this with { RetryOn = new HashSet<FailureKind>(RetryOn) { FailureKind.Faulted } };
 
     /// <summary>Retry only these kinds.</summary>
-    public RetryPolicy On(params string[] kinds) => this with { RetryOn = new HashSet<string>(kinds) };
+    public RetryPolicy On(params FailureKind[] kinds)
+    {
+        ArgumentNullException.ThrowIfNull(kinds);
+        return this with { RetryOn = new HashSet<FailureKind>(kinds) };
+    }
 
     /// <summary>Retry with this backoff before the first retry.</summary>
     public RetryPolicy WithBackoff(TimeSpan first) => this with { Backoff = first };
@@ -67,12 +75,18 @@ public sealed record RetryPolicy : Policy
             throw new ArgumentException($"MemoryGrowth is {MemoryGrowth}; it must be between 1 (same limit) and 64.", nameof(MemoryGrowth));
         if (Then is RetryPolicy)
             throw new ArgumentException("Then must be Policy.FailFast or Policy.Skip; put all attempts in one Retry.", nameof(Then));
-        var unknown = RetryOn.Except(["Faulted", "StartFailed", "Crashed", "OutOfMemory", "TimedOut", "ProtocolViolation", "Cancelled"]).ToArray();
-        if (unknown.Length > 0)
-            throw new ArgumentException($"RetryOn names unknown failure kinds: {string.Join(", ", unknown)}.", nameof(RetryOn));
+        if (RetryOn is null)
+            throw new ArgumentException("RetryOn is null; give the failure kinds to retry (an empty set retries none).", nameof(RetryOn));
+        var undefined = RetryOn.Where(kind => !Enum.IsDefined(kind)).ToArray();
+        if (undefined.Length > 0)
+            throw new ArgumentException(
+                $"RetryOn holds {string.Join(", ", undefined.Select(kind => ((int)kind).ToString(System.Globalization.CultureInfo.InvariantCulture)))}, which "
+                    + $"{(undefined.Length == 1 ? "is not a FailureKind" : "are not FailureKinds")}; use the named members ({string.Join(", ", Enum.GetNames<FailureKind>())}).",
+                nameof(RetryOn)
+            );
         return this;
     }
 
     /// <inheritdoc />
-    public override string ToString() => $"retry up to {MaxAttempts} attempts on {string.Join("/", RetryOn.Order(StringComparer.Ordinal))}, then {Then}";
+    public override string ToString() => $"retry up to {MaxAttempts} attempts on {string.Join("/", RetryOn.Select(kind => kind.ToString()).Order(StringComparer.Ordinal))}, then {Then}";
 }

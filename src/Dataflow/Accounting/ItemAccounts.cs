@@ -12,10 +12,11 @@ namespace Nursery;
 internal sealed class ItemAccounts(int maxFailures)
 {
     /// <summary>Every kind of failure, in the order results list them.</summary>
-    public static readonly string[] Kinds = ["Faulted", "StartFailed", "Crashed", "OutOfMemory", "TimedOut", "ProtocolViolation", "Cancelled"];
+    public static readonly FailureKind[] Kinds = Enum.GetValues<FailureKind>();
 
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, long> _byKind = Kinds.ToDictionary(kind => kind, _ => 0L);
+    /// <summary>Failures counted by kind, indexed by the kind's value.</summary>
+    private readonly long[] _byKind = new long[Kinds.Length];
     private readonly List<ChildFailure> _failures = [];
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _inputs;
@@ -114,7 +115,7 @@ internal sealed class ItemAccounts(int maxFailures)
     {
         lock (_gate)
         {
-            _byKind[failure.Kind]++;
+            _byKind[(int)failure.Kind]++;
             // Under the lock with its kind, so a snapshot's failures add up to its total.
             Interlocked.Increment(ref _failed);
             _firstFailure ??= failure is ChildFailure.Cancelled ? null : failure;
@@ -137,7 +138,7 @@ internal sealed class ItemAccounts(int maxFailures)
             var succeeded = Interlocked.Read(ref _succeeded);
             var inputs = Interlocked.Read(ref _inputs);
             var first = _firstFailure ?? _failures.FirstOrDefault();
-            return new Totals(inputs, succeeded, failed, Interlocked.Read(ref _resumed), new Dictionary<string, long>(_byKind), first, withFailures ? [.. _failures] : []);
+            return new Totals(inputs, succeeded, failed, Interlocked.Read(ref _resumed), Kinds.ToDictionary(static kind => kind, kind => _byKind[(int)kind]), first, withFailures ? [.. _failures] : []);
         }
     }
 
@@ -156,5 +157,5 @@ internal sealed class ItemAccounts(int maxFailures)
     /// The accounts at one moment. <paramref name="First"/> is the first failure that was not a cancellation, else the
     /// first failure kept; <paramref name="Failures"/> are the failures kept, in the order they were counted (when asked for).
     /// </summary>
-    public sealed record Totals(long Inputs, long Succeeded, long Failed, long Resumed, Dictionary<string, long> ByKind, ChildFailure? First, ChildFailure[] Failures);
+    public sealed record Totals(long Inputs, long Succeeded, long Failed, long Resumed, Dictionary<FailureKind, long> ByKind, ChildFailure? First, ChildFailure[] Failures);
 }

@@ -46,7 +46,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
         if (_accounts.IsClosed)
             return;
         RunMetrics.Succeeded(stage, 1);
-        _records.Ended(key, "Succeeded", "", writeNow);
+        _records.Ended(key, ItemOutcome.Succeeded, "", writeNow);
         _accounts.Succeed(1);
     }
 
@@ -56,7 +56,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
         if (_accounts.IsClosed)
             return;
         RunMetrics.Failed(failure);
-        _records.Ended(failure.Key, failure.Kind, failure.Summary, writeNow: false);
+        _records.Ended(failure.Key, ItemOutcome.Failed(failure.Kind), failure.Summary, writeNow: false);
         _accounts.Fail(failure);
     }
 
@@ -72,7 +72,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
         {
             var failure = new ChildFailure.Cancelled(reason, cause, true) { Stage = "(run)", Key = "(unknown)" };
             RunMetrics.Failed(failure);
-            _records.Ended(failure.Key, failure.Kind, failure.Summary, writeNow: false);
+            _records.Ended(failure.Key, ItemOutcome.Failed(failure.Kind), failure.Summary, writeNow: false);
             _accounts.EndLeft(failure);
         }
     }
@@ -88,7 +88,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
         if (KeepsSuccesses)
         {
             for (var i = 0; i < keys.Count; i++)
-                Attempt(new ItemRecord(stage, keys[i], 1, processIds[i], start, end, "Succeeded", ""));
+                Attempt(new ItemRecord(stage, keys[i], 1, processIds[i], start, end, ItemOutcome.Succeeded, ""));
             return;
         }
         Succeeded(stage, keys.Count);
@@ -99,7 +99,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
     {
         if (count == 0)
             return;
-        _metrics.Attempts(stage, "Succeeded", count);
+        _metrics.Attempts(stage, ItemOutcome.Succeeded, count);
     }
 
     /// <summary>
@@ -110,7 +110,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
     {
         if (_accounts.IsClosed)
             return;
-        _metrics.Attempts(stage, "Succeeded", count);
+        _metrics.Attempts(stage, ItemOutcome.Succeeded, count);
         RunMetrics.Succeeded(stage, count);
         _accounts.Succeed(count);
     }
@@ -126,9 +126,9 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
     }
 
     /// <summary>An attempt, as its parts: the record is made only when it is kept or logged.</summary>
-    public void Attempt(string stage, string key, int attempt, int processId, DateTimeOffset start, DateTimeOffset end, string outcome, string detail)
+    public void Attempt(string stage, string key, int attempt, int processId, DateTimeOffset start, DateTimeOffset end, ItemOutcome outcome, string detail)
     {
-        if (outcome == "Succeeded" && !KeepsSuccesses)
+        if (outcome.IsSuccess && !KeepsSuccesses)
         {
             _metrics.Attempts(stage, outcome, 1);
             return;

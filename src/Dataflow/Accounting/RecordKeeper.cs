@@ -27,9 +27,9 @@ internal sealed class RecordKeeper(int maxRecords, JobLog? jobLog)
                 _records.Add(record);
                 Volatile.Write(ref _recordCount, _records.Count);
             }
-            else if (record.Outcome != "Succeeded")
+            else if (!record.Outcome.IsSuccess)
             {
-                var replace = _records.FindIndex(existing => existing.Outcome == "Succeeded");
+                var replace = _records.FindIndex(static existing => existing.Outcome.IsSuccess);
                 if (replace >= 0)
                     _records[replace] = record;
             }
@@ -37,7 +37,7 @@ internal sealed class RecordKeeper(int maxRecords, JobLog? jobLog)
     }
 
     /// <summary>An item's end line in the job log, written at once when <paramref name="writeNow"/>.</summary>
-    public void Ended(string key, string outcome, string detail, bool writeNow)
+    public void Ended(string key, ItemOutcome outcome, string detail, bool writeNow)
     {
         if (jobLog is null)
             return;
@@ -52,7 +52,7 @@ internal sealed class RecordKeeper(int maxRecords, JobLog? jobLog)
         if (jobLog is null)
             return;
         foreach (var key in keys)
-            jobLog.Ended(key, "Succeeded", "");
+            jobLog.Ended(key, ItemOutcome.Succeeded, "");
         jobLog.Flush();
     }
 

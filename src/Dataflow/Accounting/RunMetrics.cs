@@ -29,13 +29,13 @@ internal sealed class RunMetrics
 
     /// <summary>An item's final failure.</summary>
     public static void Failed(ChildFailure failure) =>
-        FailedCounter.Add(1, new KeyValuePair<string, object?>("kind", failure.Kind), new KeyValuePair<string, object?>("stage", failure.Stage));
+        FailedCounter.Add(1, new KeyValuePair<string, object?>("kind", ItemOutcome.Failed(failure.Kind).ToString()), new KeyValuePair<string, object?>("stage", failure.Stage));
 
     /// <summary>Attempts in <paramref name="stage"/> that ended with <paramref name="outcome"/>.</summary>
-    public void Attempts(string stage, string outcome, int count)
+    public void Attempts(string stage, ItemOutcome outcome, int count)
     {
-        AttemptCounter.Add(count, new KeyValuePair<string, object?>("stage", stage), new KeyValuePair<string, object?>("outcome", outcome));
-        if (outcome == "Succeeded")
+        AttemptCounter.Add(count, new KeyValuePair<string, object?>("stage", stage), new KeyValuePair<string, object?>("outcome", outcome.ToString()));
+        if (outcome.IsSuccess)
             Counts(stage).Add(count, 0);
         else
             Counts(stage).Add(0, count);

@@ -29,14 +29,14 @@ internal sealed class AttemptLoop(string stage, Policy policy, IAttemptBooks boo
             var (result, processId, start, end) = attempts.End(running, attempt);
             if (result.IsRight)
             {
-                books.Attempt(stage, key, attempt, processId, start, end, "Succeeded", "");
+                books.Attempt(stage, key, attempt, processId, start, end, ItemOutcome.Succeeded, "");
                 attempts.Succeeded();
                 return result;
             }
             var failure = result.Match(static _ => throw new InvalidOperationException(), static failure => failure);
             if (failure is ChildFailure.Cancelled cancelled && books.IsAborted)
                 failure = books.AbortedFailure(stage, key, attempt, cancelled.ItemStarted) with { ProcessId = failure.ProcessId, Elapsed = failure.Elapsed, StderrTail = failure.StderrTail };
-            books.Attempt(stage, key, attempt, failure.ProcessId, start, end, failure.Kind, failure.Summary);
+            books.Attempt(stage, key, attempt, failure.ProcessId, start, end, ItemOutcome.Failed(failure.Kind), failure.Summary);
 
             var final = policy;
             if (policy is RetryPolicy retry)

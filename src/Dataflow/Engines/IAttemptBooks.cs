@@ -12,8 +12,8 @@ internal interface IAttemptBooks
     /// <summary>Waits before a retry; false if the run aborted meanwhile.</summary>
     Task<bool> DelayAsync(TimeSpan wait);
 
-    /// <summary>An attempt's record (outcome "Succeeded" or a failure kind).</summary>
-    void Attempt(string stage, string key, int attempt, int processId, DateTimeOffset start, DateTimeOffset end, string outcome, string detail);
+    /// <summary>An attempt's record.</summary>
+    void Attempt(string stage, string key, int attempt, int processId, DateTimeOffset start, DateTimeOffset end, ItemOutcome outcome, string detail);
 
     /// <summary>An item's final failure.</summary>
     void Failed(ChildFailure failure);

@@ -9,7 +9,7 @@ internal sealed class ScopeBooks(NurseryScope scope) : IAttemptBooks
 
     public Task<bool> DelayAsync(TimeSpan wait) => scope.DelayAsync(wait);
 
-    public void Attempt(string stage, string key, int attempt, int processId, DateTimeOffset start, DateTimeOffset end, string outcome, string detail) =>
+    public void Attempt(string stage, string key, int attempt, int processId, DateTimeOffset start, DateTimeOffset end, ItemOutcome outcome, string detail) =>
         scope.Ledger.Attempt(stage, key, attempt, processId, start, end, outcome, detail);
 
     public void Failed(ChildFailure failure) => scope.Ledger.Failed(failure);

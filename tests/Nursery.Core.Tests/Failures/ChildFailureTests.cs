@@ -98,7 +98,7 @@ public sealed class ChildFailureTests
 
         var report = failure.ToString();
 
-        Assert.Equal(kind, failure.Kind);
+        Assert.Equal(kind, failure.Kind.ToString());
         Assert.StartsWith($"{kind}: {failure.Summary}", report, StringComparison.Ordinal);
         Assert.NotEmpty(failure.Advice);
         Assert.EndsWith($"what to do: {failure.Advice}", report, StringComparison.Ordinal);

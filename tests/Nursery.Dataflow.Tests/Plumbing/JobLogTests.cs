@@ -43,8 +43,8 @@ public sealed class JobLogTests : IDisposable
         var log = JobLog.Open(path, sync: false, NullLogger.Instance);
         foreach (var key in keys)
         {
-            log.Attempt(new ItemRecord("stage\twith tab", key, 1, 42, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, "Succeeded", "detail\nwith\\newline"));
-            log.Ended(key, "Succeeded", "");
+            log.Attempt(new ItemRecord("stage\twith tab", key, 1, 42, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, ItemOutcome.Succeeded, "detail\nwith\\newline"));
+            log.Ended(key, ItemOutcome.Succeeded, "");
         }
         log.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
@@ -59,7 +59,7 @@ public sealed class JobLogTests : IDisposable
         var keys = Enumerable.Range(0, 3000).Select(i => new string('a', i % 3) + string.Concat(Enumerable.Repeat("😀", 10)) + i).ToList();
         var log = JobLog.Open(LogPath, sync: false, NullLogger.Instance);
         foreach (var key in keys)
-            log.Ended(key, "Succeeded", "");
+            log.Ended(key, ItemOutcome.Succeeded, "");
         await log.DisposeAsync();
 
         Assert.Equal(keys.Order(StringComparer.Ordinal), JobLog.Read(LogPath).Keys.Order(StringComparer.Ordinal));
@@ -81,7 +81,7 @@ public sealed class JobLogTests : IDisposable
         var log = JobLog.Open(LogPath, sync: false, NullLogger.Instance);
         try
         {
-            log.Ended("a", "Succeeded", "");
+            log.Ended("a", ItemOutcome.Succeeded, "");
             log.Flush();
 
             Assert.Equal(JobLog.KeyState.Succeeded, JobLog.Read(LogPath)["a"]);
@@ -151,7 +151,7 @@ public sealed class JobLogTests : IDisposable
     public async Task A_torn_last_line_is_ignored_with_a_warning_and_the_next_line_starts_on_its_own()
     {
         var log = JobLog.Open(LogPath, sync: false, NullLogger.Instance);
-        log.Ended("done", "Succeeded", "");
+        log.Ended("done", ItemOutcome.Succeeded, "");
         await log.DisposeAsync();
         await File.AppendAllTextAsync(LogPath, "torn\t(end)\t0\t0\t1.0"); // a writer killed mid-line
         var logger = new RecordingLogger();
@@ -245,6 +245,34 @@ public sealed class JobLogTests : IDisposable
         var error = Assert.Throws<InvalidDataException>(() => JobLog.Read(LogPath));
 
         Assert.Contains("Line 2", error.Message);
+    }
+
+    [Fact]
+    public async Task Every_outcome_is_written_as_its_text_and_read_back_as_the_same_outcome()
+    {
+        var log = JobLog.Open(LogPath, sync: false, NullLogger.Instance);
+        foreach (var outcome in ItemOutcome.All)
+        {
+            log.Attempt(new ItemRecord("stage", $"attempt-{outcome}", 1, 42, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, outcome, "detail"));
+            log.Ended($"end-{outcome}", outcome, "detail");
+        }
+        await log.DisposeAsync();
+
+        var lines = File.ReadLines(LogPath).Skip(1).Select(line => line.Split('\t')).ToList();
+        Assert.Equal(ItemOutcome.All, lines.Where(fields => fields[1] == "stage").Select(fields => ItemOutcome.Parse(fields[6])));
+        Assert.Equal(ItemOutcome.All, lines.Where(fields => fields[1] == JobLog.EndStage).Select(fields => ItemOutcome.Parse(fields[6])));
+        Assert.Equal(["end-Succeeded"], JobLog.Read(LogPath).Where(pair => pair.Value == JobLog.KeyState.Succeeded).Select(pair => pair.Key));
+    }
+
+    [Fact]
+    public void An_end_line_whose_outcome_is_no_outcome_is_refused_naming_its_line()
+    {
+        File.WriteAllText(LogPath, JobLog.Header + "\n" + "a\t(end)\t0\t0\t1.000\t0.000\tSucceeded\t\n" + "b\t(end)\t0\t0\t1.000\t0.000\tSucceded\t\n");
+
+        var error = Assert.Throws<InvalidDataException>(() => JobLog.Read(LogPath));
+
+        Assert.Contains("Line 3", error.Message, StringComparison.Ordinal);
+        Assert.Contains("its outcome is neither Succeeded nor a failure kind", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

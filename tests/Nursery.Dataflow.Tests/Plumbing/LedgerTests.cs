@@ -97,7 +97,7 @@ public sealed class LedgerTests
 
         Assert.Equal((4L, 2L, 1L, 1L), (progress.Inputs, progress.Succeeded, progress.Failed, progress.InFlight));
         Assert.Equal(3, progress.Done);
-        Assert.Equal(1, progress.FailedByKind["Crashed"]);
+        Assert.Equal(1, progress.FailedByKind[FailureKind.Crashed]);
         Assert.Equal(progress.Failed, progress.FailedByKind.Values.Sum());
     }
 

@@ -14,20 +14,20 @@ public readonly record struct Fault(FaultKind Kind, int Argument = 0, bool Trans
     public bool IsFault => Kind is not (FaultKind.Return or FaultKind.Slow);
 
     /// <summary>The failure case the stage reports for this fault.</summary>
-    public string ExpectedKind =>
+    public FailureKind? ExpectedKind =>
         Kind switch
         {
-            FaultKind.Throw => "Faulted",
-            FaultKind.Exit or FaultKind.Kill => "Crashed",
-            FaultKind.OutOfMemory => "OutOfMemory",
-            FaultKind.SleepForever or FaultKind.Stop => "TimedOut",
-            FaultKind.Garbage => "ProtocolViolation",
-            _ => "",
+            FaultKind.Throw => FailureKind.Faulted,
+            FaultKind.Exit or FaultKind.Kill => FailureKind.Crashed,
+            FaultKind.OutOfMemory => FailureKind.OutOfMemory,
+            FaultKind.SleepForever or FaultKind.Stop => FailureKind.TimedOut,
+            FaultKind.Garbage => FailureKind.ProtocolViolation,
+            _ => null,
         };
 
     /// <summary>Whether the item cannot come through under the policy: a fault that is permanent, or transient and not retried.</summary>
     public bool FailsUnder(Policy policy) =>
-        IsFault && (!Transient || policy is not RetryPolicy retry || !retry.RetryOn.Contains(ExpectedKind));
+        IsFault && (!Transient || policy is not RetryPolicy retry || ExpectedKind is not { } kind || !retry.RetryOn.Contains(kind));
 
     /// <summary>The bytes a Garbage fault writes: random, but never the start of a frame the parser would wait on (a kind byte outside 1–9) nor text (0xFF first).</summary>
     public static byte[] GarbageBytes(int seed)

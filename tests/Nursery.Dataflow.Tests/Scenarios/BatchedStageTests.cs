@@ -45,8 +45,8 @@ public sealed class BatchedStageTests
             var crashed = Enumerable.Range(0, count).Where(x => x % 100 == 37).Select(x => x.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
             foreach (var key in crashed)
             {
-                Assert.Contains(result.Records, record => record.Key == key && record.Attempt == 1 && record.Outcome == "Crashed");
-                Assert.Contains(result.Records, record => record.Key == key && record.Attempt == 2 && record.Outcome == "Succeeded");
+                Assert.Contains(result.Records, record => record.Key == key && record.Attempt == 1 && record.Outcome == ItemOutcome.Failed(FailureKind.Crashed));
+                Assert.Contains(result.Records, record => record.Key == key && record.Attempt == 2 && record.Outcome == ItemOutcome.Succeeded);
             }
             // Only the items that crashed took a second attempt: the others of their batch were re-sent, not retried.
             Assert.All(result.Records.Where(record => record.Attempt > 1), record => Assert.Contains(record.Key, crashed));

@@ -68,7 +68,7 @@ public sealed class FeedTests
             var ends = EndLines(log);
             Assert.Equal(Keys(source.Yielded), ends.Select(end => end.Key).Order(StringComparer.Ordinal));
             Assert.Equal(result.Succeeded, ends.Count(end => end.Outcome == "Succeeded"));
-            Assert.Equal(result.CountsByKind["Cancelled"], ends.Count(end => end.Outcome == "Cancelled"));
+            Assert.Equal(result.CountsByKind[FailureKind.Cancelled], ends.Count(end => end.Outcome == "Cancelled"));
             Assert.Equal(result.Failures.Select(failure => failure.Key).Order(StringComparer.Ordinal), ends.Where(end => end.Outcome != "Succeeded").Select(end => end.Key).Order(StringComparer.Ordinal));
             if (abortBy == AbortBy.Failure)
                 Assert.Equal(Poisoned.ToString(CultureInfo.InvariantCulture), Assert.IsType<ChildFailure.Crashed>(result.FirstFailure.Case).Key);

@@ -74,7 +74,7 @@ public sealed class NullInputTests
 
         Assert.True(result.Completed, result.ToString());
         Assert.Equal(3, result.Succeeded);
-        Assert.Equal(1, result.CountsByKind["Faulted"]);
+        Assert.Equal(1, result.CountsByKind[FailureKind.Faulted]);
         Assert.True(result.IsBalanced, result.ToString());
         Assert.DoesNotContain(result.Records, record => record.Key == "1");
         await Processes.AssertAllGoneAsync(echo.ProcessIds);

@@ -95,8 +95,8 @@ public sealed class ScenarioTests
                 case "retry":
                     Assert.True(result.Completed, result.ToString());
                     Assert.Equal(20, result.Succeeded);
-                    Assert.Contains(result.Records, record => record.Key == "7" && record.Attempt == 1 && record.Outcome == "Crashed");
-                    Assert.Contains(result.Records, record => record.Key == "7" && record.Attempt == 2 && record.Outcome == "Succeeded");
+                    Assert.Contains(result.Records, record => record.Key == "7" && record.Attempt == 1 && record.Outcome == ItemOutcome.Failed(FailureKind.Crashed));
+                    Assert.Contains(result.Records, record => record.Key == "7" && record.Attempt == 2 && record.Outcome == ItemOutcome.Succeeded);
                     break;
                 default:
                     Assert.True(result.Completed, result.ToString());
@@ -165,7 +165,7 @@ public sealed class ScenarioTests
         Assert.Equal(AbortCause.Deadline, result.AbortCause);
         Assert.Contains("deadline", result.AbortReason, StringComparison.Ordinal);
         Assert.True(result.IsBalanced, result.ToString());
-        Assert.True(result.CountsByKind["Cancelled"] > 0);
+        Assert.True(result.CountsByKind[FailureKind.Cancelled] > 0);
         await Processes.AssertAllGoneAsync(stage.ProcessIds);
     }
 

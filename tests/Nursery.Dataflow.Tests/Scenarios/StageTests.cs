@@ -25,7 +25,7 @@ public sealed class StageTests
 
         Assert.True(result.Completed, result.ToString());
         Assert.Equal(5, result.Succeeded);
-        Assert.Equal(1, result.CountsByKind["Faulted"]);
+        Assert.Equal(1, result.CountsByKind[FailureKind.Faulted]);
         var failed = Assert.Single(outputs, item => !item.IsSuccess);
         Assert.Equal("3", failed.Key);
         var failure = failed.Value.Match(_ => throw new Xunit.Sdk.XunitException("expected a Left"), f => f);
@@ -91,7 +91,7 @@ public sealed class StageTests
         {
             Assert.Equal(190, result.Succeeded);
             Assert.Equal(190, seen.Count);
-            Assert.Equal(10, result.CountsByKind["Faulted"]);
+            Assert.Equal(10, result.CountsByKind[FailureKind.Faulted]);
         }
         await Processes.AssertAllGoneAsync(first.ProcessIds, second.ProcessIds);
     }
@@ -117,7 +117,7 @@ public sealed class StageTests
         // items that come back into the scope are counted again, a known limit.)
         Assert.True(result.Completed, result.ToString());
         Assert.Equal(500, result.Inputs);
-        Assert.Equal(1, result.CountsByKind["Faulted"]);
+        Assert.Equal(1, result.CountsByKind[FailureKind.Faulted]);
         Assert.Equal(Enumerable.Range(0, 500).Where(i => i != 13).Select(i => i * 4), seen.Order());
         await Processes.AssertAllGoneAsync(first.ProcessIds, second.ProcessIds);
     }
@@ -198,8 +198,8 @@ public sealed class StageTests
 
         Assert.True(result.Completed, result.ToString());
         Assert.Equal([8, 160], sizes.Order());
-        Assert.Contains(result.Records, record => record.Key == "1" && record.Attempt == 1 && record.Outcome == "OutOfMemory");
-        Assert.Contains(result.Records, record => record.Key == "1" && record.Attempt == 2 && record.Outcome == "Succeeded");
+        Assert.Contains(result.Records, record => record.Key == "1" && record.Attempt == 1 && record.Outcome == ItemOutcome.Failed(FailureKind.OutOfMemory));
+        Assert.Contains(result.Records, record => record.Key == "1" && record.Attempt == 2 && record.Outcome == ItemOutcome.Succeeded);
         await Processes.AssertAllGoneAsync(stage.ProcessIds);
     }
 

@@ -22,7 +22,7 @@ public sealed class ItemAccountsTests
         Assert.Equal(1, accounts.InFlight);
         Assert.Equal(ItemAccounts.Kinds, totals.ByKind.Keys);
         Assert.Equal(totals.Failed, totals.ByKind.Values.Sum());
-        Assert.Equal((1L, 1L), (totals.ByKind["Crashed"], totals.ByKind["Cancelled"]));
+        Assert.Equal((1L, 1L), (totals.ByKind[FailureKind.Crashed], totals.ByKind[FailureKind.Cancelled]));
     }
 
     [Fact]
@@ -74,7 +74,7 @@ public sealed class ItemAccountsTests
         Assert.True(accounts.Drained.IsCompleted);
         var totals = accounts.Snapshot();
         Assert.Equal((5L, 1L, 4L), (totals.Inputs, totals.Succeeded, totals.Failed));
-        Assert.Equal((1L, 3L), (totals.ByKind["Crashed"], totals.ByKind["Cancelled"]));
+        Assert.Equal((1L, 3L), (totals.ByKind[FailureKind.Crashed], totals.ByKind[FailureKind.Cancelled]));
     }
 
     [Fact]

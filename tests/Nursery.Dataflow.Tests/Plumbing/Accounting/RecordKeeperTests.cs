@@ -11,21 +11,21 @@ public sealed class RecordKeeperTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    private static ItemRecord Record(string key, string outcome) => new("stage", key, 1, 4242, Start, Start.AddSeconds(1.5), outcome, outcome == "Succeeded" ? "" : "killed by signal 9");
+    private static ItemRecord Record(string key, ItemOutcome outcome) => new("stage", key, 1, 4242, Start, Start.AddSeconds(1.5), outcome, outcome.IsSuccess ? "" : "killed by signal 9");
 
     [Fact]
     public void Attempts_are_kept_up_to_the_cap_and_then_a_failure_takes_the_place_of_a_success()
     {
         var keeper = new RecordKeeper(maxRecords: 2, jobLog: null);
 
-        keeper.Attempt(Record("a", "Succeeded"));
+        keeper.Attempt(Record("a", ItemOutcome.Succeeded));
         Assert.True(keeper.KeepsSuccesses);
-        keeper.Attempt(Record("b", "Succeeded"));
+        keeper.Attempt(Record("b", ItemOutcome.Succeeded));
         Assert.False(keeper.KeepsSuccesses);
-        keeper.Attempt(Record("c", "Crashed"));
-        keeper.Attempt(Record("d", "Succeeded"));
-        keeper.Attempt(Record("e", "TimedOut"));
-        keeper.Attempt(Record("f", "Crashed"));
+        keeper.Attempt(Record("c", ItemOutcome.Failed(FailureKind.Crashed)));
+        keeper.Attempt(Record("d", ItemOutcome.Succeeded));
+        keeper.Attempt(Record("e", ItemOutcome.Failed(FailureKind.TimedOut)));
+        keeper.Attempt(Record("f", ItemOutcome.Failed(FailureKind.Crashed)));
 
         Assert.Equal(["c", "e"], keeper.Records().Select(record => record.Key));
     }
@@ -35,7 +35,7 @@ public sealed class RecordKeeperTests : IDisposable
     {
         var keeper = new RecordKeeper(maxRecords: 0, jobLog: null);
 
-        keeper.Attempt(Record("a", "Crashed"));
+        keeper.Attempt(Record("a", ItemOutcome.Failed(FailureKind.Crashed)));
 
         Assert.Empty(keeper.Records());
         Assert.False(keeper.KeepsSuccesses);
@@ -50,11 +50,11 @@ public sealed class RecordKeeperTests : IDisposable
         var keeper = new RecordKeeper(maxRecords: 0, jobLog);
 
         Assert.True(keeper.KeepsSuccesses);
-        keeper.Attempt(Record("a", "Crashed"));
-        keeper.Ended("a", "Crashed", "killed by signal 9", writeNow: true);
+        keeper.Attempt(Record("a", ItemOutcome.Failed(FailureKind.Crashed)));
+        keeper.Ended("a", ItemOutcome.Failed(FailureKind.Crashed), "killed by signal 9", writeNow: true);
         // Written at once: the lines are in the file before the log is closed.
         var written = await File.ReadAllLinesAsync(path);
-        keeper.Attempt(Record("b", "Succeeded"));
+        keeper.Attempt(Record("b", ItemOutcome.Succeeded));
         keeper.Succeeded(["b", "c"]);
         await jobLog.DisposeAsync();
 

@@ -28,7 +28,7 @@ public sealed class AttemptLoopTests
 
         Assert.Equal(Value(42), result);
         // A success is recorded with the process the attempt names, a failure with the one the failure names.
-        Assert.Equal([(1, "Crashed", 0), (2, "Crashed", 0), (3, "Succeeded", 103)], books.Attempts.Select(record => (record.Attempt, record.Outcome, record.ProcessId)));
+        Assert.Equal([(1, ItemOutcome.Failed(FailureKind.Crashed), 0), (2, ItemOutcome.Failed(FailureKind.Crashed), 0), (3, ItemOutcome.Succeeded, 103)], books.Attempts.Select(record => (record.Attempt, record.Outcome, record.ProcessId)));
         Assert.All(books.Attempts, record => Assert.Equal(("stage", "7"), (record.Stage, record.Key)));
         Assert.Equal(1, script.Succeeded);
         Assert.Empty(books.Failures);
@@ -47,7 +47,7 @@ public sealed class AttemptLoopTests
         Assert.Equal([100.0, 200.0, 300.0, 300.0], books.Delays.Select(wait => wait.TotalMilliseconds));
         Assert.Equal([1, 2, 3, 4, 5], script.Started.Select(started => started.Attempt));
         var failure = Assert.Single(books.Failures);
-        Assert.Equal(("Crashed", 5), (failure.Kind, books.Attempts[^1].Attempt));
+        Assert.Equal((FailureKind.Crashed, 5), (failure.Kind, books.Attempts[^1].Attempt));
         Assert.Equal(failure, result.Match(_ => throw new InvalidOperationException("a Right"), left => left));
         Assert.Equal(failure, Assert.Single(books.Aborts)); // then fail fast, the default
         Assert.Equal(0, script.Succeeded);
@@ -64,7 +64,7 @@ public sealed class AttemptLoopTests
 
         Assert.Single(script.Started);
         Assert.Empty(books.Delays);
-        Assert.Equal("Faulted", Assert.Single(books.Attempts).Outcome);
+        Assert.Equal(ItemOutcome.Failed(FailureKind.Faulted), Assert.Single(books.Attempts).Outcome);
         Assert.Equal(faulted, Assert.Single(books.Failures));
         Assert.Equal(faulted, Assert.Single(books.Aborts));
     }
@@ -111,7 +111,7 @@ public sealed class AttemptLoopTests
         Assert.Single(script.Started);
         Assert.Single(books.Delays);
         var failure = Assert.Single(books.Failures);
-        Assert.Equal(("Crashed", 1), (failure.Kind, Assert.Single(books.Attempts).Attempt));
+        Assert.Equal((FailureKind.Crashed, 1), (failure.Kind, Assert.Single(books.Attempts).Attempt));
         Assert.True(result.IsLeft);
     }
 
@@ -141,7 +141,7 @@ public sealed class AttemptLoopTests
 
         Assert.Equal(Value(5), result);
         Assert.Equal(1, script.Succeeded);
-        Assert.Equal("Succeeded", Assert.Single(books.Attempts).Outcome);
+        Assert.Equal(ItemOutcome.Succeeded, Assert.Single(books.Attempts).Outcome);
     }
 
     [Fact]
@@ -151,7 +151,7 @@ public sealed class AttemptLoopTests
         var cancelled = new ChildFailure.Cancelled("killed by the pool", Option<ChildFailure>.None, ItemStarted: true) { ProcessId = 4242, Elapsed = TimeSpan.FromSeconds(3) };
         var script = new AttemptScript(Prelude.Left<ChildFailure, int>(cancelled));
 
-        await RunAsync(Policy.Retry(3).On("Cancelled"), books, script);
+        await RunAsync(Policy.Retry(3).On(FailureKind.Cancelled), books, script);
 
         Assert.Single(script.Started);
         var failure = Assert.IsType<ChildFailure.Cancelled>(Assert.Single(books.Failures));

@@ -32,7 +32,7 @@ internal sealed class RecordingBooks : IAttemptBooks
         return Task.FromResult(!IsAborted);
     }
 
-    public void Attempt(string stage, string key, int attempt, int processId, DateTimeOffset start, DateTimeOffset end, string outcome, string detail) =>
+    public void Attempt(string stage, string key, int attempt, int processId, DateTimeOffset start, DateTimeOffset end, ItemOutcome outcome, string detail) =>
         Attempts.Add(new ItemRecord(stage, key, attempt, processId, start, end, outcome, detail));
 
     public void Failed(ChildFailure failure) => Failures.Add(failure);

@@ -31,7 +31,7 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
     {
         Scope = scope;
         Name = name;
-        _policy = options.Policy.IfNone(scope.Options.DefaultPolicy).Validate();
+        _policy = (options.Policy ?? scope.Options.DefaultPolicy).Validate();
         _pool = runner(options.ToPoolOptions(name, scope.Options));
         // A WorkerPool times its batches itself (from a ready child on); another runner is timed here.
         BatchSizer sizer;
@@ -41,8 +41,8 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
         else
             sizer = timer = new BatchSizer();
         _emissions = new Emissions<TOut>(options.Ordered);
-        _batches = new BatchRunner<TIn, TOut>(scope, name, _pool, new AttemptLoop(name, _policy, new ScopeBooks(scope)), _emissions, options.MemoryLimit, timer);
-        _pump = new BatchPump<TIn, TOut>(options.Workers, options.ItemsPerWorker, options.BoundedCapacity, sizer, _emissions, _batches.RunAsync);
+        _batches = new BatchRunner<TIn, TOut>(scope, name, _pool, new AttemptLoop(name, _policy, new ScopeBooks(scope)), _emissions, options.Worker.MemoryLimit ?? 0, timer);
+        _pump = new BatchPump<TIn, TOut>(options.Workers, options.ItemsPerWorker, options.BoundedCapacity ?? 0, sizer, _emissions, _batches.RunAsync);
         _inlet = _pump.Inlet;
         _input = new BufferBlock<Item<TIn>>(new DataflowBlockOptions { BoundedCapacity = _inlet.MaxCapacity });
         _output = new BufferBlock<Item<TOut>>(new DataflowBlockOptions { BoundedCapacity = _pump.InFlight });

@@ -66,6 +66,9 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
     /// <summary>The options in force.</summary>
     public PoolOptions Options => _options;
 
+    /// <summary>What each child of the pool starts with: <see cref="PoolOptions.Worker"/>, its frames bounded by <see cref="PoolOptions.ItemsPerWorker"/>.</summary>
+    internal WorkerOptions ChildOptions => _childOptions;
+
     /// <summary>Starts every child now when <see cref="PoolOptions.StartEagerly"/> is set; completes when they are ready or have failed.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {

@@ -45,7 +45,7 @@ internal static class Chart
         row.Id switch
         {
             "1a" => "1 worker, batched",
-            "1b" => "1 worker, MaxBatch 1",
+            "1b" => "1 worker, 1 item per frame",
             "1c" => "1 worker, round trips",
             "2" => "2 workers (Worker×2)",
             "6a" => "direct call (in-process)",

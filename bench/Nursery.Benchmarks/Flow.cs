@@ -32,9 +32,9 @@ internal static class Flow
         var inProcessRates = new List<double>();
         var echoRates = new List<double>();
         var payload = Throughput.TenKibText();
-        await using (var pool = new WorkerPool<int, int>(Body.From<int, int>(BenchBodies.Identity), new PoolOptions { Workers = 2, Worker = new WorkerOptions { StageName = "bench-pool" } }))
-        await using (var echoPool = new WorkerPool<string, string>(Body.From<string, string>(BenchBodies.Echo), new PoolOptions { Workers = 2, Worker = new WorkerOptions { StageName = "bench-pool-echo" } }))
-        await using (var packPool = new WorkerPool<string, string>(Body.From<string, string>(BenchBodies.Echo, new MessagePackCodec()), new PoolOptions { Workers = 2, Worker = new WorkerOptions { StageName = "bench-pool-msgpack" } }))
+        await using (var pool = new WorkerPool<int, int>(Body.From<int, int>(BenchBodies.Identity), new PoolOptions { Workers = 2, Worker = new WorkerOptions { Name = "bench-pool" } }))
+        await using (var echoPool = new WorkerPool<string, string>(Body.From<string, string>(BenchBodies.Echo), new PoolOptions { Workers = 2, Worker = new WorkerOptions { Name = "bench-pool-echo" } }))
+        await using (var packPool = new WorkerPool<string, string>(Body.From<string, string>(BenchBodies.Echo, new MessagePackCodec()), new PoolOptions { Workers = 2, Worker = new WorkerOptions { Name = "bench-pool-msgpack" } }))
         {
             try
             {
@@ -138,8 +138,8 @@ internal static class Flow
         var problems = new List<string>();
         for (var repetition = -1; repetition < plan.FailFastRepetitions; repetition++)
         {
-            await using var scope = new NurseryScope(new NurseryOptions { KillGrace = TimeSpan.Zero, MaxRecords = 1000 });
-            var stage = scope.Stage<int, int>(FlowBodies.FailAt, new StageOptions { Workers = 2, Name = "bench-failfast" });
+            await using var scope = new NurseryScope(new NurseryOptions { MaxRecords = 1000 });
+            var stage = scope.Stage<int, int>(FlowBodies.FailAt, new StageOptions { Workers = 2, Name = "bench-failfast", Worker = new WorkerOptions { KillGrace = TimeSpan.Zero } });
             var sink = scope.Sink<int>(_ => { });
             stage.LinkTo(sink);
             var result = await scope.RunAsync(Enumerable.Range(0, 100_000), stage).WaitAsync(Bound);

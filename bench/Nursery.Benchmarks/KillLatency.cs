@@ -20,7 +20,7 @@ internal static class KillLatency
         {
             var signal = new StderrSignal(BenchBodies.SleepingMarker);
             await using var scope = new WorkerScope(pids);
-            var worker = await scope.StartAsync(Body.FromAsync<int, int>(BenchBodies.SleepThenAnswer), new WorkerOptions { StageName = "bench-kill", Logger = signal });
+            var worker = await scope.StartAsync(Body.FromAsync<int, int>(BenchBodies.SleepThenAnswer), new WorkerOptions { Name = "bench-kill", Logger = signal });
             var item = worker.InvokeAsync(SleepMilliseconds, key: string.Create(CultureInfo.InvariantCulture, $"kill-{repetition}"));
             await signal.Seen.WaitAsync(WorkerScope.Bound);
 

@@ -14,7 +14,7 @@ internal sealed record Plan
     /// <summary>Calls kept in flight by the windowed drivers.</summary>
     public required int Window { get; init; }
 
-    /// <summary>Trivial items per run with MaxBatch = 1.</summary>
+    /// <summary>Trivial items per run with one item per frame.</summary>
     public required int UnbatchedItems { get; init; }
 
     /// <summary>Items per run sent one at a time, each awaited before the next.</summary>

@@ -12,7 +12,7 @@ internal static class Startup
     public static async Task<IReadOnlyList<Row>> RunAsync(Plan plan, ChildPids pids, TextWriter progress)
     {
         var body = Body.From<int, int>(BenchBodies.Identity);
-        var options = new WorkerOptions { StageName = "bench-start" };
+        var options = new WorkerOptions { Name = "bench-start" };
         List<double> starts = [], firstItems = [], disposals = [];
         for (var repetition = -1; repetition < plan.StartRepetitions; repetition++)
         {

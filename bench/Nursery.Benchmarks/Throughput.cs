@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Nursery.Benchmarks;
 
 /// <summary>
-/// Rows 1–3: items/s of trivial items (batched, MaxBatch = 1, one round trip at a time, two workers) and MB/s of
+/// Rows 1–3: items/s of trivial items (batched, one item per frame, one round trip at a time, two workers) and MB/s of
 /// 10 KiB strings. The trivial rows are interleaved run by run, so the noise of a shared machine falls on all of
 /// them alike and their ratios stay meaningful.
 /// </summary>
@@ -14,10 +14,10 @@ internal static class Throughput
     public static async Task<IReadOnlyList<Row>> TrivialAsync(Plan plan, ChildPids pids, TextWriter progress)
     {
         var body = Body.From<int, int>(BenchBodies.Identity);
-        var options = new WorkerOptions { StageName = "bench" };
+        var options = new WorkerOptions { Name = "bench" };
         await using var scope = new WorkerScope(pids);
         var batched = await scope.StartAsync(body, options);
-        var unbatched = await scope.StartAsync(body, options with { MaxBatch = 1 });
+        var unbatched = await scope.StartAsync(body, options with { MaxFrameItems = 1 });
         var second = await scope.StartAsync(body, options);
 
         var meters = new Dictionary<string, Meter> { ["1a"] = new(), ["1b"] = new(), ["1c"] = new(), ["2"] = new() };
@@ -38,7 +38,7 @@ internal static class Throughput
                 )
             );
             var label = timed ? string.Create(CultureInfo.InvariantCulture, $"run {run + 1}/{plan.Runs}") : "warm-up";
-            await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  trivial items, {label}: batched {b:N0}/s, MaxBatch=1 {u:N0}/s, round trip {r:N0}/s, two workers {t:N0}/s"));
+            await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  trivial items, {label}: batched {b:N0}/s, one per frame {u:N0}/s, round trip {r:N0}/s, two workers {t:N0}/s"));
         }
 
         var batchedSample = meters["1a"].Rates;
@@ -49,10 +49,10 @@ internal static class Throughput
         var window = plan.Window.ToString("N0", CultureInfo.InvariantCulture);
         return
         [
-            Row.Measured("1a", $"int identity, one worker, default batching (MaxBatch 1024), {window} calls in flight, {n} items/run", batchedSample, Unit.ItemsPerSecond, "reference for 1b, 1c, 2, 6a") with { CpuPerItem = meters["1a"].CpuPerItem, ItemsPerWrite = meters["1a"].ItemsPerWrite, ParentCollections = meters["1a"].ParentCollections },
+            Row.Measured("1a", $"int identity, one worker, default batching (up to 1,024 items per frame), {window} calls in flight, {n} items/run", batchedSample, Unit.ItemsPerSecond, "reference for 1b, 1c, 2, 6a") with { CpuPerItem = meters["1a"].CpuPerItem, ItemsPerWrite = meters["1a"].ItemsPerWrite, ParentCollections = meters["1a"].ParentCollections },
             Row.Measured(
                 "1b",
-                $"int identity, one worker, MaxBatch = 1, {window} calls in flight, {plan.UnbatchedItems.ToString("N0", CultureInfo.InvariantCulture)} items/run",
+                $"int identity, one worker, one item per frame, {window} calls in flight, {plan.UnbatchedItems.ToString("N0", CultureInfo.InvariantCulture)} items/run",
                 unbatchedSample,
                 Unit.ItemsPerSecond,
                 Ratio("1a ÷ 1b", batchedSample.Median, unbatchedSample.Median)
@@ -72,7 +72,7 @@ internal static class Throughput
     {
         var payload = TenKibText();
         await using var scope = new WorkerScope(pids);
-        var worker = await scope.StartAsync(Body.From<string, string>(BenchBodies.Echo), new WorkerOptions { StageName = "bench-echo" });
+        var worker = await scope.StartAsync(Body.From<string, string>(BenchBodies.Echo), new WorkerOptions { Name = "bench-echo" });
         var meter = new Meter();
         for (var run = -1; run < plan.Runs; run++)
         {

@@ -69,8 +69,7 @@ internal static class EtlRun
         var stageOptions = new StageOptions
         {
             Workers = settings.Workers,
-            ItemTimeout = itemTimeout,
-            MemoryLimit = memoryLimit,
+            Worker = new WorkerOptions { ItemTimeout = itemTimeout, MemoryLimit = memoryLimit > 0 ? memoryLimit : null },
             RestartIntensity = new RestartIntensity(20, TimeSpan.FromSeconds(10)),
         };
 
@@ -86,7 +85,7 @@ internal static class EtlRun
         {
             var parse = scope.Stage(Body.From<Line, Parsed>(Orders.Parse).WithInitializer<FaultPlan>(Orders.Initialize, plan), stageOptions with { Name = "parse" });
             var convert = settings.Python
-                ? scope.CommandStage(Command.Python<Parsed, Row>(Path.Combine(AppContext.BaseDirectory, "convert.py")), stageOptions with { Name = "convert", MemoryLimit = 0 })
+                ? scope.CommandStage(Command.Python<Parsed, Row>(Path.Combine(AppContext.BaseDirectory, "convert.py")), stageOptions with { Name = "convert", Worker = stageOptions.Worker with { MemoryLimit = null } })
                 : scope.Stage<Parsed, Row>(Orders.Convert, stageOptions with { Name = "convert" });
             var write = scope.Sink<Row>(database.WriteAsync, new SinkOptions { Name = "write", Parallelism = BatchSize, BoundedCapacity = 2 * BatchSize });
             parse.LinkTo(convert);

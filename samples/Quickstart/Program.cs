@@ -170,7 +170,7 @@ async Task WithWorkerAsync<TIn, TOut>(Body<TIn, TOut> body, WorkerOptions option
                 if (failure.ProcessId > 0)
                     pids.Add(failure.ProcessId);
                 Console.WriteLine(Indent(failure.ToString()));
-                rows.Add(new Row(options.StageName, "(start)", failure.ProcessId, "a ready worker", Label(failure), failure.Summary, Ok: false));
+                rows.Add(new Row(options.Name ?? "worker", "(start)", failure.ProcessId, "a ready worker", Label(failure), failure.Summary, Ok: false));
                 return Task.CompletedTask;
             }
         );
@@ -178,7 +178,7 @@ async Task WithWorkerAsync<TIn, TOut>(Body<TIn, TOut> body, WorkerOptions option
     catch (Exception exception) when (exception is TimeoutException or InvalidOperationException or IOException)
     {
         Console.WriteLine($"   {exception.GetType().Name}: {exception.Message}");
-        rows.Add(new Row(options.StageName, "(this program)", 0, "no exception", exception.GetType().Name, exception.Message, Ok: false));
+        rows.Add(new Row(options.Name ?? "worker", "(this program)", 0, "no exception", exception.GetType().Name, exception.Message, Ok: false));
     }
 }
 
@@ -205,7 +205,7 @@ static string Label(ChildFailure failure) =>
         cancelled: c => c.ItemStarted ? "Cancelled (started)" : "Cancelled (not started)"
     );
 
-static WorkerOptions Options(string stage) => new() { StageName = stage, KillGrace = TimeSpan.FromSeconds(1) };
+static WorkerOptions Options(string stage) => new() { Name = stage, KillGrace = TimeSpan.FromSeconds(1) };
 
 static async Task<bool> GoneAsync(int pid, TimeSpan within)
 {

@@ -1,8 +1,8 @@
 using Nursery;
 
 await using var scope = new NurseryScope(new NurseryOptions { DefaultPolicy = Policy.Retry(3).ThenSkip() });
-var parse = scope.Stage<string, int>(Work.Parse, new StageOptions { Workers = 2, ItemTimeout = TimeSpan.FromSeconds(5) });
-var square = scope.Stage<int, long>(Work.Square, new StageOptions { Workers = 2, MemoryLimit = 256L << 20 });
+var parse = scope.Stage<string, int>(Work.Parse, new StageOptions { Workers = 2, Worker = new() { ItemTimeout = TimeSpan.FromSeconds(5) } });
+var square = scope.Stage<int, long>(Work.Square, new StageOptions { Workers = 2, Worker = new() { MemoryLimit = 256L << 20 } });
 var total = 0L;
 var sum = scope.Sink<long>(x => total += x);
 parse.LinkTo(square);

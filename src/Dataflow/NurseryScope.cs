@@ -51,8 +51,8 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
     {
         ArgumentNullException.ThrowIfNull(body);
         EnsureNotRunning();
-        options ??= new StageOptions();
-        var name = string.IsNullOrWhiteSpace(options.Name) ? body.Name[(body.Name.LastIndexOf('.') + 1)..] : options.Name;
+        options = (options ?? new StageOptions()).Validate();
+        var name = options.Name ?? body.Name[(body.Name.LastIndexOf('.') + 1)..];
         return Add(new Stage<TIn, TOut>(this, pool => new WorkerPool<TIn, TOut>(body, pool), options, UniqueName(name)));
     }
 
@@ -62,9 +62,9 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
     {
         ArgumentNullException.ThrowIfNull(command);
         EnsureNotRunning();
-        options ??= new StageOptions();
+        options = (options ?? new StageOptions()).Validate();
         RefuseRemoteLauncher(options);
-        var name = string.IsNullOrWhiteSpace(options.Name) ? Path.GetFileName(command.Executable) : options.Name;
+        var name = options.Name ?? Path.GetFileName(command.Executable);
         return Add(new Stage<TIn, TOut>(this, pool => new PerItemRunner<TIn, TOut>(command, pool), options with { ItemsPerWorker = 1 }, UniqueName(name)));
     }
 
@@ -74,9 +74,9 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
     {
         ArgumentNullException.ThrowIfNull(command);
         EnsureNotRunning();
-        options ??= new StageOptions();
+        options = (options ?? new StageOptions()).Validate();
         RefuseRemoteLauncher(options);
-        var name = string.IsNullOrWhiteSpace(options.Name) ? Path.GetFileName(command.Executable) : options.Name;
+        var name = options.Name ?? Path.GetFileName(command.Executable);
         return Add(new Stage<TIn, TOut>(this, pool => new WorkerPool<TIn, TOut>(command, pool), options, UniqueName(name)));
     }
 

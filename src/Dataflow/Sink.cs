@@ -25,7 +25,7 @@ public sealed class Sink<T> : ITargetBlock<Item<T>>, INurseryBlock, IInletBlock<
         Scope = scope;
         Name = options.Name;
         _action = action;
-        _policy = options.Policy.IfNone(scope.Options.DefaultPolicy).Validate();
+        _policy = (options.Policy ?? scope.Options.DefaultPolicy).Validate();
         _attempts = new AttemptLoop(Name, _policy, new ScopeBooks(scope));
         // Items wait in the inlet (handed over an array at a time by the blocks of the scope, or forwarded from the
         // public face); one loop runs them, or hands them to an action block when the action runs in parallel.

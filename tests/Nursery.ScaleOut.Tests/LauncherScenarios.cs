@@ -16,7 +16,7 @@ internal static class LauncherScenarios
     public static WorkerOptions Options(Launcher launcher, string stage = "remote") =>
         new()
         {
-            StageName = stage,
+            Name = stage,
             KillGrace = TimeSpan.FromSeconds(1),
             HeartbeatInterval = TimeSpan.FromMilliseconds(250),
             HeartbeatTimeout = TimeSpan.FromSeconds(5),

@@ -10,7 +10,7 @@ public sealed class SlurmPipelineTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
 
-    private static NurseryOptions Quick(Policy policy) => new() { DefaultPolicy = policy, KillGrace = TimeSpan.FromMilliseconds(500) };
+    private static NurseryOptions Quick(Policy policy) => new() { DefaultPolicy = policy };
 
     [SlurmFact]
     public async Task ETL_with_the_mapper_on_Slurm_aborts_on_a_poison_row_with_its_stack_trace_and_leaves_no_job()
@@ -18,7 +18,7 @@ public sealed class SlurmPipelineTests
         var launcher = Cluster.Slurm("etl-abort");
         var rows = new ConcurrentBag<Row>();
         var lines = Enumerable.Range(0, 300).Select(i => i == 150 ? $"{i};poison" : $"{i};{i}.5");
-        var slurm = new StageOptions { Name = "map", Workers = 2, Worker = LauncherScenarios.Options(launcher) };
+        var slurm = new StageOptions { Name = "map", Workers = 2, Worker = LauncherScenarios.Options(launcher) with { Name = null } };
         PipelineResult result;
         IReadOnlyList<int> mapPids, convertPids;
         await using (var scope = new NurseryScope(Quick(Policy.FailFast)))
@@ -54,7 +54,7 @@ public sealed class SlurmPipelineTests
         var launcher = Cluster.Slurm("etl-skip");
         var rows = new ConcurrentBag<Row>();
         var lines = Enumerable.Range(0, 300).Select(i => i % 100 == 7 ? $"{i};poison" : $"{i};{i}.5");
-        var slurm = new StageOptions { Name = "map", Workers = 2, Worker = LauncherScenarios.Options(launcher) };
+        var slurm = new StageOptions { Name = "map", Workers = 2, Worker = LauncherScenarios.Options(launcher) with { Name = null } };
         PipelineResult result;
         IReadOnlyList<int> mapPids;
         await using (var scope = new NurseryScope(Quick(Policy.Skip)))

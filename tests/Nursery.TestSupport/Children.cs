@@ -12,7 +12,7 @@ public sealed class Children : IAsyncDisposable
     private readonly List<int> _pids = [];
     private readonly List<IAsyncDisposable> _workers = [];
 
-    public static WorkerOptions Options(string stage = "test") => new() { StageName = stage, KillGrace = TimeSpan.FromSeconds(1) };
+    public static WorkerOptions Options(string stage = "test") => new() { Name = stage, KillGrace = TimeSpan.FromSeconds(1) };
 
     public IReadOnlyList<int> Pids => _pids;
 

@@ -61,7 +61,7 @@ public sealed class PerItemRunner<TIn, TOut> : IItemRunner<TIn, TOut>
         }
         try
         {
-            return await RunAsync(input, key, attempt, memoryLimit > 0 ? memoryLimit : _options.Worker.MemoryLimit, linked.Token).ConfigureAwait(false);
+            return await RunAsync(input, key, attempt, memoryLimit > 0 ? memoryLimit : _options.Worker.MemoryLimit ?? 0, linked.Token).ConfigureAwait(false);
         }
         finally
         {
@@ -98,7 +98,7 @@ public sealed class PerItemRunner<TIn, TOut> : IItemRunner<TIn, TOut>
 
         MemoryCgroup? cgroup = null;
         if (memoryLimit > 0)
-            MemoryCgroup.Create(memoryLimit).Match(made => cgroup = made, reason => Log.NoMemoryCgroup(_options.Worker.Logger, reason));
+            MemoryCgroup.Create(memoryLimit).Match(made => cgroup = made, reason => Log.NoMemoryCgroup((_options.Worker.Logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance), reason));
         try
         {
             return await RunInCgroupAsync(text, key, attempt, cgroup, cancellationToken).ConfigureAwait(false);
@@ -124,8 +124,8 @@ public sealed class PerItemRunner<TIn, TOut> : IItemRunner<TIn, TOut>
                 spec,
                 async (stream, token) => await stream.WriteAsync(stdin, token).ConfigureAwait(false),
                 async (stream, token) => overflow = await CopyBoundedAsync(stream, output, _command.MaxOutputBytes, token).ConfigureAwait(false),
-                line => Log.ChildStderr(_options.Worker.Logger, _options.Worker.StageName, 0, line),
-                _options.Worker.Logger
+                line => Log.ChildStderr((_options.Worker.Logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance), _options.Worker.NameOrDefault, 0, line),
+                (_options.Worker.Logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance)
             )
             .ConfigureAwait(false);
         if (launched.IsLeft)
@@ -195,7 +195,7 @@ public sealed class PerItemRunner<TIn, TOut> : IItemRunner<TIn, TOut>
     }
 
     private ChildFailure Stamp(ChildFailure failure, string key, int attempt, int processId, TimeSpan elapsed, IReadOnlyList<string> stderr) =>
-        failure with { Stage = _options.Worker.StageName, Key = key, Attempt = attempt, ProcessId = processId, Elapsed = elapsed, StderrTail = stderr };
+        failure with { Stage = _options.Worker.NameOrDefault, Key = key, Attempt = attempt, ProcessId = processId, Elapsed = elapsed, StderrTail = stderr };
 
     private static async Task<bool> CopyBoundedAsync(Stream source, MemoryStream destination, int limit, CancellationToken cancellationToken)
     {

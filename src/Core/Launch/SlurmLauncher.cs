@@ -26,7 +26,7 @@ public sealed record SlurmLauncher : Launcher
     /// <summary>How long srun may wait for resources before giving up (<c>--immediate</c>); None for half the worker's StartTimeout. With no capacity the child ends <see cref="ChildFailure.StartFailed"/>.</summary>
     public Option<TimeSpan> Immediate { get; init; }
 
-    /// <summary>The memory of a step when <see cref="WorkerOptions.MemoryLimit"/> is 0 (<c>--mem</c>, MiB); 0 leaves it to the cluster's default (which may be a whole node).</summary>
+    /// <summary>The memory of a step when <see cref="WorkerOptions.MemoryLimit"/> is null (<c>--mem</c>, MiB); 0 leaves it to the cluster's default (which may be a whole node).</summary>
     public int DefaultMemoryMebibytes { get; init; } = 512;
 
     /// <summary>An existing allocation (<c>salloc --no-shell</c>) to run steps in (<c>--jobid … --exact</c>), saving a scheduling round per child; empty for a job per child.</summary>
@@ -85,7 +85,7 @@ public sealed record SlurmLauncher : Launcher
         var arguments = new List<string> { "--unbuffered", "--nodes=1", "--ntasks=1", $"--job-name={RunId}", $"--time={FormatTime(TimeLimit)}" };
         if (Partition.Length > 0)
             arguments.Add($"--partition={Partition}");
-        var mebibytes = options.MemoryLimit > 0 ? (options.MemoryLimit + (1 << 20) - 1) >> 20 : DefaultMemoryMebibytes;
+        var mebibytes = options.MemoryLimit is { } limit ? (limit + (1 << 20) - 1) >> 20 : DefaultMemoryMebibytes;
         if (mebibytes > 0)
             arguments.Add(string.Create(CultureInfo.InvariantCulture, $"--mem={mebibytes}M"));
         if (Allocation.Length > 0)

@@ -90,8 +90,8 @@ public sealed record SshLauncher : Launcher
             throw new ArgumentException($"SshLauncher.SilenceTimeout ({SilenceTimeout}) must be at least four heartbeat intervals ({options.HeartbeatInterval * 4}), or a healthy child would leave.", nameof(options));
         if (ConnectionSharing < TimeSpan.Zero)
             throw new ArgumentException($"SshLauncher.ConnectionSharing is {ConnectionSharing}; it must be zero (off) or positive.", nameof(options));
-        if (options.MemoryLimit > 0)
-            throw new ArgumentException("WorkerOptions.MemoryLimit is not enforced over ssh (the memory cgroup would be made on this machine); run the stage through SlurmLauncher, whose steps get --mem, or set it to 0.", nameof(options));
+        if (options.MemoryLimit is not null)
+            throw new ArgumentException("WorkerOptions.MemoryLimit is not enforced over ssh (the memory cgroup would be made on this machine); run the stage through SlurmLauncher, whose steps get --mem, or leave it null.", nameof(options));
         var badName = options.Environment.Keys.FirstOrDefault(name => !IsVariableName(name));
         if (badName is not null)
             throw new ArgumentException($"WorkerOptions.Environment names the variable '{badName}', which a POSIX shell cannot export on the ssh host; use letters, digits and '_', not starting with a digit.", nameof(options));

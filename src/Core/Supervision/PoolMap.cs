@@ -7,12 +7,9 @@ namespace Nursery.Supervision;
 /// <summary><see cref="WorkerPool{TIn,TOut}.MapAsync"/>, over the pool's public face (<see cref="WorkerPool{TIn,TOut}.InvokeBatchAsync"/>).</summary>
 internal static class PoolMap
 {
-    /// <summary>The most items in one batch (the pool's batch sizer keeps a batch near 2 ms of work below that).</summary>
-    private const int MaxBatchItems = 1024;
-
     /// <summary>
     /// Reads <paramref name="inputs"/> lazily into batches sized by the pool's batch sizer, at most two batches per
-    /// child in flight, and yields the results in input order. An item's key is its index. Leaving the loop early
+    /// child in flight (<see cref="PoolOptions.ItemsPerWorker"/> items), and yields the results in input order. An item's key is its index. Leaving the loop early
     /// cancels the batches still in flight and waits for them.
     /// </summary>
     public static async IAsyncEnumerable<Either<ChildFailure, TOut>> MapAsync<TIn, TOut>(WorkerPool<TIn, TOut> pool, IEnumerable<TIn> inputs, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -20,7 +17,11 @@ internal static class PoolMap
         ArgumentNullException.ThrowIfNull(inputs);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var inFlight = new Queue<Task<(Either<ChildFailure, TOut> Result, int ProcessId)[]>>();
-        var maxBatches = pool.Options.Workers * 2;
+        // A child's share (ItemsPerWorker) in two batches, as a stage's window sends them; the batch sizer keeps a
+        // batch near 2 ms of work below that.
+        var batchesPerWorker = pool.Options.ItemsPerWorker >= 2 ? 2 : 1;
+        var maxBatches = pool.Options.Workers * batchesPerWorker;
+        var maxBatchItems = pool.Options.ItemsPerWorker / batchesPerWorker;
         var next = 0L;
         using var source = inputs.GetEnumerator();
         var more = true;
@@ -30,7 +31,7 @@ internal static class PoolMap
             {
                 while (more && inFlight.Count < maxBatches)
                 {
-                    var size = pool.NextBatchSize(MaxBatchItems);
+                    var size = pool.NextBatchSize(maxBatchItems);
                     var batch = new List<TIn>(size);
                     while (batch.Count < size && (more = source.MoveNext()))
                         batch.Add(source.Current);

@@ -182,7 +182,7 @@ internal sealed partial class WorkerCore
         public void Log(int level, string text)
         {
             var logLevel = (LogLevel)Math.Clamp(level, 0, 6);
-            Supervision.Log.ChildLog(core._logger, logLevel, core._options.StageName, core.ProcessId, text);
+            Supervision.Log.ChildLog(core._logger, logLevel, core._options.NameOrDefault, core.ProcessId, text);
         }
 
         public void Violation(string detail, byte[] bytesSeen) => core.Terminate(new ChildFailure.ProtocolViolation(detail, bytesSeen));

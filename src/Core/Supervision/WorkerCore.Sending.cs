@@ -30,7 +30,7 @@ internal sealed partial class WorkerCore
                 buffer.Clear();
                 sending.Clear();
                 var mark = _wire.BeginBatch(buffer);
-                while (sending.Count < _options.MaxBatch && buffer.Length < MaxBatchBytes)
+                while (sending.Count < _options.MaxFrameItems && buffer.Length < MaxBatchBytes)
                 {
                     PendingItem item;
                     if (carried is not null)

@@ -43,7 +43,7 @@ internal sealed partial class WorkerCore
     {
         _options = options;
         _wire = wire;
-        _logger = options.Logger;
+        _logger = options.Logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _lastHeard = _startTimestamp;
     }
 
@@ -76,9 +76,9 @@ internal sealed partial class WorkerCore
             MarkEnded();
             return Prelude.Left<ChildFailure, Unit>(Stamp(new ChildFailure.StartFailed(unstartable.IfNone("")), null));
         }
-        if (_options.MemoryLimit > 0)
+        if (_options.MemoryLimit is { } memoryLimit)
         {
-            MemoryCgroup.Create(_options.MemoryLimit).Match(cgroup => _cgroup = cgroup, WarnNoCgroup);
+            MemoryCgroup.Create(memoryLimit).Match(cgroup => _cgroup = cgroup, WarnNoCgroup);
         }
 
         var environment = new Dictionary<string, string>(_options.Environment)
@@ -194,7 +194,7 @@ internal sealed partial class WorkerCore
         process?.Kill();
     }
 
-    private void OnStderrLine(string line) => Log.ChildStderr(_logger, _options.StageName, ProcessId, line);
+    private void OnStderrLine(string line) => Log.ChildStderr(_logger, _options.NameOrDefault, ProcessId, line);
 
     private void Watch()
     {
@@ -285,7 +285,7 @@ internal sealed partial class WorkerCore
         var since = item is { SentTimestamp: > 0 } ? item.SentTimestamp : _startTimestamp;
         return failure with
         {
-            Stage = _options.StageName,
+            Stage = _options.NameOrDefault,
             Key = item?.Key ?? "",
             Attempt = item?.Attempt ?? 1,
             ProcessId = ProcessId,

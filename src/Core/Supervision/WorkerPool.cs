@@ -16,6 +16,7 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
     private const int MaxRedispatch = 1000;
     private readonly Func<WorkerOptions, CancellationToken, Task<Either<ChildFailure, Worker<TIn, TOut>>>> _start;
     private readonly PoolOptions _options;
+    private readonly WorkerOptions _childOptions;
     private readonly Leases<Worker<TIn, TOut>> _leases;
     private readonly RestartBudget _budget;
     private readonly Lock _gate = new();
@@ -41,6 +42,7 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
     {
         _start = start;
         _options = options;
+        _childOptions = options.ChildOptions();
         _leases = new Leases<Worker<TIn, TOut>>(options.Workers);
         _budget = new RestartBudget(options);
     }
@@ -63,6 +65,9 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
 
     /// <summary>The options in force.</summary>
     public PoolOptions Options => _options;
+
+    /// <summary>What each child of the pool starts with: <see cref="PoolOptions.Worker"/>, its frames bounded by <see cref="PoolOptions.ItemsPerWorker"/>.</summary>
+    internal WorkerOptions ChildOptions => _childOptions;
 
     /// <summary>Starts every child now when <see cref="PoolOptions.StartEagerly"/> is set; completes when they are ready or have failed.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
@@ -275,7 +280,7 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
                 if (_failure is not null)
                     return Prelude.Left<ChildFailure, Lease<Worker<TIn, TOut>>>(_failure with { Key = key, Attempt = attempt });
                 if (_disposing.IsCancellationRequested || cancellationToken.IsCancellationRequested)
-                    return Prelude.Left<ChildFailure, Lease<Worker<TIn, TOut>>>(new ChildFailure.Cancelled("the pool was stopped before the item was sent", Option<ChildFailure>.None, false) { Stage = _options.Worker.StageName, Key = key, Attempt = attempt });
+                    return Prelude.Left<ChildFailure, Lease<Worker<TIn, TOut>>>(new ChildFailure.Cancelled("the pool was stopped before the item was sent", Option<ChildFailure>.None, false) { Stage = _options.Worker.NameOrDefault, Key = key, Attempt = attempt });
                 slot = _leases.Pick(items, out var ready);
                 if (ready is not null)
                     return ready;
@@ -303,7 +308,7 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
         {
             // A pool being disposed starts nothing more (its disposal may already have collected what it waits for).
             if (_disposing.IsCancellationRequested)
-                refused = new ChildFailure.Cancelled("the pool was stopped before the child was started", Option<ChildFailure>.None, false) { Stage = _options.Worker.StageName };
+                refused = new ChildFailure.Cancelled("the pool was stopped before the child was started", Option<ChildFailure>.None, false) { Stage = _options.Worker.NameOrDefault };
             else if (_budget.TryStart(Stopwatch.GetTimestamp()) is { } why)
                 refused = FailPool(why);
             if (refused is null)
@@ -316,7 +321,7 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
             return refused;
         }
 
-        var started = await _start(_options.Worker, _disposing.Token).ConfigureAwait(false);
+        var started = await _start(_childOptions, _disposing.Token).ConfigureAwait(false);
         started.Match(worker => _processIds.Add(worker.ProcessId), failure => { if (failure.ProcessId > 0) _processIds.Add(failure.ProcessId); });
         return started.Match(
             worker =>
@@ -357,7 +362,7 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
             _lastEnd is ChildFailure.StartFailed { Remote: var remote } ? remote : Option<RemoteError>.None
         )
         {
-            Stage = _options.Worker.StageName,
+            Stage = _options.Worker.NameOrDefault,
             StderrTail = _lastEnd?.StderrTail ?? [],
         };
         return _failure;
@@ -379,14 +384,14 @@ public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
     {
         bool retire;
         lock (_gate)
-            retire = Leases<Worker<TIn, TOut>>.Release(member, items, _options.RecycleAfter);
+            retire = Leases<Worker<TIn, TOut>>.Release(member, items, _options.RecycleAfter ?? 0);
         if (retire)
             _background.Add(member.Worker.DisposeAsync().AsTask());
     }
 
     private async Task<(Either<ChildFailure, TOut>, int)> RunInOneOffChildAsync(TIn input, string key, int attempt, long memoryLimit, CancellationToken cancellationToken)
     {
-        var options = _options.Worker with { MemoryLimit = memoryLimit };
+        var options = _childOptions with { MemoryLimit = memoryLimit };
         Interlocked.Increment(ref _starts);
         var started = await _start(options, cancellationToken).ConfigureAwait(false);
         if (started.IsLeft)

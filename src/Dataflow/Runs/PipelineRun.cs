@@ -21,15 +21,15 @@ internal sealed class PipelineRun(NurseryScope scope, AbortState abort)
     public async Task<PipelineResult> RunAsync<T>(INurseryBlock[] blocks, INurseryBlock first, IAsyncEnumerable<T> source, ITargetBlock<Item<T>> entry, Func<T, string>? key, CancellationToken cancellationToken)
     {
         var settled = new List<string>();
-        IReadOnlySet<string> resumed = Options.Resume ? ResumedKeys(settled) : new System.Collections.Generic.HashSet<string>();
-        var jobLog = Options.JobLog.Length > 0 ? JobLog.Open(Options.JobLog, Options.SyncJobLog, Options.Logger) : null;
+        IReadOnlySet<string> resumed = Options is { Resume: true, JobLog: { } resumedLog } ? ResumedKeys(resumedLog, settled) : new System.Collections.Generic.HashSet<string>();
+        var jobLog = Options.JobLog is { } path ? JobLog.Open(path, Options.SyncJobLog, Options.Logger) : null;
         jobLog?.Settled(settled);
         var ledger = new Ledger(Options, jobLog);
         Ledger = ledger;
         using var callerRegistration = cancellationToken.Register(() => scope.Abort("the caller cancelled the run", null, AbortCause.Caller));
         using var deadline = Options.Deadline == Timeout.InfiniteTimeSpan ? null : new CancellationTokenSource(Options.Deadline);
         using var deadlineRegistration = deadline?.Token.Register(() => scope.Abort($"the run's deadline of {Units.Duration(Options.Deadline)} passed", null, AbortCause.Deadline));
-        using var progress = Options.Progress.MatchUnsafe(p => new Timer(_ => p.Report(ledger.Progress()), null, Options.ProgressInterval, Options.ProgressInterval), () => null);
+        using var progress = Options.Progress is { } observer ? new Timer(_ => observer.Report(ledger.Progress()), null, Options.ProgressInterval, Options.ProgressInterval) : null;
 
         WireCompletion(blocks, first);
         var starts = blocks.Select(block => StartQuietlyAsync(block)).ToArray();
@@ -49,20 +49,20 @@ internal sealed class PipelineRun(NurseryScope scope, AbortState abort)
         await Task.WhenAll(starts).ConfigureAwait(false);
         if (jobLog is not null)
             await jobLog.DisposeAsync().ConfigureAwait(false);
-        Options.Progress.IfSome(p => p.Report(ledger.Progress()));
+        Options.Progress?.Report(ledger.Progress());
         var (reason, cause) = abort.Outcome;
         return ledger.Result(completed: reason.Length == 0, reason, cause);
     }
 
     /// <summary>
     /// The keys a resumed run skips: those the job log records as succeeded, and those in doubt the user says the sink
-    /// has (also put in <paramref name="settled"/>, for their end lines).
+    /// has (also put in <paramref name="settled"/>, for their end lines), from <paramref name="jobLog"/>.
     /// </summary>
-    private System.Collections.Generic.HashSet<string> ResumedKeys(List<string> settled)
+    private System.Collections.Generic.HashSet<string> ResumedKeys(string jobLog, List<string> settled)
     {
         var skipped = new System.Collections.Generic.HashSet<string>(StringComparer.Ordinal);
         var inDoubt = 0;
-        foreach (var (key, state) in JobLog.Read(Options.JobLog))
+        foreach (var (key, state) in JobLog.Read(jobLog))
         {
             if (state == JobLog.KeyState.Succeeded)
                 skipped.Add(key);
@@ -77,7 +77,7 @@ internal sealed class PipelineRun(NurseryScope scope, AbortState abort)
             }
         }
         if (inDoubt > 0)
-            JobLog.LogInDoubt(Options.Logger, Options.JobLog, inDoubt, Options.ResumeInDoubt is null ? "they run again (set NurseryOptions.ResumeInDoubt to ask the sink which it has)" : "NurseryOptions.ResumeInDoubt decided which to skip");
+            JobLog.LogInDoubt(Options.Logger, jobLog, inDoubt, Options.ResumeInDoubt is null ? "they run again (set NurseryOptions.ResumeInDoubt to ask the sink which it has)" : "NurseryOptions.ResumeInDoubt decided which to skip");
         return skipped;
     }
 

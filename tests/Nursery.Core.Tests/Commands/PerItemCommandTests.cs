@@ -8,7 +8,7 @@ public sealed class PerItemCommandTests
 {
     private static readonly TimeSpan Bound = Children.Bound;
 
-    private static PoolOptions Options(TimeSpan? itemTimeout = null, long memoryLimit = 0) =>
+    private static PoolOptions Options(TimeSpan? itemTimeout = null, long? memoryLimit = null) =>
         new() { Workers = 2, Worker = Children.Options("cmd") with { ItemTimeout = itemTimeout ?? Timeout.InfiniteTimeSpan, MemoryLimit = memoryLimit } };
 
     [Fact]

@@ -78,7 +78,6 @@ public static partial class PlannedRuns
         var options = new NurseryOptions
         {
             DefaultPolicy = plan.ToPolicy(),
-            KillGrace = TimeSpan.FromMilliseconds(200),
             DrainTimeout = TimeSpan.FromSeconds(2),
             Deadline = plan.Stop.Kind == StopKind.Deadline ? plan.Stop.After : Timeout.InfiniteTimeSpan,
         };
@@ -165,16 +164,15 @@ public static partial class PlannedRuns
     private static Stage<PlannedItem, PlannedItem> Build(NurseryScope scope, StagePlan plan, int index, IReadOnlyDictionary<string, string> environment)
     {
         var worker = plan.FastHeartbeat ? new WorkerOptions { HeartbeatInterval = StagePlan.HeartbeatInterval, HeartbeatTimeout = StagePlan.HeartbeatTimeout } : new WorkerOptions();
+        worker = worker with { KillGrace = TimeSpan.FromMilliseconds(200), ItemTimeout = plan.ItemTimeout, MemoryLimit = plan.MemoryLimited ? StagePlan.MemoryLimit : null };
         var options = new StageOptions
         {
             Name = $"s{index}",
             Workers = plan.Workers,
             ItemsPerWorker = plan.ItemsPerWorker,
-            BoundedCapacity = plan.BoundedCapacity,
+            BoundedCapacity = plan.BoundedCapacity > 0 ? plan.BoundedCapacity : null,
             Ordered = plan.Ordered,
             StartEagerly = plan.StartEagerly,
-            ItemTimeout = plan.ItemTimeout,
-            MemoryLimit = plan.MemoryLimited ? StagePlan.MemoryLimit : 0,
             // A failing initializer should fail the stage quickly; item faults (up to 10 items × 2 attempts) must not.
             RestartIntensity = plan.InitializerFails ? new RestartIntensity(2, TimeSpan.FromSeconds(30)) : new RestartIntensity(100, TimeSpan.FromSeconds(30)),
             Worker = worker with { Environment = environment },

@@ -5,5 +5,5 @@ internal static class Pipelines
 {
     public static readonly TimeSpan Bound = TimeSpan.FromSeconds(90);
 
-    public static NurseryOptions Quick(Policy? policy = null) => new() { DefaultPolicy = policy ?? Policy.FailFast, KillGrace = TimeSpan.FromMilliseconds(500) };
+    public static NurseryOptions Quick(Policy? policy = null) => new() { DefaultPolicy = policy ?? Policy.FailFast };
 }

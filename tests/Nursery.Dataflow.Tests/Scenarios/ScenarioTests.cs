@@ -142,7 +142,7 @@ public sealed class ScenarioTests
     public async Task A_hung_item_under_an_item_deadline_ends_as_TimedOut_and_the_rest_go_on_under_skip()
     {
         await using var scope = new NurseryScope(Pipelines.Quick(Policy.Skip));
-        var stage = scope.Stage<int, int>(PipelineBodies.HangOnThree, new StageOptions { Workers = 2, ItemTimeout = TimeSpan.FromMilliseconds(500) });
+        var stage = scope.Stage<int, int>(PipelineBodies.HangOnThree, new StageOptions { Workers = 2, Worker = new() { ItemTimeout = TimeSpan.FromMilliseconds(500) } });
 
         var result = await scope.RunAsync(Enumerable.Range(0, 10), stage).WaitAsync(Bound);
 

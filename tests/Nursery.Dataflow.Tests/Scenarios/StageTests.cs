@@ -191,7 +191,7 @@ public sealed class StageTests
         var sizes = new ConcurrentBag<int>();
         await using var scope = new NurseryScope(Pipelines.Quick());
         var policy = Policy.Retry(2).WithMoreMemory(4).WithBackoff(TimeSpan.Zero);
-        var stage = scope.Stage<int, int>(Bodies.Allocate, new StageOptions { Workers = 1, MemoryLimit = 96L << 20, Policy = policy });
+        var stage = scope.Stage<int, int>(Bodies.Allocate, new StageOptions { Workers = 1, Worker = new() { MemoryLimit = 96L << 20 }, Policy = policy });
         stage.LinkTo(scope.Sink<int>(sizes.Add));
 
         var result = await scope.RunAsync([8, 160], stage).WaitAsync(Bound);

@@ -28,7 +28,7 @@ Launcher launcher = kind switch
     },
     _ => Launcher.Local,
 };
-var options = new WorkerOptions { StageName = "simulation", Launcher = launcher, StartTimeout = TimeSpan.FromSeconds(120), HeartbeatTimeout = TimeSpan.FromSeconds(30), KillGrace = TimeSpan.FromSeconds(2) };
+var options = new WorkerOptions { Name = "simulation", Launcher = launcher, StartTimeout = TimeSpan.FromSeconds(120), HeartbeatTimeout = TimeSpan.FromSeconds(30), KillGrace = TimeSpan.FromSeconds(2) };
 
 // Warm up the parent's own machinery (JIT, thread pool, the spawner thread) with one worker, so the figures are per worker.
 await using (var warm = (await Worker.StartAsync(Body.From<int, int>(Bodies.Double), options with { Launcher = Launcher.Local })).Match(w => w, f => throw new InvalidOperationException(f.ToString())))

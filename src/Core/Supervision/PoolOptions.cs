@@ -70,7 +70,7 @@ public record PoolOptions
     }
 
     /// <summary>These pool settings alone, as a <see cref="PoolOptions"/> (the pool part of a <c>StageOptions</c>).</summary>
-    internal PoolOptions PoolPart() => new(this);
+    protected PoolOptions PoolPart() => new(this);
 
     /// <summary>The options each child of the pool starts with: <see cref="Worker"/>, its frames bounded by <see cref="ItemsPerWorker"/>.</summary>
     internal WorkerOptions ChildOptions() => Worker with { MaxFrameItems = ItemsPerWorker };

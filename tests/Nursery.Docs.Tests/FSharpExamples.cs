@@ -1,3 +1,4 @@
+using Nursery.Tests.Support;
 using System.Diagnostics;
 using System.Text;
 
@@ -33,7 +34,8 @@ public static class FSharpExamples
         {
             var path = Path.Combine(directory.FullName, "example.fsx");
             await File.WriteAllTextAsync(path, script.ToString());
-            var (exitCode, stdout, stderr) = await RunAsync(["fsi", "--quiet", "--typecheck-only", path], directory.FullName);
+            var run = await ProcessRun.RunAsync(ProcessRun.Dotnet, ["fsi", "--quiet", "--typecheck-only", path], directory.FullName, Timeout, closeStdin: true);
+            var (exitCode, stdout, stderr) = (run.ExitCode, run.Stdout, run.TimedOut ? $"timed out after {Timeout}: dotnet fsi was killed\n{run.Stderr}" : run.Stderr);
             var errors = (stdout + "\n" + stderr).ReplaceLineEndings("\n").Split('\n')
                 .Where(line => line.Contains("error FS", StringComparison.Ordinal) || line.StartsWith("timed out", StringComparison.Ordinal))
                 .Select(line => line.Replace(root, "", StringComparison.Ordinal))
@@ -47,35 +49,5 @@ public static class FSharpExamples
         {
             directory.Delete(recursive: true);
         }
-    }
-
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string[] arguments, string directory)
-    {
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        var start = new ProcessStartInfo(!string.IsNullOrEmpty(host) && File.Exists(host) ? host : "dotnet")
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet fsi did not start");
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.WaitForExitAsync().WaitAsync(Timeout);
-        }
-        catch (TimeoutException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-            return (-1, await stdout, $"timed out after {Timeout}: dotnet fsi was killed\n{await stderr}");
-        }
-        return (process.ExitCode, await stdout, await stderr);
     }
 }

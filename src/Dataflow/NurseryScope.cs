@@ -1,5 +1,6 @@
 using System.Threading.Tasks.Dataflow;
 using LanguageExt;
+using Nursery.Engines;
 
 namespace Nursery;
 
@@ -53,7 +54,7 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         EnsureNotRunning();
         options = (options ?? new StageOptions()).Validate();
         var name = options.Name ?? body.Name[(body.Name.LastIndexOf('.') + 1)..];
-        return Add(new Stage<TIn, TOut>(this, pool => new WorkerPool<TIn, TOut>(body, pool), options, UniqueName(name)));
+        return Add(new Stage<TIn, TOut>(this, pool => new PoolRunner<TIn, TOut>(new WorkerPool<TIn, TOut>(body, pool)), options, UniqueName(name)));
     }
 
     /// <summary>A stage that runs a program once per item (GNU parallel style); see <see cref="PerItemCommand{TIn,TOut}"/>.</summary>
@@ -65,7 +66,7 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         options = (options ?? new StageOptions()).Validate();
         RefuseRemoteLauncher(options);
         var name = options.Name ?? Path.GetFileName(command.Executable);
-        return Add(new Stage<TIn, TOut>(this, pool => new PerItemRunner<TIn, TOut>(command, pool), options with { ItemsPerWorker = 1 }, UniqueName(name)));
+        return Add(new Stage<TIn, TOut>(this, pool => new ProgramRunner<TIn, TOut>(new PerItemRunner<TIn, TOut>(command, pool)), options with { ItemsPerWorker = 1 }, UniqueName(name)));
     }
 
     /// <summary>A stage served by long-lived programs speaking newline-delimited JSON; see <see cref="PersistentCommand{TIn,TOut}"/>.</summary>
@@ -77,7 +78,7 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         options = (options ?? new StageOptions()).Validate();
         RefuseRemoteLauncher(options);
         var name = options.Name ?? Path.GetFileName(command.Executable);
-        return Add(new Stage<TIn, TOut>(this, pool => new WorkerPool<TIn, TOut>(command, pool), options, UniqueName(name)));
+        return Add(new Stage<TIn, TOut>(this, pool => new PoolRunner<TIn, TOut>(new WorkerPool<TIn, TOut>(command, pool)), options, UniqueName(name)));
     }
 
     private Stage<TIn, TOut> Add<TIn, TOut>(Stage<TIn, TOut> stage)

@@ -33,11 +33,9 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
         Name = name;
         _policy = (options.Policy ?? scope.Options.DefaultPolicy).Validate();
         _pool = runner(options.ToPoolOptions(name, scope.Options));
-        // A WorkerPool sizes batches from the ones it has run; a per-item program takes one item at a time.
-        Func<int, int> nextBatchSize = _pool is WorkerPool<TIn, TOut> workerPool ? workerPool.NextBatchSize : static _ => 1;
         _emissions = new Emissions<TOut>(options.Ordered);
         _batches = new BatchRunner<TIn, TOut>(scope, name, _pool, new AttemptLoop(name, _policy, new ScopeBooks(scope)), _emissions, options.Worker.MemoryLimit ?? 0);
-        _pump = new BatchPump<TIn, TOut>(options.Workers, options.ItemsPerWorker, options.BoundedCapacity ?? 0, nextBatchSize, _emissions, _batches.RunAsync);
+        _pump = new BatchPump<TIn, TOut>(options.Workers, options.ItemsPerWorker, options.BoundedCapacity ?? 0, _pool.NextBatchSize, _emissions, _batches.RunAsync);
         _inlet = _pump.Inlet;
         _input = new BufferBlock<Item<TIn>>(new DataflowBlockOptions { BoundedCapacity = _inlet.MaxCapacity });
         _output = new BufferBlock<Item<TOut>>(new DataflowBlockOptions { BoundedCapacity = _pump.InFlight });
@@ -50,7 +48,7 @@ public sealed class Stage<TIn, TOut> : IPropagatorBlock<Item<TIn>, Item<TOut>>, 
     public string Name { get; }
 
     /// <summary>What runs this stage's items in child processes (a pool of workers, or a process per item).</summary>
-    public IItemRunner<TIn, TOut> Runner => _pool;
+    internal IItemRunner<TIn, TOut> Runner => _pool;
 
     /// <summary>Every process id this stage has started.</summary>
     public IReadOnlyCollection<int> ProcessIds => _pool.ProcessIds;

@@ -14,7 +14,7 @@ namespace Nursery;
 /// killed when the deadline passes or the call is cancelled. Every call completes exactly once with the parsed stdout
 /// or a failure; after disposal no process it started is left.
 /// </summary>
-public sealed class PerItemRunner<TIn, TOut> : IItemRunner<TIn, TOut>
+public sealed class PerItemRunner<TIn, TOut> : IAsyncDisposable
 {
     private readonly PerItemCommand<TIn, TOut> _command;
     private readonly PoolOptions _options;
@@ -34,20 +34,23 @@ public sealed class PerItemRunner<TIn, TOut> : IItemRunner<TIn, TOut>
         _slots = new SemaphoreSlim(_options.Workers, _options.Workers);
     }
 
-    /// <inheritdoc />
+    /// <summary>Every process id started so far.</summary>
     public IReadOnlyCollection<int> ProcessIds => [.. _processIds];
 
-    /// <inheritdoc />
+    /// <summary>How many processes were started.</summary>
     public int Spawns => Volatile.Read(ref _spawns);
 
-    /// <inheritdoc />
+    /// <summary>Completes at once: a process starts with each item, none ahead of it.</summary>
     public Task StartAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
 
-    /// <summary>Runs one item; see <see cref="IItemRunner{TIn,TOut}.InvokeWithProcessIdAsync"/>.</summary>
+    /// <summary>Runs one item in a process of its own: the parsed stdout, or the failure. Never throws for the process's failure.</summary>
     public async Task<Either<ChildFailure, TOut>> InvokeAsync(TIn input, string key, int attempt = 1, CancellationToken cancellationToken = default) =>
         (await InvokeWithProcessIdAsync(input, key, attempt, 0, cancellationToken).ConfigureAwait(false)).Result;
 
-    /// <inheritdoc />
+    /// <summary>
+    /// Runs one item as <see cref="InvokeAsync"/> does, with the pid of its process (0 if none was started);
+    /// <paramref name="memoryLimit"/> above the configured one runs it with that limit (a retry after an OOM kill).
+    /// </summary>
     public async Task<(Either<ChildFailure, TOut> Result, int ProcessId)> InvokeWithProcessIdAsync(TIn input, string key, int attempt, long memoryLimit, CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);

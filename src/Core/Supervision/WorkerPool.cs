@@ -11,7 +11,7 @@ namespace Nursery;
 /// attempt does not change); too many restarts fail the pool (<see cref="ChildFailure.StartFailed"/>) instead of
 /// respawning forever. Every call completes exactly once; after <see cref="DisposeAsync"/> every child is reaped.
 /// </summary>
-public sealed class WorkerPool<TIn, TOut> : IItemRunner<TIn, TOut>
+public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
 {
     private const int MaxRedispatch = 1000;
     private readonly Func<WorkerOptions, CancellationToken, Task<Either<ChildFailure, Worker<TIn, TOut>>>> _start;

@@ -167,7 +167,7 @@ public sealed class PerItemCommandTests
         await AssertGoneAsync(runner);
     }
 
-    private static async Task AssertGoneAsync<TIn, TOut>(IItemRunner<TIn, TOut> runner)
+    private static async Task AssertGoneAsync<TIn, TOut>(PerItemRunner<TIn, TOut> runner)
     {
         foreach (var pid in runner.ProcessIds)
             await Processes.AssertGoneAsync(pid, TimeSpan.FromSeconds(5));

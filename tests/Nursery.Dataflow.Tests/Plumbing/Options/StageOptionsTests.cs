@@ -1,3 +1,4 @@
+using Nursery.Engines;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Nursery.TestBodies;
@@ -51,7 +52,7 @@ public sealed class StageOptionsTests
 
         var stage = scope.Stage<int, int>(Bodies.Double, set(new StageOptions()));
 
-        var pool = Assert.IsType<WorkerPool<int, int>>(stage.Runner);
+        var pool = Assert.IsType<PoolRunner<int, int>>(stage.Runner).Pool;
         Assert.Equal(expected, read(pool));
         Assert.Empty(stage.ProcessIds);
     }

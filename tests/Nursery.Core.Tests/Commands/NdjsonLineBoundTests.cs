@@ -7,9 +7,13 @@ public sealed class NdjsonLineBoundTests
 {
     private static readonly TimeSpan Bound = Children.Bound;
 
-    /// <summary>Writes <paramref name="bytes"/> bytes of 'a' without a newline on stdout, then sleeps (it never answers).</summary>
+    /// <summary>
+    /// Reads the item's line, then writes <paramref name="bytes"/> bytes of 'a' without a newline on stdout and sleeps (it never
+    /// answers). Writing only after the item arrived makes the item the one the violation fails: a worker that breaks the
+    /// protocol before any item is sent fails the items sent after it as Cancelled.
+    /// </summary>
     private static PersistentCommand<int, int> EndlessLine(long bytes) =>
-        Command.Persistent<int, int>("/bin/sh", "-c", $"head -c {bytes} /dev/zero | tr '\\0' a; exec sleep 300");
+        Command.Persistent<int, int>("/bin/sh", "-c", $"read -r item; head -c {bytes} /dev/zero | tr '\\0' a; exec sleep 300");
 
     [Fact]
     public async Task A_line_longer_than_MaxResultBytes_is_a_ProtocolViolation_that_names_the_option()

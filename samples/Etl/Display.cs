@@ -36,20 +36,25 @@ internal sealed class Display(long total, IReadOnlyList<string> stages) : IProgr
         }
     }
 
+    /// <summary>
+    /// The plain progress line. Items are counted once each (those done by an earlier run, under --resume, included, so
+    /// the count reaches the total); the stages count attempts, so under retry an item may count more than once there.
+    /// </summary>
     public string Line(PipelineProgress p)
     {
         var stageText = string.Join(" | ", stages.Select(s => $"{s} {Stage(p, s).Succeeded} ok {Stage(p, s).Failed} failed"));
         var kinds = string.Join(", ", p.FailedByKind.Where(k => k.Value > 0).Select(k => $"{k.Key} {k.Value}"));
-        return string.Create(CultureInfo.InvariantCulture, $"[{p.Elapsed.TotalSeconds,6:F1}s] {p.Succeeded + p.Failed}/{total} done, {p.Succeeded} ok, {p.Failed} failed{(kinds.Length > 0 ? $" ({kinds})" : "")}, {p.ItemsPerSecond:F0} items/s | {stageText}");
+        var resumed = p.Resumed > 0 ? $" ({p.Resumed} by an earlier run)" : "";
+        return string.Create(CultureInfo.InvariantCulture, $"[{p.Elapsed.TotalSeconds,6:F1}s] items {p.Done + p.Resumed}/{total} done{resumed}, {p.Succeeded} ok, {p.Failed} failed{(kinds.Length > 0 ? $" ({kinds})" : "")}, {p.ItemsPerSecond:F0} items/s | attempts: {stageText}");
     }
 
     private Rows Render(PipelineProgress p)
     {
-        var done = p.Succeeded + p.Failed;
-        var table = new Table().Border(TableBorder.Rounded).Title($"[bold]orders → parse → convert → write[/]  {p.Elapsed.TotalSeconds:F1} s");
+        var done = p.Done + p.Resumed;
+        var table = new Table().Border(TableBorder.Rounded);
         table.AddColumn("stage");
-        table.AddColumn(new TableColumn("ok").RightAligned());
-        table.AddColumn(new TableColumn("failed").RightAligned());
+        table.AddColumn(new TableColumn("attempts ok").RightAligned());
+        table.AddColumn(new TableColumn("attempts failed").RightAligned());
         foreach (var stage in stages)
         {
             var counts = Stage(p, stage);
@@ -58,9 +63,11 @@ internal sealed class Display(long total, IReadOnlyList<string> stages) : IProgr
         var kinds = string.Join("  ", p.FailedByKind.Where(k => k.Value > 0).Select(k => $"[red]{k.Key}[/] {k.Value}"));
         var ratio = total > 0 ? (double)done / total : 0;
         var bar = new string('█', (int)(ratio * 40)) + new string('░', 40 - (int)(ratio * 40));
+        var resumed = p.Resumed > 0 ? $" ({p.Resumed:N0} by an earlier run)" : "";
         return new Rows(
+            new Markup($"[bold]orders → parse → convert → write[/]  {p.Elapsed.TotalSeconds:F1} s"),
             table,
-            new Markup($"{bar} {done:N0}/{total:N0}  [green]{p.Succeeded:N0} ok[/]  {p.Failed:N0} failed  in flight {p.InFlight:N0}  [bold]{p.ItemsPerSecond:N0} items/s[/]"),
+            new Markup($"{bar} items {done:N0}/{total:N0}{resumed}  [green]{p.Succeeded:N0} ok[/]  {p.Failed:N0} failed  in flight {p.InFlight:N0}  [bold]{p.ItemsPerSecond:N0} items/s[/]"),
             new Markup(kinds.Length > 0 ? $"failures: {kinds}" : "failures: none")
         );
     }

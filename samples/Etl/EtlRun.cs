@@ -23,16 +23,14 @@ internal static class EtlRun
         // A fault needs its limit to be caught: oom needs a memory limit, hang an item deadline. Give sensible ones.
         var memoryLimit = settings.MemoryLimit > 0 ? settings.MemoryLimit : Injection.Has(plan, "oom") ? 256L << 20 : 0;
         var itemTimeout = settings.ItemTimeout != Timeout.InfiniteTimeSpan ? settings.ItemTimeout : Injection.Has(plan, "hang") ? TimeSpan.FromSeconds(2) : Timeout.InfiniteTimeSpan;
-        var markers = Directory.CreateTempSubdirectory("nursery-etl-faults-");
-        plan = plan with { MemoryLimitBytes = memoryLimit, MarkerDirectory = markers.FullName };
-        try
-        {
-            return await RunAsync(settings, plan, total, memoryLimit, itemTimeout, cancellationToken);
-        }
-        finally
-        {
-            markers.Delete(recursive: true);
-        }
+        // Transient faults remember the items they hit in marker files kept with the database, so a resumed run does
+        // not hit them again; a fresh run starts without them.
+        var markers = settings.Database + ".faults";
+        if (!settings.Resume && Directory.Exists(markers))
+            Directory.Delete(markers, recursive: true);
+        Directory.CreateDirectory(markers);
+        plan = plan with { MemoryLimitBytes = memoryLimit, MarkerDirectory = Path.GetFullPath(markers) };
+        return await RunAsync(settings, plan, total, memoryLimit, itemTimeout, cancellationToken);
     }
 
     private static async Task<int> RunAsync(EtlSettings settings, FaultPlan plan, long total, long memoryLimit, TimeSpan itemTimeout, CancellationToken cancellationToken)
@@ -127,8 +125,54 @@ internal static class EtlRun
         };
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(settings.SummaryFile))!);
         await File.WriteAllTextAsync(settings.SummaryFile, JsonSerializer.Serialize(summary, Indented), CancellationToken.None);
+        await WriteFailuresAsync(result, FailuresFile(settings));
         return exitCode;
     }
+
+    /// <summary>Every failed item's full report, one JSON object a line, next to the summary.</summary>
+    private static string FailuresFile(EtlSettings settings) => Path.Combine(Path.GetDirectoryName(Path.GetFullPath(settings.SummaryFile))!, "failures.jsonl");
+
+    private static async Task WriteFailuresAsync(PipelineResult result, string path)
+    {
+        await using var writer = new StreamWriter(path);
+        foreach (var failure in result.Failures)
+        {
+            var line = new FailureLine(failure.Stage, failure.Key, failure.Kind.ToString(), failure.Attempt, failure.ProcessId, failure.Summary, failure.ToString());
+            await writer.WriteLineAsync(JsonSerializer.Serialize(line));
+        }
+    }
+
+    /// <summary>One line of failures.jsonl.</summary>
+    private sealed record FailureLine(string Stage, string Key, string Kind, int Attempt, int ProcessId, string Summary, string Report);
+
+    /// <summary>
+    /// The command that resumes this run: the same options without <c>--generate</c> (the input stays as it is), with
+    /// <c>--resume</c>.
+    /// </summary>
+    internal static string ResumeCommand(IReadOnlyList<string> arguments)
+    {
+        var kept = new List<string>();
+        for (var i = 0; i < arguments.Count; i++)
+        {
+            var argument = arguments[i];
+            if (argument is "--generate" or "-g")
+            {
+                i++;
+                continue;
+            }
+            if (argument.StartsWith("--generate=", StringComparison.Ordinal) || argument == "--resume")
+                continue;
+            kept.Add(argument);
+        }
+        kept.Add("--resume");
+        var start = File.Exists(Path.Combine("samples", "Etl", "Etl.csproj"))
+            ? "dotnet run --project samples/Etl --"
+            : $"dotnet {Quote(typeof(EtlRun).Assembly.Location)}";
+        return $"{start} {string.Join(' ', kept.Select(Quote))}";
+    }
+
+    private static string Quote(string argument) =>
+        argument.Length > 0 && argument.All(c => char.IsAsciiLetterOrDigit(c) || "-_./:=,@+".Contains(c)) ? argument : $"'{argument.Replace("'", "'\\''", StringComparison.Ordinal)}'";
 
     private static void Report(PipelineResult result, long orderRows, long rejectRows, long batches, EtlSettings settings)
     {
@@ -152,13 +196,17 @@ internal static class EtlRun
         {
             Console.WriteLine($"aborted: {result.AbortReason}");
             result.FirstFailure.IfSome(failure => Console.WriteLine(failure.ToString()));
-            Console.WriteLine($"The batches committed before the abort are kept ({orderRows + rejectRows:N0} rows); run again with --resume to do the rest.");
+            Console.WriteLine($"The batches committed before the abort are kept ({orderRows + rejectRows:N0} rows). To do the rest:");
+            Console.WriteLine($"  {ResumeCommand(settings.Arguments)}");
         }
         else if (result.Failed > 0)
         {
             Console.WriteLine($"{result.Failed:N0} item(s) failed and were skipped (policy {settings.Policy}); the first:");
             result.FirstFailure.IfSome(failure => Console.WriteLine(failure.ToString()));
-            Console.WriteLine("Fix the cause and run again with --resume to process only those.");
+            Console.WriteLine("Fix the cause, then process only those:");
+            Console.WriteLine($"  {ResumeCommand(settings.Arguments)}");
         }
+        if (result.Failed > 0)
+            Console.WriteLine($"Every failure's report (the child's stack trace included): {Path.GetRelativePath(Environment.CurrentDirectory, FailuresFile(settings))}");
     }
 }

@@ -17,4 +17,7 @@ internal sealed record EtlSettings
     public required string Inject { get; init; }
     public required int Seed { get; init; }
     public required string SummaryFile { get; init; }
+
+    /// <summary>The command line as given, for the resume command printed after an abort.</summary>
+    public required IReadOnlyList<string> Arguments { get; init; }
 }

@@ -56,7 +56,8 @@ try
     settings = new EtlSettings
     {
         Input = parsed.GetValue(input) ?? "etl-out/orders.jsonl",
-        Generate = parsed.GetValue(generate) ?? (parsed.GetValue(input) is null ? 20_000 : 0),
+        // Under --resume the input is the one the earlier run read: it is never generated again.
+        Generate = parsed.GetValue(generate) ?? (parsed.GetValue(input) is null && !parsed.GetValue(resume) ? 20_000 : 0),
         Database = parsed.GetValue(db)!,
         Workers = parsed.GetValue(workers) is var w and >= 1 ? w : throw new FormatException("--workers must be 1 or more"),
         MemoryLimit = Units.Bytes(parsed.GetValue(memoryLimit), "--memory-limit"),
@@ -69,11 +70,16 @@ try
         Inject = parsed.GetValue(inject)!,
         Seed = parsed.GetValue(seed),
         SummaryFile = parsed.GetValue(summaryFile)!,
+        Arguments = args,
     };
+    if (settings.Resume && settings.Generate > 0 && File.Exists(settings.Input))
+        throw new FormatException($"--generate would overwrite {settings.Input}, the input the run to resume read; drop --generate to resume it, or drop --resume to start again");
     if (settings.Generate < 0)
         throw new FormatException("--generate must be 0 or more");
     if (settings.Generate == 0 && !File.Exists(settings.Input))
-        throw new FormatException($"--input: {settings.Input} does not exist (give --generate N to write it)");
+        throw new FormatException(settings.Resume
+            ? $"--resume: the input {settings.Input} does not exist (give the --input of the run to resume)"
+            : $"--input: {settings.Input} does not exist (give --generate N to write it)");
     _ = Injection.Parse(settings.Inject, settings.Seed, 1, 0);
 }
 catch (FormatException exception)

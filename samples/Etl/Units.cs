@@ -9,7 +9,7 @@ internal static class Units
     {
         if (string.IsNullOrWhiteSpace(text))
             return 0;
-        var (number, unit) = Split(text.Trim().TrimEnd('B', 'b', 'i'));
+        var (number, unit) = Split(text.Trim().TrimEnd('B', 'b', 'i'), text, option, "a size such as 256M or 1G");
         long factor = unit.ToUpperInvariant() switch
         {
             "" => 1,
@@ -25,7 +25,7 @@ internal static class Units
     {
         if (string.IsNullOrWhiteSpace(text))
             return Timeout.InfiniteTimeSpan;
-        var (number, unit) = Split(text.Trim());
+        var (number, unit) = Split(text.Trim(), text, option, "a duration such as 500ms, 5s or 2m");
         var span = unit switch
         {
             "ms" => TimeSpan.FromMilliseconds(number),
@@ -37,13 +37,13 @@ internal static class Units
         return span > TimeSpan.Zero ? span : throw new FormatException($"{option}: '{text}' must be more than 0");
     }
 
-    private static (double Number, string Unit) Split(string text)
+    private static (double Number, string Unit) Split(string text, string given, string option, string expected)
     {
         var end = 0;
         while (end < text.Length && (char.IsDigit(text[end]) || text[end] == '.'))
             end++;
         return double.TryParse(text[..end], NumberStyles.Float, CultureInfo.InvariantCulture, out var number)
             ? (number, text[end..])
-            : throw new FormatException($"'{text}' does not start with a number");
+            : throw new FormatException($"{option}: '{given}' is not {expected}");
     }
 }

@@ -18,6 +18,9 @@ public sealed record PipelineProgress(long Inputs, long Succeeded, long Failed, 
     /// <summary>Items that ended as a failure so far, by <see cref="FailureKind"/> (all seven, zeros included).</summary>
     public IReadOnlyDictionary<FailureKind, long> FailedByKind { get; init; } = new Dictionary<FailureKind, long>();
 
+    /// <summary>Items skipped so far because the job log records them as done by an earlier run (resume); not in <see cref="Inputs"/>.</summary>
+    public long Resumed { get; init; }
+
     /// <summary>Items that have ended: <see cref="Succeeded"/> plus <see cref="Failed"/>.</summary>
     public long Done => Succeeded + Failed;
 

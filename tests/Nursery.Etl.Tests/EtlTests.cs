@@ -265,4 +265,19 @@ public sealed class EtlTests : IDisposable
         Assert.Contains("error", run.Output);
         Assert.Null(run.Summary);
     }
+
+    [Theory]
+    [InlineData("--memory-limit", "lots")]
+    [InlineData("--workers", "abc")]
+    [InlineData("--item-timeout", "soon")]
+    [InlineData("--deadline", "x5")]
+    public async Task A_value_that_does_not_parse_is_a_usage_error_naming_its_option_and_the_value(string option, string value)
+    {
+        var run = await RunAsync("--generate", "10", option, value);
+
+        Assert.True(run.ExitCode == 2, run.Output);
+        var error = run.Output.Split('\n').First(line => line.StartsWith("error", StringComparison.Ordinal));
+        Assert.Contains(option, error, StringComparison.Ordinal);
+        Assert.Contains(value, error, StringComparison.Ordinal);
+    }
 }

@@ -47,6 +47,7 @@ internal sealed class RunMetrics
         {
             Stages = _byStage.ToDictionary(pair => pair.Key, pair => new StageProgress(pair.Value.Succeeded, pair.Value.Failed), StringComparer.Ordinal),
             FailedByKind = totals.ByKind,
+            Resumed = totals.Resumed,
         };
 
     private StageCounts Counts(string stage)

@@ -126,6 +126,11 @@ internal static class EtlRun
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(settings.SummaryFile))!);
         await File.WriteAllTextAsync(settings.SummaryFile, JsonSerializer.Serialize(summary, Indented), CancellationToken.None);
         await WriteFailuresAsync(result, FailuresFile(settings));
+        if (settings.Timeline is { } timeline)
+        {
+            await Timeline.WriteAsync(result, timeline, CancellationToken.None);
+            Console.WriteLine($"Timeline of {result.Records.Count:N0} attempts: {timeline}");
+        }
         return exitCode;
     }
 

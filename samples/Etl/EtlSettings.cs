@@ -20,4 +20,7 @@ internal sealed record EtlSettings
 
     /// <summary>The command line as given, for the resume command printed after an abort.</summary>
     public required IReadOnlyList<string> Arguments { get; init; }
+
+    /// <summary>Where to write the run's timeline (.svg or .json), if anywhere.</summary>
+    public string? Timeline { get; init; }
 }

@@ -25,6 +25,7 @@ var resume = new Option<bool>("--resume") { Description = "Keep the database and
 var python = new Option<bool>("--python") { Description = "Run the convert stage as a Python persistent worker (convert.py, python3 stdlib only)" };
 var inject = new Option<string>("--inject") { Description = "Faults the parse children inject: throw,kill,oom,hang,garbage as KIND:RATE (<1) or KIND:COUNT (>=1), and init-fail; e.g. throw:0.001,kill:2,init-fail", DefaultValueFactory = _ => "" };
 var seed = new Option<int>("--seed") { Description = "Seed for the generated data and the injected faults", DefaultValueFactory = _ => 42 };
+var timeline = new Option<string?>("--timeline") { Description = "Write the run's timeline here: a row per child, a bar per item attempt, coloured by outcome; run.svg (an image) or run.json (Chrome/Perfetto trace events)" };
 var summaryFile = new Option<string>("--summary") { Description = "Write a machine-readable summary (JSON) here", DefaultValueFactory = _ => "etl-out/summary.json" };
 
 var root = new RootCommand("""
@@ -36,7 +37,7 @@ var root = new RootCommand("""
     Outputs go to etl-out/ by default. See docs/etl.md.
     """)
 {
-    input, generate, db, workers, memoryLimit, itemTimeout, deadline, policy, jobLog, resume, python, inject, seed, summaryFile,
+    input, generate, db, workers, memoryLimit, itemTimeout, deadline, policy, jobLog, resume, python, inject, seed, summaryFile, timeline,
 };
 
 var parsed = root.Parse(args);
@@ -71,7 +72,10 @@ try
         Seed = parsed.GetValue(seed),
         SummaryFile = parsed.GetValue(summaryFile)!,
         Arguments = args,
+        Timeline = parsed.GetValue(timeline),
     };
+    if (settings.Timeline is { } timelinePath && Path.GetExtension(timelinePath) is not (".svg" or ".json"))
+        throw new FormatException($"--timeline: '{timelinePath}' ends neither in .svg (an image) nor in .json (Chrome/Perfetto trace events)");
     if (settings.Resume && settings.Generate > 0 && File.Exists(settings.Input))
         throw new FormatException($"--generate would overwrite {settings.Input}, the input the run to resume read; drop --generate to resume it, or drop --resume to start again");
     if (settings.Generate < 0)

@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text;
+
 namespace Nursery;
 
 /// <summary>
@@ -26,6 +29,23 @@ public sealed record PipelineProgress(long Inputs, long Succeeded, long Failed, 
 
     /// <summary>Items ended per second so far.</summary>
     public double ItemsPerSecond => Elapsed.TotalSeconds > 0 ? Done / Elapsed.TotalSeconds : 0;
+
+    /// <summary>One readable line: items done, ok, failed (by kind), in flight, resumed, the rate and each stage's attempts.</summary>
+    public override string ToString()
+    {
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"{Done:N0} of {Inputs:N0} items done in {Units.Duration(Elapsed)}: {Succeeded:N0} ok, {Failed:N0} failed");
+        var kinds = string.Join(", ", FailedByKind.Where(pair => pair.Value > 0).Select(pair => string.Create(CultureInfo.InvariantCulture, $"{pair.Key} {pair.Value:N0}")));
+        if (kinds.Length > 0)
+            text.Append(" (").Append(kinds).Append(')');
+        text.Append(CultureInfo.InvariantCulture, $", {InFlight:N0} in flight");
+        if (Resumed > 0)
+            text.Append(CultureInfo.InvariantCulture, $", {Resumed:N0} done by an earlier run");
+        text.Append(CultureInfo.InvariantCulture, $", {ItemsPerSecond:N0} items/s");
+        foreach (var (stage, counts) in Stages)
+            text.Append(CultureInfo.InvariantCulture, $" | {stage}: {counts.Succeeded:N0} ok, {counts.Failed:N0} failed attempts");
+        return text.ToString();
+    }
 }
 
 /// <summary>One stage's attempts so far: successes and failures (a retried item counts each attempt).</summary>

@@ -157,6 +157,26 @@ public sealed class EtlTests : IDisposable
         await EtlProcess.AssertNoChildLeftAsync(summary);
     }
 
+    [Theory]
+    [InlineData("run.svg")]
+    [InlineData("run.json")]
+    public async Task The_timeline_option_writes_a_bar_per_attempt_with_the_injected_failure_among_them(string file)
+    {
+        var path = Path.Combine(_directory, file);
+
+        var run = await RunAsync("--generate", "200", "--inject", "throw:1", "--policy", "skip", "--timeline", path);
+
+        Assert.True(run.ExitCode == 0, run.Output);
+        var text = await File.ReadAllTextAsync(path);
+        // 200 items: parse attempts, convert and write attempts of the 199 that got through.
+        var attempts = file.EndsWith(".svg", StringComparison.Ordinal)
+            ? System.Xml.Linq.XDocument.Parse(text).Descendants().Count(e => e.Name.LocalName == "title")
+            : System.Text.Json.JsonDocument.Parse(text).RootElement.GetProperty("traceEvents").EnumerateArray().Count(e => e.GetProperty("ph").GetString() == "X");
+        Assert.Equal(200 + 199 + 199, attempts);
+        Assert.Contains("Faulted", text, StringComparison.Ordinal);
+        await EtlProcess.AssertNoChildLeftAsync(run.Summary!);
+    }
+
     [Fact]
     public async Task Resume_processes_only_the_items_that_did_not_succeed()
     {
@@ -257,6 +277,7 @@ public sealed class EtlTests : IDisposable
     [InlineData("--item-timeout", "soon")]
     [InlineData("--no-such-option")]
     [InlineData("--generate", "0")] // and the input file does not exist
+    [InlineData("--timeline", "run.png")]
     public async Task A_usage_error_exits_2_and_starts_nothing(params string[] arguments)
     {
         var run = await RunAsync(["--generate", "10", .. arguments]);

@@ -32,7 +32,8 @@ public sealed partial class PackageTests(PackedNursery packed) : IClassFixture<P
         Assert.Contains("childhost/Nursery.ChildHost.runtimeconfig.json", dataflow.Files);
         Assert.Contains("buildTransitive/Nursery.Dataflow.targets", dataflow.Files);
         Assert.Contains("contentFiles/any/any/nursery_worker.py", core.Files);
-        Assert.Equal(["CliWrap", "LanguageExt.Core", "MessagePack", "Microsoft.Extensions.Logging.Abstractions", "Microsoft.NET.StringTools"], core.Dependencies.Order());
+        // Microsoft.NET.StringTools is pinned for this repository's build only: consumers get what MessagePack asks for.
+        Assert.Equal(["CliWrap", "LanguageExt.Core", "MessagePack", "Microsoft.Extensions.Logging.Abstractions"], core.Dependencies.Order());
         Assert.Equal(["Nursery.Core"], dataflow.Dependencies);
         Assert.Equal(["FSharp.Core", "Nursery.Dataflow"], fsharp.Dependencies.Order());
     }
@@ -200,20 +201,67 @@ public sealed partial class PackageTests(PackedNursery packed) : IClassFixture<P
         Assert.All(pids, pid => Assert.True(Processes.IsGone(pid), $"child {pid} is still running"));
     }
 
+    [Fact]
+    public void The_packages_name_their_repository_link_their_readme_absolutely_and_ship_no_path_of_the_build_machine()
+    {
+        foreach (var id in new[] { "Nursery.Core", "Nursery.Dataflow", "Nursery.FSharp" })
+        {
+            var package = Read(id);
+            var repository = package.Nuspec.Descendants().Single(element => element.Name.LocalName == "repository");
+            Assert.Equal("git", (string?)repository.Attribute("type"));
+            Assert.StartsWith("https://github.com/", (string?)repository.Attribute("url"), StringComparison.Ordinal);
+            Assert.StartsWith("https://github.com/", package.Metadata("projectUrl"), StringComparison.Ordinal);
+
+            var readme = package.Text("README.md");
+            var links = MarkdownLink().Matches(readme).Select(match => match.Groups[1].Value).ToList();
+            Assert.NotEmpty(links);
+            Assert.All(links, link => Assert.Matches("^(https://|#)", link));
+
+            var documents = package.PdbDocuments($"lib/net10.0/{id}.dll");
+            Assert.NotEmpty(documents);
+            Assert.All(documents, document => Assert.StartsWith("/_/src/", document, StringComparison.Ordinal));
+        }
+    }
+
     private Package Read(string id)
     {
         using var zip = ZipFile.OpenRead(Path.Combine(packed.Feed, $"{id}.{packed.Version}.nupkg"));
         var files = zip.Entries.Select(entry => entry.FullName).ToList();
         using var nuspec = zip.GetEntry($"{id}.nuspec")!.Open();
-        return new Package(files, XDocument.Load(nuspec));
+        return new Package(files, XDocument.Load(nuspec), Path.Combine(packed.Feed, $"{id}.{packed.Version}.nupkg"));
     }
 
-    private sealed record Package(IReadOnlyList<string> Files, XDocument Nuspec)
+    private sealed record Package(IReadOnlyList<string> Files, XDocument Nuspec, string Path)
     {
+        public string Text(string file)
+        {
+            using var zip = ZipFile.OpenRead(Path);
+            using var reader = new StreamReader(zip.GetEntry(file)!.Open());
+            return reader.ReadToEnd();
+        }
+
+        /// <summary>The source file names recorded in the embedded portable pdb of <paramref name="file"/>.</summary>
+        public IReadOnlyList<string> PdbDocuments(string file)
+        {
+            using var zip = ZipFile.OpenRead(Path);
+            using var bytes = new MemoryStream();
+            using (var entry = zip.GetEntry(file)!.Open())
+                entry.CopyTo(bytes);
+            bytes.Position = 0;
+            using var pe = new System.Reflection.PortableExecutable.PEReader(bytes);
+            var embedded = pe.ReadDebugDirectory().Single(entry => entry.Type == System.Reflection.PortableExecutable.DebugDirectoryEntryType.EmbeddedPortablePdb);
+            using var provider = pe.ReadEmbeddedPortablePdbDebugDirectoryData(embedded);
+            var pdb = provider.GetMetadataReader();
+            return [.. pdb.Documents.Select(handle => pdb.GetString(pdb.GetDocument(handle).Name))];
+        }
+
         public string? Metadata(string name) => Nuspec.Descendants().FirstOrDefault(element => element.Name.LocalName == name)?.Value;
 
         public IReadOnlyList<string> Dependencies => [.. Nuspec.Descendants().Where(element => element.Name.LocalName == "dependency").Select(element => (string)element.Attribute("id")!)];
     }
+
+    [GeneratedRegex(@"\]\(([^)]+)\)")]
+    private static partial Regex MarkdownLink();
 
     [GeneratedRegex(@"children: ([0-9,]+)")]
     private static partial Regex ChildrenLine();

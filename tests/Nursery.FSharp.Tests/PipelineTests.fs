@@ -116,7 +116,7 @@ let ``An initializer that captures a value is refused naming it`` () =
     Assert.Contains("'offset'", error.Message)
 
 [<Fact>]
-let ``runSynchronously returns the result, and aborts a run that passes its timeout`` () =
+let ``runSynchronously returns the result, and a run past its timeout is aborted with AbortCause Deadline`` () =
     use scope = Pipeline.defaultScope ()
     let stage = scope |> Pipeline.stage (StageOptions(Workers = 1)) Bodies.double
     let result = scope |> Pipeline.runSynchronously (TimeSpan.FromSeconds 60.0) [ 1; 2; 3 ] stage
@@ -128,7 +128,7 @@ let ``runSynchronously returns the result, and aborts a run that passes its time
     let sleeper = slow |> Pipeline.stage (StageOptions(Workers = 1)) Bodies.sleepForever
     let aborted = slow |> Pipeline.runSynchronously (TimeSpan.FromSeconds 1.0) [ 1 ] sleeper
     Assert.True(aborted.Aborted, string aborted)
-    Assert.Equal(AbortCause.Caller, aborted.AbortCause)
+    Assert.Equal(AbortCause.Deadline, aborted.AbortCause)
     Assert.True(aborted.IsBalanced, string aborted)
     Assert.True(allGone sleeper.ProcessIds, "a child outlived the run")
 

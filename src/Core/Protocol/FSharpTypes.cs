@@ -31,6 +31,25 @@ internal static class FSharpTypes
         return !(type.IsGenericType && WrittenBySystemTextJson.Contains(type.GetGenericTypeDefinition().FullName));
     }
 
+    private const string CompilationRepresentation = "Microsoft.FSharp.Core.CompilationRepresentationAttribute";
+
+    /// <summary>CompilationRepresentationFlags.UseNullAsTrueValue.</summary>
+    private const int UseNullAsTrueValue = 8;
+
+    /// <summary>
+    /// Whether a value of <paramref name="type"/> is null at run time for one of its cases, as F#'s <c>None</c> is
+    /// (<c>[CompilationRepresentation(UseNullAsTrueValue)]</c>).
+    /// </summary>
+    public static bool HasNullCase(Type type)
+    {
+        foreach (var attribute in type.CustomAttributes)
+        {
+            if (attribute.AttributeType.FullName == CompilationRepresentation && attribute.ConstructorArguments is [{ Value: int flags }, ..])
+                return (flags & UseNullAsTrueValue) != 0;
+        }
+        return false;
+    }
+
     /// <summary>Whether <paramref name="type"/> is an F# union type (not one of its cases).</summary>
     public static bool IsUnion(Type type)
     {

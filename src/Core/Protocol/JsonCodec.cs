@@ -19,8 +19,13 @@ public class JsonCodec : ICodec
     /// <summary>The options given to the constructor; null for the default options, made on first use.</summary>
     private readonly JsonSerializerOptions? _options;
 
-    /// <summary>The type information last used, so an item of the same type as the one before looks nothing up.</summary>
-    private JsonTypeInfo? _lastTypeInfo;
+    /// <summary>
+    /// The type information last written with (and, below, last read with): one side of a body writes one type and
+    /// reads another, so each is found without a lookup after the first item.
+    /// </summary>
+    private JsonTypeInfo? _lastWritten;
+
+    private JsonTypeInfo? _lastRead;
 
     /// <summary>The default codec: System.Text.Json's defaults, public fields included, text as UTF-8.</summary>
     public JsonCodec() { }
@@ -54,13 +59,16 @@ public class JsonCodec : ICodec
     /// <summary>The options this codec reads and writes with.</summary>
     public JsonSerializerOptions Options => _options ?? Serializer.Options;
 
-    /// <summary>The type information for <typeparamref name="T"/>; the serializer's overloads that take it need no reflection.</summary>
-    private JsonTypeInfo<T> TypeInfo<T>()
+    /// <summary>
+    /// The type information for <typeparamref name="T"/>, kept in <paramref name="last"/>; the serializer's overloads
+    /// that take it need no reflection.
+    /// </summary>
+    private JsonTypeInfo<T> TypeInfo<T>(ref JsonTypeInfo? last)
     {
-        if (_lastTypeInfo is JsonTypeInfo<T> last)
-            return last;
+        if (last is JsonTypeInfo<T> known)
+            return known;
         var info = (JsonTypeInfo<T>)Options.GetTypeInfo(typeof(T));
-        _lastTypeInfo = info;
+        last = info;
         return info;
     }
 
@@ -95,7 +103,7 @@ public class JsonCodec : ICodec
         try
         {
             if (!TryWritePrimitive(writer, value))
-                JsonSerializer.Serialize(writer, value, TypeInfo<T>());
+                JsonSerializer.Serialize(writer, value, TypeInfo<T>(ref _lastWritten));
             writer.Flush();
         }
         finally
@@ -127,9 +135,9 @@ public class JsonCodec : ICodec
             return value;
         // An item's payload is one contiguous slice of a frame: the span overload skips the reader's scan for the value's end.
         if (input.IsSingleSegment)
-            return JsonSerializer.Deserialize(input.FirstSpan, TypeInfo<T>())!;
+            return JsonSerializer.Deserialize(input.FirstSpan, TypeInfo<T>(ref _lastRead))!;
         var reader = new Utf8JsonReader(input);
-        return JsonSerializer.Deserialize(ref reader, TypeInfo<T>())!;
+        return JsonSerializer.Deserialize(ref reader, TypeInfo<T>(ref _lastRead))!;
     }
 
     /// <summary>

@@ -21,7 +21,9 @@ module internal FSharpJson =
 
 /// A JSON codec for F# types: discriminated unions, records holding them, options, lists, sets and maps cross to
 /// child processes and back as they were sent (through FSharp.SystemTextJson). Nursery.FSharp's `Pipeline.stage`,
-/// `Pipeline.body` and `Flow.through` use it by default; from C#, `Body.From(function, new FSharpJsonCodec())`.
+/// `Pipeline.body` and `Flow.through` use it for a function whose types hold a union (JsonCodec otherwise); from C#,
+/// `Body.From(function, new FSharpJsonCodec())`. The child creates it from Nursery.FSharp.dll found beside the body's
+/// assembly (or through its deps.json).
 /// A type it cannot round-trip is refused when the body is built.
 [<Sealed>]
 type FSharpJsonCodec() =

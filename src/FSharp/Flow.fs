@@ -21,16 +21,19 @@ type Plan internal (run: NurseryScope -> CancellationToken -> Task<PipelineResul
 
 /// Pipelines by composition, failures as `Result`:
 ///
-///     let! outcome =
-///         lines
-///         |> Flow.ofSeq
-///         |> Flow.through (StageOptions(Workers = 2)) Orders.parse
-///         |> Flow.through (StageOptions(Workers = 2)) Orders.price
-///         |> Flow.into rows.Add
-///         |> Flow.run (NurseryOptions(DefaultPolicy = Policy.Skip))
-///     match outcome with
-///     | Ok result -> printfn "%d rows" result.Succeeded
-///     | Error result -> for failure in result.Failures do printfn "%O" failure
+///     let run (lines: string seq) =
+///         task {
+///             let! outcome =
+///                 lines
+///                 |> Flow.ofSeq
+///                 |> Flow.through (StageOptions(Workers = 2)) Orders.parse
+///                 |> Flow.through (StageOptions(Workers = 2)) Work.score
+///                 |> Flow.into rows.Add
+///                 |> Flow.run (NurseryOptions(DefaultPolicy = Policy.Skip))
+///             match outcome with
+///             | Ok result -> printfn "%d rows" result.Succeeded
+///             | Error result -> for failure in result.Failures do printfn "%O" failure
+///         }
 [<RequireQualifiedAccess>]
 [<CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Flow =

@@ -18,7 +18,7 @@ open Nursery
 ///         }
 module Pipeline =
 
-    /// A body from an F# function (see `stage`: named after the function, in FSharpJsonCodec), for use with `Body`
+    /// A body from an F# function (see `stage`: named after the function, in FSharpJsonCodec when its types hold a union), for use with `Body`
     /// methods such as WithInitializer.
     let body (f: 'a -> 'b) : Body<'a, 'b> = Closures.body f
 
@@ -39,7 +39,7 @@ module Pipeline =
     let defaultScope () = new NurseryScope(NurseryOptions())
 
     /// A stage running `body` (a module function or a lambda that captures nothing, from a compiled assembly) in child
-    /// processes, named after the function, with FSharpJsonCodec (F# unions, records and options cross). A closure that
+    /// processes, named after the function; its items travel in FSharpJsonCodec when their types hold an F# union. A closure that
     /// captures values, one from F# Interactive or a notebook, or a type that cannot cross, is refused here with a
     /// message that says what to do.
     let stage (options: StageOptions) (body: 'a -> 'b) (scope: NurseryScope) : Stage<'a, 'b> =

@@ -71,8 +71,11 @@ let ``A record holding a union is refused by System.Text.Json's codec with the m
     Assert.Contains("Use Nursery.FSharp's codec", error.Message)
 
 [<Fact>]
-let ``Nursery.FSharp's codec is the one a body from an F# function gets, and C# callers can name it`` () =
+let ``A body from an F# function over a union gets Nursery.FSharp's codec, one over plain types the default`` () =
     Assert.IsType<FSharpJsonCodec>((Pipeline.body Shapes.grow).Codec) |> ignore
+    Assert.IsType<FSharpJsonCodec>((Pipeline.body Shapes.area).Codec) |> ignore
+    Assert.IsType<JsonCodec>((Pipeline.body Bodies.double).Codec) |> ignore
+    Assert.IsType<JsonCodec>((Pipeline.body Bodies.parse).Codec) |> ignore
     Assert.IsType<FSharpJsonCodec>(Body.From(Func<Drawing, Drawing>(Shapes.grow), FSharpJsonCodec()).Codec) |> ignore
 
 [<Fact>]

@@ -10,7 +10,7 @@ namespace Nursery;
 /// The default codec: System.Text.Json with public fields included, readable on the wire and in logs. Give it options
 /// of your own (converters, naming, a source-generated context) by deriving a codec with a public parameterless
 /// constructor, which the child calls to make the same codec:
-/// <code>public sealed class OrdersCodec() : JsonCodec(OrdersJsonContext.Default);</code>
+/// <c>public sealed class OrdersCodec() : JsonCodec(OrdersJsonContext.Default);</c>
 /// Whatever the options, <see cref="int"/>, <see cref="long"/>, <see cref="double"/>, <see cref="bool"/> and
 /// <see cref="string"/> items are written and read as plain JSON values by the codec itself.
 /// </summary>

@@ -155,7 +155,25 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
     /// <see cref="Token"/>: a source that waits for items should stop when it is cancelled. A read that does not is left
     /// behind once the drain timeout after an abort has passed (a warning is logged), so that the run returns.
     /// </summary>
-    public async Task<PipelineResult> RunAsync<T>(IAsyncEnumerable<T> source, ITargetBlock<Item<T>> entry, Func<T, string>? key = null, CancellationToken cancellationToken = default)
+    public Task<PipelineResult> RunAsync<T>(IAsyncEnumerable<T> source, ITargetBlock<Item<T>> entry, Func<T, string>? key = null, CancellationToken cancellationToken = default) =>
+        RunAsync(source, entry, key, Timeout.InfiniteTimeSpan, cancellationToken);
+
+    /// <summary>
+    /// As the <see cref="IEnumerable{T}"/> overload, with a time limit for this run: when <paramref name="deadline"/>
+    /// passes (or <see cref="NurseryOptions.Deadline"/>, whichever comes first) the run is aborted with
+    /// <see cref="AbortCause.Deadline"/>, its children are killed and every item is accounted for. For callers that
+    /// wait for the run themselves, such as a script's synchronous run.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="deadline"/> is not positive (nor infinite).</exception>
+    public Task<PipelineResult> RunAsync<T>(IEnumerable<T> source, ITargetBlock<Item<T>> entry, TimeSpan deadline, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (deadline <= TimeSpan.Zero && deadline != Timeout.InfiniteTimeSpan)
+            throw new ArgumentOutOfRangeException(nameof(deadline), deadline, "The run's deadline must be positive, or Timeout.InfiniteTimeSpan for none.");
+        return RunAsync(new SynchronousSource<T>(source), entry, null, deadline, cancellationToken);
+    }
+
+    private async Task<PipelineResult> RunAsync<T>(IAsyncEnumerable<T> source, ITargetBlock<Item<T>> entry, Func<T, string>? key, TimeSpan deadline, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(entry);
@@ -169,7 +187,7 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
             blocks = [.. _blocks];
         var run = new PipelineRun(this, _abort);
         _run = run;
-        var result = await run.RunAsync(blocks, first, source, entry, key, cancellationToken).ConfigureAwait(false);
+        var result = await run.RunAsync(blocks, first, source, entry, key, deadline, cancellationToken).ConfigureAwait(false);
         Interlocked.Exchange(ref _state, 2);
         return result;
     }

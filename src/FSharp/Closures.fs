@@ -12,9 +12,9 @@ module internal Closures =
     let private canBeLoadedByAChild (assembly: Assembly) =
         not assembly.IsDynamic && not (String.IsNullOrEmpty assembly.Location)
 
-    /// The static method a one-argument Invoke forwards to, when its IL is exactly `ldarg.1; [tail.] call m; ret`, or
-    /// `ldarg.1; call m; ldnull; ret` (a void method seen as a function returning unit).
-    let private forwardedStaticMethod (invoke: MethodInfo) : MethodInfo option =
+    /// The static method a one-argument Invoke only calls, when its IL is exactly `ldarg.1; [tail.] call m; ret`, or
+    /// `ldarg.1; call m; ldnull; ret` (a void method seen as a function returning unit), after any `nop`s of a debug build.
+    let private calledStaticMethod (invoke: MethodInfo) : MethodInfo option =
         let il =
             try
                 match invoke.GetMethodBody() with
@@ -26,6 +26,7 @@ module internal Closures =
             with
             | :? InvalidOperationException
             | :? NotSupportedException -> [||]
+        let il = il |> Array.skipWhile ((=) 0x00uy)
         if il.Length = 0 || il[0] <> 0x03uy then
             None
         else
@@ -37,18 +38,43 @@ module internal Closures =
                 let token = BitConverter.ToInt32(il, at + 1)
                 try
                     match invoke.Module.ResolveMethod token with
-                    | :? MethodInfo as target when target.IsStatic && canBeLoadedByAChild target.Module.Assembly && target.GetParameters().Length = 1 -> Some target
+                    | :? MethodInfo as target when target.IsStatic && target.GetParameters().Length = 1 -> Some target
                     | _ -> None
                 with :? ArgumentException ->
                     None
+
+    /// `calledStaticMethod`, when a child process can load the method's assembly.
+    let private forwardedStaticMethod (invoke: MethodInfo) : MethodInfo option =
+        calledStaticMethod invoke |> Option.filter (fun target -> canBeLoadedByAChild target.Module.Assembly)
+
+    /// The closure's one-argument Invoke method.
+    let private invokeOf (closure: obj) (argument: Type) =
+        closure.GetType().GetMethod("Invoke", BindingFlags.Public ||| BindingFlags.Instance, [| argument |])
+
+    /// The name of the function an F# function value stands for, as `Declaring.Type.function`: the method its Invoke
+    /// only calls (`Orders.parse` passed by name), else the binding F# named the closure after (the part of its type's
+    /// name before '@', as in `parse@12`); None for a closure F# named `clo`.
+    let functionName (closure: obj) (argument: Type) : string option =
+        match invokeOf closure argument with
+        | null -> None
+        | invoke ->
+            match calledStaticMethod invoke with
+            | Some target -> Some $"{target.DeclaringType |> Option.ofObj |> Option.map (fun t -> t.FullName) |> Option.defaultValue String.Empty}.{target.Name}"
+            | None ->
+                let closureType = closure.GetType()
+                let name = closureType.Name
+                match name.IndexOf '@' with
+                | at when at > 0 && name[.. at - 1] <> "clo" ->
+                    let outer = closureType.DeclaringType |> Option.ofObj |> Option.map (fun t -> t.FullName) |> Option.defaultValue String.Empty
+                    Some $"{outer}.{name[.. at - 1]}"
+                | _ -> None
 
     /// A delegate over what an F# function value runs: its Invoke method on the closure, or, when the closure is F#
     /// Interactive's forwarder around a compiled static method, that method. `result` None accepts any return type (an
     /// initializer), and then a forwarder around a void method gives an `Action<argument>`.
     let delegateOf (closure: obj) (argument: Type) (result: Type option) : Delegate =
         ArgumentNullException.ThrowIfNull closure
-        let invoke = closure.GetType().GetMethod("Invoke", BindingFlags.Public ||| BindingFlags.Instance, [| argument |])
-        match invoke with
+        match invokeOf closure argument with
         | null ->
             invalidArg "closure" (sprintf "%O is not a function from %O to %s." (closure.GetType()) argument (result |> Option.map string |> Option.defaultValue "anything"))
         | invoke when result.IsSome && invoke.ReturnType <> result.Value ->
@@ -65,9 +91,25 @@ module internal Closures =
                 Delegate.CreateDelegate(typedefof<Action<_>>.MakeGenericType(argument), target)
             | _ -> Delegate.CreateDelegate(typedefof<Func<_, _>>.MakeGenericType(argument, invoke.ReturnType), closure, invoke)
 
-    /// A body from an F# function value (see `delegateOf`).
+    /// JsonCodec when it round-trips both types, else FSharpJsonCodec. The child then needs Nursery.FSharp and
+    /// FSharp.SystemTextJson only for bodies over F# unions, and a body of plain types starts as fast as from C#.
+    let codecFor (input: Type) (output: Type) : Nursery.ICodec =
+        let json = Nursery.JsonCodec()
+        let handles (t: Type) =
+            try
+                json.EnsureSupported t
+                true
+            with :? NotSupportedException ->
+                false
+        if handles input && handles output then json else FSharpJsonCodec()
+
+    /// A body from an F# function value (see `delegateOf`), in the codec `codecFor` picks, named after the function
+    /// (see `functionName`), not after the closure's Invoke method.
     let body<'a, 'b> (f: 'a -> 'b) : Nursery.Body<'a, 'b> =
-        Nursery.Body.From<'a, 'b>(delegateOf (f :> obj) typeof<'a> (Some typeof<'b>) :?> Func<'a, 'b>)
+        let body = Nursery.Body.From<'a, 'b>(delegateOf (f :> obj) typeof<'a> (Some typeof<'b>) :?> Func<'a, 'b>, codecFor typeof<'a> typeof<'b>)
+        match functionName (f :> obj) typeof<'a> with
+        | Some name -> body.WithName name
+        | None -> body
 
     /// `body` with an initializer from an F# function value `'state -> unit` (see `delegateOf`).
     let withInitializer<'state, 'a, 'b> (initializer: 'state -> unit) (state: 'state) (body: Nursery.Body<'a, 'b>) : Nursery.Body<'a, 'b> =

@@ -18,7 +18,8 @@ open Nursery
 ///         }
 module Pipeline =
 
-    /// A body from an F# function (see `stage`), for use with `Body` methods such as WithInitializer.
+    /// A body from an F# function (see `stage`: named after the function, in FSharpJsonCodec when its types hold a union), for use with `Body`
+    /// methods such as WithInitializer.
     let body (f: 'a -> 'b) : Body<'a, 'b> = Closures.body f
 
     /// The body with an initializer that each child runs once, with `state` (sent as JSON), before its first item,
@@ -37,8 +38,10 @@ module Pipeline =
     /// A scope with default options.
     let defaultScope () = new NurseryScope(NurseryOptions())
 
-    /// A stage running `body` (a module function or a lambda that captures nothing, from a compiled assembly) in child processes.
-    /// A closure that captures values, or one from F# Interactive or a notebook, is refused here with a message that says what to do.
+    /// A stage running `body` (a module function or a lambda that captures nothing, from a compiled assembly) in child
+    /// processes, named after the function; its items travel in FSharpJsonCodec when their types hold an F# union. A closure that
+    /// captures values, one from F# Interactive or a notebook, or a type that cannot cross, is refused here with a
+    /// message that says what to do.
     let stage (options: StageOptions) (body: 'a -> 'b) (scope: NurseryScope) : Stage<'a, 'b> =
         scope.Stage<'a, 'b>(Closures.body body, options)
 
@@ -63,11 +66,10 @@ module Pipeline =
     let run (source: seq<'a>) (entry: Dataflow.ITargetBlock<Item<'a>>) (scope: NurseryScope) : Task<PipelineResult> =
         scope.RunAsync(source, entry, null, CancellationToken.None)
 
-    /// Runs the pipeline and blocks until it ends, for scripts and notebooks; past `timeout` the run is aborted (its
-    /// children are killed, every item accounted for) and the result says so.
+    /// Runs the pipeline and blocks until it ends, for scripts and notebooks; `timeout` is the run's deadline: when it
+    /// passes the run is aborted with `AbortCause.Deadline` (its children are killed, every item accounted for).
     let runSynchronously (timeout: TimeSpan) (source: seq<'a>) (entry: Dataflow.ITargetBlock<Item<'a>>) (scope: NurseryScope) : PipelineResult =
-        use cancel = new CancellationTokenSource(timeout)
-        scope.RunAsync(source, entry, null, cancel.Token).GetAwaiter().GetResult()
+        scope.RunAsync(source, entry, timeout, CancellationToken.None).GetAwaiter().GetResult()
 
     /// Runs with a key function and a cancellation token.
     let runWith (key: 'a -> string) (token: CancellationToken) (source: seq<'a>) (entry: Dataflow.ITargetBlock<Item<'a>>) (scope: NurseryScope) : Task<PipelineResult> =

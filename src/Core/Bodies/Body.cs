@@ -98,6 +98,14 @@ public static class Body
     {
         if (Crossing.WhyNot(type) is { } reason)
             throw new ArgumentException($"The body's {role} type {type} cannot be sent between processes: {reason}. {PlainData}");
+        if (FSharpTypes.HasNullCase(type))
+        {
+            // An item travels as a LanguageExt Either, which holds no null: every None would fail as a null item.
+            throw new ArgumentException(
+                $"The body's {role} type {type} has a case that is null at run time (an F# option's None), and an item or result cannot be null. "
+                    + "Use a value option (ValueOption: 'T voption, ValueSome/ValueNone), or put the option in a record; options inside records, lists and unions cross as they are."
+            );
+        }
         try
         {
             codec.EnsureSupported(type);

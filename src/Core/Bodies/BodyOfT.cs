@@ -9,13 +9,17 @@ namespace Nursery;
 /// </summary>
 public sealed class Body<TIn, TOut>
 {
-    internal Body(MethodSpec method, MethodSpec? initializer, string? stateJson, ICodec codec)
+    internal Body(MethodSpec method, MethodSpec? initializer, string? stateJson, ICodec codec, string? name = null)
     {
         Method = method;
         Initializer = initializer;
         StateJson = stateJson;
         Codec = codec;
+        _name = name;
     }
+
+    /// <summary>The name given with <see cref="WithName"/>; null for the method's own.</summary>
+    private readonly string? _name;
 
     internal MethodSpec Method { get; }
 
@@ -26,8 +30,22 @@ public sealed class Body<TIn, TOut>
     /// <summary>The codec items and results travel in.</summary>
     public ICodec Codec { get; }
 
-    /// <summary>A readable name for logs and reports: the declaring type and method.</summary>
-    public string Name => $"{Method.TypeName}.{Method.MethodName}";
+    /// <summary>
+    /// A readable name for logs and reports: the declaring type and method, or the name given with
+    /// <see cref="WithName"/>. A stage takes the part after the last dot as its name unless its options name it.
+    /// </summary>
+    public string Name => _name ?? $"{Method.TypeName}.{Method.MethodName}";
+
+    /// <summary>
+    /// The same body under another <see cref="Name"/>: for a method whose own name says little (an F# closure's
+    /// <c>Invoke</c>, a C# lambda's compiler-made name). What runs in the child does not change.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is null, empty or white space.</exception>
+    public Body<TIn, TOut> WithName(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        return new Body<TIn, TOut>(Method, Initializer, StateJson, Codec, name);
+    }
 
     /// <summary>
     /// Runs <paramref name="initializer"/> once in each child, with <paramref name="state"/> (sent as JSON), before its
@@ -37,7 +55,7 @@ public sealed class Body<TIn, TOut>
     public Body<TIn, TOut> WithInitializer<TState>(Action<TState> initializer, TState state)
     {
         ArgumentNullException.ThrowIfNull(initializer);
-        return new Body<TIn, TOut>(Method, Body.Describe(initializer, "initializer"), Body.SerializeState(state), Codec);
+        return new Body<TIn, TOut>(Method, Body.Describe(initializer, "initializer"), Body.SerializeState(state), Codec, _name);
     }
 
     /// <summary>
@@ -49,14 +67,14 @@ public sealed class Body<TIn, TOut>
     public Body<TIn, TOut> WithInitializer<TState, TResult>(Func<TState, TResult> initializer, TState state)
     {
         ArgumentNullException.ThrowIfNull(initializer);
-        return new Body<TIn, TOut>(Method, Body.Describe(initializer, "initializer"), Body.SerializeState(state), Codec);
+        return new Body<TIn, TOut>(Method, Body.Describe(initializer, "initializer"), Body.SerializeState(state), Codec, _name);
     }
 
     /// <summary>Runs <paramref name="initializer"/> once in each child before its first item. Same rules as the stateful overload.</summary>
     public Body<TIn, TOut> WithInitializer(Action initializer)
     {
         ArgumentNullException.ThrowIfNull(initializer);
-        return new Body<TIn, TOut>(Method, Body.Describe(initializer, "initializer"), null, Codec);
+        return new Body<TIn, TOut>(Method, Body.Describe(initializer, "initializer"), null, Codec, _name);
     }
 
     /// <inheritdoc />

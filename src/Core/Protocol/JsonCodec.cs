@@ -1,12 +1,77 @@
 using System.Buffers;
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Nursery.Protocol;
 
 namespace Nursery;
 
-/// <summary>The default codec: System.Text.Json with public fields included, readable on the wire and in logs.</summary>
-public sealed class JsonCodec : ICodec
+/// <summary>
+/// The default codec: System.Text.Json with public fields included, readable on the wire and in logs. Give it options
+/// of your own (converters, naming, a source-generated context) by deriving a codec with a public parameterless
+/// constructor, which the child calls to make the same codec:
+/// <c>public sealed class OrdersCodec() : JsonCodec(OrdersJsonContext.Default);</c>
+/// Whatever the options, <see cref="int"/>, <see cref="long"/>, <see cref="double"/>, <see cref="bool"/> and
+/// <see cref="string"/> items are written and read as plain JSON values by the codec itself.
+/// </summary>
+public class JsonCodec : ICodec
 {
+    /// <summary>The options given to the constructor; null for the default options, made on first use.</summary>
+    private readonly JsonSerializerOptions? _options;
+
+    /// <summary>
+    /// The type information last written with (and, below, last read with): one side of a body writes one type and
+    /// reads another, so each is found without a lookup after the first item.
+    /// </summary>
+    private JsonTypeInfo? _lastWritten;
+
+    private JsonTypeInfo? _lastRead;
+
+    /// <summary>The default codec: System.Text.Json's defaults, public fields included, text as UTF-8.</summary>
+    public JsonCodec() { }
+
+    /// <summary>
+    /// A codec that reads and writes with <paramref name="options"/> (made read-only here). A type the options cannot
+    /// round-trip is refused when a body is built with this codec, not item by item when it runs. Derive a codec with a
+    /// public parameterless constructor that passes the options: the child creates the codec with that constructor.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
+    protected JsonCodec(JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!options.IsReadOnly)
+        {
+            options.TypeInfoResolver ??= new DefaultJsonTypeInfoResolver();
+            options.MakeReadOnly();
+        }
+        _options = options;
+    }
+
+    /// <summary>
+    /// A codec that reads and writes with the type information a source-generated <paramref name="context"/> holds
+    /// (no reflection at run time: fit for trimming and native AOT). A type the context does not name is refused when a
+    /// body is built with this codec; name it with <c>[JsonSerializable(typeof(…))]</c> on the context.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="context"/> is null.</exception>
+    protected JsonCodec(JsonSerializerContext context)
+        : this((context ?? throw new ArgumentNullException(nameof(context))).Options) { }
+
+    /// <summary>The options this codec reads and writes with.</summary>
+    public JsonSerializerOptions Options => _options ?? Serializer.Options;
+
+    /// <summary>
+    /// The type information for <typeparamref name="T"/>, kept in <paramref name="last"/>; the serializer's overloads
+    /// that take it need no reflection.
+    /// </summary>
+    private JsonTypeInfo<T> TypeInfo<T>(ref JsonTypeInfo? last)
+    {
+        if (last is JsonTypeInfo<T> known)
+            return known;
+        var info = (JsonTypeInfo<T>)Options.GetTypeInfo(typeof(T));
+        last = info;
+        return info;
+    }
+
     [ThreadStatic]
     private static Utf8JsonWriter? _writer;
 
@@ -38,7 +103,7 @@ public sealed class JsonCodec : ICodec
         try
         {
             if (!TryWritePrimitive(writer, value))
-                JsonSerializer.Serialize(writer, value, Serializer.Options);
+                JsonSerializer.Serialize(writer, value, TypeInfo<T>(ref _lastWritten));
             writer.Flush();
         }
         finally
@@ -70,9 +135,9 @@ public sealed class JsonCodec : ICodec
             return value;
         // An item's payload is one contiguous slice of a frame: the span overload skips the reader's scan for the value's end.
         if (input.IsSingleSegment)
-            return JsonSerializer.Deserialize<T>(input.FirstSpan, Serializer.Options)!;
+            return JsonSerializer.Deserialize(input.FirstSpan, TypeInfo<T>(ref _lastRead))!;
         var reader = new Utf8JsonReader(input);
-        return JsonSerializer.Deserialize<T>(ref reader, Serializer.Options)!;
+        return JsonSerializer.Deserialize(ref reader, TypeInfo<T>(ref _lastRead))!;
     }
 
     /// <summary>
@@ -105,7 +170,7 @@ public sealed class JsonCodec : ICodec
         ArgumentNullException.ThrowIfNull(type);
         if (JsonPrimitives.Contains(type))
             return;
-        EnsureRoundTrips(type, type.ToString(), []);
+        EnsureRoundTrips(Options, type, type.ToString(), []);
     }
 
     /// <summary>
@@ -114,7 +179,7 @@ public sealed class JsonCodec : ICodec
     /// it can, or one that names its implementations with [JsonDerivedType]); then the same for every member it writes,
     /// every element, key and declared derived type. <paramref name="path"/> names where the type was met.
     /// </summary>
-    private static void EnsureRoundTrips(Type type, string path, System.Collections.Generic.HashSet<Type> seen)
+    private static void EnsureRoundTrips(JsonSerializerOptions options, Type type, string path, System.Collections.Generic.HashSet<Type> seen)
     {
         if (JsonPrimitives.Contains(type) || !seen.Add(type))
             return;
@@ -123,15 +188,23 @@ public sealed class JsonCodec : ICodec
         System.Text.Json.Serialization.Metadata.JsonTypeInfo info;
         try
         {
-            info = Serializer.Options.GetTypeInfo(type);
+            info = options.GetTypeInfo(type);
         }
         catch (Exception exception) when (exception is NotSupportedException or InvalidOperationException or ArgumentException)
         {
             throw new NotSupportedException($"{(path == type.ToString() ? type.ToString() : $"{path} ({type})")} cannot be serialized as JSON: {exception.Message}", exception);
         }
+        if (FSharpTypes.IsUnionWithoutConverter(type, info))
+        {
+            throw new NotSupportedException(
+                $"{(path == type.ToString() ? type.ToString() : $"{path} ({type})")} is an F# discriminated union, which System.Text.Json does not serialize. "
+                    + "Use Nursery.FSharp's codec, which handles F# unions, records and options: Nursery.FSharp's Pipeline.stage and Pipeline.body use it by default; "
+                    + "elsewhere pass new Nursery.FSharp.FSharpJsonCodec() as the body's codec."
+            );
+        }
         if (Nullable.GetUnderlyingType(type) is { } underlying)
         {
-            EnsureRoundTrips(underlying, path, seen);
+            EnsureRoundTrips(options, underlying, path, seen);
             return;
         }
         switch (info.Kind)
@@ -145,19 +218,19 @@ public sealed class JsonCodec : ICodec
                     );
                 }
                 foreach (var derived in info.PolymorphismOptions?.DerivedTypes ?? [])
-                    EnsureRoundTrips(derived.DerivedType, derived.DerivedType.ToString(), seen);
+                    EnsureRoundTrips(options, derived.DerivedType, derived.DerivedType.ToString(), seen);
                 foreach (var property in info.Properties)
-                    EnsureRoundTrips(property.PropertyType, $"{path}.{property.Name}", seen);
+                    EnsureRoundTrips(options, property.PropertyType, $"{path}.{property.Name}", seen);
                 break;
             case System.Text.Json.Serialization.Metadata.JsonTypeInfoKind.Enumerable:
                 if (info.ElementType is { } element)
-                    EnsureRoundTrips(element, $"an element of {path}", seen);
+                    EnsureRoundTrips(options, element, $"an element of {path}", seen);
                 break;
             case System.Text.Json.Serialization.Metadata.JsonTypeInfoKind.Dictionary:
                 if (info.KeyType is { } key)
-                    EnsureRoundTrips(key, $"a key of {path}", seen);
+                    EnsureRoundTrips(options, key, $"a key of {path}", seen);
                 if (info.ElementType is { } value)
-                    EnsureRoundTrips(value, $"a value of {path}", seen);
+                    EnsureRoundTrips(options, value, $"a value of {path}", seen);
                 break;
             default:
                 // A converter of its own (enums, dates, JsonElement, F# types...): it reads what it writes.

@@ -16,9 +16,12 @@ internal sealed class PipelineRun(NurseryScope scope, AbortState abort)
     /// <summary>The run's books; null until the job log is open.</summary>
     public Ledger? Ledger { get; private set; }
 
-    /// <summary>Runs <paramref name="blocks"/> (whose entry is <paramref name="first"/>), fed from <paramref name="source"/>.</summary>
+    /// <summary>
+    /// Runs <paramref name="blocks"/> (whose entry is <paramref name="first"/>), fed from <paramref name="source"/>; the
+    /// earlier of <paramref name="deadline"/> and the options' deadline aborts it.
+    /// </summary>
     /// <exception cref="InvalidDataException"><see cref="NurseryOptions.JobLog"/> is not a job log of this format and version.</exception>
-    public async Task<PipelineResult> RunAsync<T>(INurseryBlock[] blocks, INurseryBlock first, IAsyncEnumerable<T> source, ITargetBlock<Item<T>> entry, Func<T, string>? key, CancellationToken cancellationToken)
+    public async Task<PipelineResult> RunAsync<T>(INurseryBlock[] blocks, INurseryBlock first, IAsyncEnumerable<T> source, ITargetBlock<Item<T>> entry, Func<T, string>? key, TimeSpan deadline, CancellationToken cancellationToken)
     {
         var settled = new List<string>();
         IReadOnlySet<string> resumed = Options is { Resume: true, JobLog: { } resumedLog } ? ResumedKeys(resumedLog, settled) : new System.Collections.Generic.HashSet<string>();
@@ -27,8 +30,9 @@ internal sealed class PipelineRun(NurseryScope scope, AbortState abort)
         var ledger = new Ledger(Options, jobLog);
         Ledger = ledger;
         using var callerRegistration = cancellationToken.Register(() => scope.Abort("the caller cancelled the run", null, AbortCause.Caller));
-        using var deadline = Options.Deadline == Timeout.InfiniteTimeSpan ? null : new CancellationTokenSource(Options.Deadline);
-        using var deadlineRegistration = deadline?.Token.Register(() => scope.Abort($"the run's deadline of {Units.Duration(Options.Deadline)} passed", null, AbortCause.Deadline));
+        var limit = Options.Deadline == Timeout.InfiniteTimeSpan || (deadline != Timeout.InfiniteTimeSpan && deadline < Options.Deadline) ? deadline : Options.Deadline;
+        using var deadlineTimer = limit == Timeout.InfiniteTimeSpan ? null : new CancellationTokenSource(limit);
+        using var deadlineRegistration = deadlineTimer?.Token.Register(() => scope.Abort($"the run's deadline of {Units.Duration(limit)} passed", null, AbortCause.Deadline));
         using var progress = Options.Progress is { } observer ? new Timer(_ => observer.Report(ledger.Progress()), null, Options.ProgressInterval, Options.ProgressInterval) : null;
 
         WireCompletion(blocks, first);

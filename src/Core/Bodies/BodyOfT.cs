@@ -9,7 +9,7 @@ namespace Nursery;
 /// </summary>
 public sealed class Body<TIn, TOut>
 {
-    internal Body(MethodSpec method, MethodSpec? initializer, string? stateJson, ICodec codec, bool takesToken)
+    internal Body(MethodSpec method, MethodSpec? initializer, string? stateJson, ICodec codec, bool takesToken = false)
     {
         TakesToken = takesToken;
         Method = method;

@@ -6,7 +6,10 @@ namespace Nursery.ChildHost;
 /// <summary>Decodes an item, runs the body, encodes the result. Exceptions propagate to become error replies.</summary>
 internal interface IBodyInvoker
 {
-    ValueTask InvokeAsync(ReadOnlySequence<byte> input, IBufferWriter<byte> output);
+    ValueTask InvokeAsync(ReadOnlySequence<byte> input, IBufferWriter<byte> output, CancellationToken token);
+
+    /// <summary>Whether the body takes a cancellation token (the host then makes one per item, which a Stop frame cancels).</summary>
+    bool TakesToken { get; }
 
     /// <summary>
     /// Compiles what the first item will run in the codec, without running the body: called while the child waits for
@@ -58,7 +61,9 @@ internal sealed class SyncInvoker<TIn, TOut>(Func<TIn, TOut> body, ICodec codec)
 
     public void Prepare() => _codec.Prepare();
 
-    public ValueTask InvokeAsync(ReadOnlySequence<byte> input, IBufferWriter<byte> output)
+    public bool TakesToken => false;
+
+    public ValueTask InvokeAsync(ReadOnlySequence<byte> input, IBufferWriter<byte> output, CancellationToken token)
     {
         _codec.Encode(body(_codec.Decode(input)), output);
         return ValueTask.CompletedTask;
@@ -71,7 +76,9 @@ internal sealed class TaskInvoker<TIn, TOut>(Func<TIn, Task<TOut>> body, ICodec 
 
     public void Prepare() => _codec.Prepare();
 
-    public async ValueTask InvokeAsync(ReadOnlySequence<byte> input, IBufferWriter<byte> output)
+    public bool TakesToken => false;
+
+    public async ValueTask InvokeAsync(ReadOnlySequence<byte> input, IBufferWriter<byte> output, CancellationToken token)
     {
         var result = await body(_codec.Decode(input)).ConfigureAwait(false);
         _codec.Encode(result, output);
@@ -84,9 +91,56 @@ internal sealed class ValueTaskInvoker<TIn, TOut>(Func<TIn, ValueTask<TOut>> bod
 
     public void Prepare() => _codec.Prepare();
 
-    public async ValueTask InvokeAsync(ReadOnlySequence<byte> input, IBufferWriter<byte> output)
+    public bool TakesToken => false;
+
+    public async ValueTask InvokeAsync(ReadOnlySequence<byte> input, IBufferWriter<byte> output, CancellationToken token)
     {
         var result = await body(_codec.Decode(input)).ConfigureAwait(false);
+        _codec.Encode(result, output);
+    }
+}
+
+internal sealed class CancellableSyncInvoker<TIn, TOut>(Func<TIn, CancellationToken, TOut> body, ICodec codec) : IBodyInvoker
+{
+    private readonly BoundCodec<TIn, TOut> _codec = new(codec);
+
+    public void Prepare() => _codec.Prepare();
+
+    public bool TakesToken => true;
+
+    public ValueTask InvokeAsync(ReadOnlySequence<byte> input, IBufferWriter<byte> output, CancellationToken token)
+    {
+        _codec.Encode(body(_codec.Decode(input), token), output);
+        return ValueTask.CompletedTask;
+    }
+}
+
+internal sealed class CancellableTaskInvoker<TIn, TOut>(Func<TIn, CancellationToken, Task<TOut>> body, ICodec codec) : IBodyInvoker
+{
+    private readonly BoundCodec<TIn, TOut> _codec = new(codec);
+
+    public void Prepare() => _codec.Prepare();
+
+    public bool TakesToken => true;
+
+    public async ValueTask InvokeAsync(ReadOnlySequence<byte> input, IBufferWriter<byte> output, CancellationToken token)
+    {
+        var result = await body(_codec.Decode(input), token).ConfigureAwait(false);
+        _codec.Encode(result, output);
+    }
+}
+
+internal sealed class CancellableValueTaskInvoker<TIn, TOut>(Func<TIn, CancellationToken, ValueTask<TOut>> body, ICodec codec) : IBodyInvoker
+{
+    private readonly BoundCodec<TIn, TOut> _codec = new(codec);
+
+    public void Prepare() => _codec.Prepare();
+
+    public bool TakesToken => true;
+
+    public async ValueTask InvokeAsync(ReadOnlySequence<byte> input, IBufferWriter<byte> output, CancellationToken token)
+    {
+        var result = await body(_codec.Decode(input), token).ConfigureAwait(false);
         _codec.Encode(result, output);
     }
 }

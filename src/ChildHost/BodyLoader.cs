@@ -15,8 +15,10 @@ internal static class BodyLoader
     {
         var method = Resolve(spec);
         var parameters = method.GetParameters();
-        if (parameters.Length != 1 || method.ReturnType == typeof(void))
-            throw new InvalidOperationException($"The body {spec.TypeName}.{spec.MethodName} must take one argument and return a value; it takes {parameters.Length} and returns {method.ReturnType}.");
+        // A second parameter, when there is one, is the item's cancellation token (the parent's Stop frames cancel it).
+        var takesToken = parameters.Length == 2 && parameters[1].ParameterType == typeof(CancellationToken);
+        if ((parameters.Length != 1 && !takesToken) || method.ReturnType == typeof(void))
+            throw new InvalidOperationException($"The body {spec.TypeName}.{spec.MethodName} must take one argument (and optionally a CancellationToken) and return a value; it takes {parameters.Length} and returns {method.ReturnType}.");
         var codec = CreateCodec(codecTypeName, ContextFor(spec.AssemblyPath));
         var input = parameters[0].ParameterType;
         var returned = method.ReturnType;
@@ -26,19 +28,21 @@ internal static class BodyLoader
         if (returned.IsGenericType && returned.GetGenericTypeDefinition() == typeof(Task<>))
         {
             output = returned.GetGenericArguments()[0];
-            invokerType = typeof(TaskInvoker<,>).MakeGenericType(input, output);
+            invokerType = (takesToken ? typeof(CancellableTaskInvoker<,>) : typeof(TaskInvoker<,>)).MakeGenericType(input, output);
         }
         else if (returned.IsGenericType && returned.GetGenericTypeDefinition() == typeof(ValueTask<>))
         {
             output = returned.GetGenericArguments()[0];
-            invokerType = typeof(ValueTaskInvoker<,>).MakeGenericType(input, output);
+            invokerType = (takesToken ? typeof(CancellableValueTaskInvoker<,>) : typeof(ValueTaskInvoker<,>)).MakeGenericType(input, output);
         }
         else
         {
             output = returned;
-            invokerType = typeof(SyncInvoker<,>).MakeGenericType(input, output);
+            invokerType = (takesToken ? typeof(CancellableSyncInvoker<,>) : typeof(SyncInvoker<,>)).MakeGenericType(input, output);
         }
-        var function = method.CreateDelegate(typeof(Func<,>).MakeGenericType(input, returned), target);
+        var function = takesToken
+            ? method.CreateDelegate(typeof(Func<,,>).MakeGenericType(input, typeof(CancellationToken), returned), target)
+            : method.CreateDelegate(typeof(Func<,>).MakeGenericType(input, returned), target);
         var invoker = (IBodyInvoker)Activator.CreateInstance(invokerType, function, codec)!;
         WarmUp(codec, input, output);
         return invoker;

@@ -41,7 +41,7 @@ internal static class PrecompiledInstantiations
         foreach (var invoker in invokers)
         {
             invoker.Prepare();
-            _ = invoker.InvokeAsync(default, null!).AsTask();
+            _ = invoker.InvokeAsync(default, null!, default).AsTask();
         }
     }
 }

@@ -46,7 +46,8 @@ internal static class Program
         // Requests are read (and queued) from now on; the parent sends none before Ready. (Started after Ready instead,
         // these threads delayed the first item by as much: the parent answers Ready within a fraction of a millisecond.)
         var work = new WorkQueue();
-        new Thread(() => Receive(source, work)) { IsBackground = true, Name = "Nursery receiver" }.Start();
+        var stops = new ItemStops();
+        new Thread(() => Receive(source, work, stops)) { IsBackground = true, Name = "Nursery receiver" }.Start();
         Heartbeat.Start(channel, TimeSpan.FromMilliseconds(Math.Max(1, init.HeartbeatMilliseconds)));
         IBodyInvoker body;
         var phase = "load the body";
@@ -69,7 +70,7 @@ internal static class Program
         channel.Send(FrameKind.Ready, []);
         // While the parent reads Ready and sends the first request.
         body.Prepare();
-        Serve(channel, body, work, progress, init.MaxResultBytes > 0 ? init.MaxResultBytes : FrameBounds.DefaultMaxResultBytes);
+        Serve(channel, body, work, stops, progress, init.MaxResultBytes > 0 ? init.MaxResultBytes : FrameBounds.DefaultMaxResultBytes);
         return 0;
     }
 
@@ -98,8 +99,9 @@ internal static class Program
     /// Reads request frames into the work queue, one queue entry per frame (its payload read once into a pooled
     /// buffer); leaves the process at stdin EOF or on a bad frame, even while an item runs.
     /// </summary>
-    private static void Receive(FrameSource source, WorkQueue work)
+    private static void Receive(FrameSource source, WorkQueue work, ItemStops stops)
     {
+        var stopped = new List<long>();
         while (true)
         {
             var read = source.TryReadHeader(out var kind, out var length, out var violation);
@@ -118,6 +120,17 @@ internal static class Program
                         Leave(ExitProtocol, "nursery child host: the parent wrote the stream ended inside a frame (a Heartbeat frame)");
                         return;
                     }
+                    continue;
+                case FrameKind.Stop:
+                    var payload = length <= 4 + (8 * Batch.MaxStopsPerFrame) ? new byte[length] : null;
+                    stopped.Clear();
+                    if (payload is null || !source.ReadPayload(payload) || !Batch.TryDecodeStops(payload, stopped))
+                    {
+                        Leave(ExitProtocol, "nursery child host: the parent wrote a malformed Stop frame");
+                        return;
+                    }
+                    foreach (var id in stopped)
+                        stops.Stop(id);
                     continue;
                 case FrameKind.Request:
                     break;
@@ -147,7 +160,7 @@ internal static class Program
     /// when the oldest held reply is older than <see cref="MaxHold"/>, when it is large, or when it holds
     /// <see cref="MaxRepliesPerFrame"/> replies. Never returns: the receiver ends the process.
     /// </summary>
-    private static void Serve(ProtocolChannel channel, IBodyInvoker body, WorkQueue work, ProgressMapping? progress, int maxResultBytes)
+    private static void Serve(ProtocolChannel channel, IBodyInvoker body, WorkQueue work, ItemStops stops, ProgressMapping? progress, int maxResultBytes)
     {
         using var replies = new FrameBuffer(64 * 1024);
         var countAt = -1;
@@ -170,7 +183,7 @@ internal static class Program
                     heldSince = started;
                 }
                 progress?.Starting(entry.Id, started);
-                Answer(body, entry.Id, entry.Payload, replies, maxResultBytes);
+                Answer(body, stops, entry.Id, entry.Payload, replies, maxResultBytes);
                 count++;
                 var now = Stopwatch.GetTimestamp();
                 if (progress is null || count >= MaxRepliesPerFrame || replies.Length >= MaxHeldBytes
@@ -205,7 +218,25 @@ internal static class Program
     /// result or an error over <paramref name="maxResultBytes"/> is not sent (the parent would refuse the frame and
     /// kill this child): the item gets an error that says so, and the next item runs.
     /// </summary>
-    private static void Answer(IBodyInvoker body, long id, in ReadOnlySequence<byte> payload, FrameBuffer replies, int maxResultBytes)
+    private static void Answer(IBodyInvoker body, ItemStops stops, long id, in ReadOnlySequence<byte> payload, FrameBuffer replies, int maxResultBytes)
+    {
+        if (!stops.TryBegin(id, body.TakesToken, out var token))
+        {
+            Batch.WriteReply(replies, id, ReplyStatus.Error, HandshakeJson.EncodeRemoteError(new RemoteError(Batch.StoppedType, "the parent asked to stop the item before it started; it did not run", "", [])));
+            return;
+        }
+        try
+        {
+            Run(body, id, payload, replies, maxResultBytes, token);
+        }
+        finally
+        {
+            if (body.TakesToken)
+                stops.End();
+        }
+    }
+
+    private static void Run(IBodyInvoker body, long id, in ReadOnlySequence<byte> payload, FrameBuffer replies, int maxResultBytes, CancellationToken token)
     {
         var mark = replies.Length;
         replies.WriteInt64(id);
@@ -214,7 +245,7 @@ internal static class Program
         var start = replies.Length;
         try
         {
-            var invoked = body.InvokeAsync(payload, replies);
+            var invoked = body.InvokeAsync(payload, replies, token);
             if (!invoked.IsCompletedSuccessfully)
                 invoked.AsTask().GetAwaiter().GetResult();
             var size = replies.Length - start;

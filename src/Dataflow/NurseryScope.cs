@@ -42,6 +42,18 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
     /// <exception cref="ArgumentException">The body cannot run in a child (it captures variables, lives in a dynamic assembly, or its types cannot be serialized), or an option is out of range.</exception>
     public Stage<TIn, TOut> Stage<TIn, TOut>(Func<TIn, TOut> body, StageOptions? options = null) => Stage(Nursery.Body.From(body), options);
 
+    /// <summary>
+    /// A stage running a body that takes the item's <see cref="CancellationToken"/>: on the item's deadline, the run's
+    /// abort or the scope's disposal the child is asked to stop the item (the token is cancelled there) and killed only if
+    /// the body has not returned within <see cref="WorkerOptions.KillGrace"/>; see <see cref="Body.From{TIn,TOut}(Func{TIn, CancellationToken, TOut}, ICodec?)"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">As for the overload without a token.</exception>
+    public Stage<TIn, TOut> Stage<TIn, TOut>(Func<TIn, CancellationToken, TOut> body, StageOptions? options = null) => Stage(Nursery.Body.From(body), options);
+
+    /// <summary>An asynchronous stage body that takes the item's <see cref="CancellationToken"/>; see the synchronous overload.</summary>
+    /// <exception cref="ArgumentException">As for the overload without a token.</exception>
+    public Stage<TIn, TOut> StageAsync<TIn, TOut>(Func<TIn, CancellationToken, Task<TOut>> body, StageOptions? options = null) => Stage(Nursery.Body.FromAsync(body), options);
+
     /// <summary>A stage running an asynchronous body in child processes.</summary>
     /// <exception cref="ArgumentException">As for the synchronous overload.</exception>
     public Stage<TIn, TOut> StageAsync<TIn, TOut>(Func<TIn, Task<TOut>> body, StageOptions? options = null) => Stage(Nursery.Body.FromAsync(body), options);
@@ -124,6 +136,21 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
         lock (_gate)
             _blocks.Add(sink);
         return sink;
+    }
+
+    /// <summary>
+    /// The end of a pipeline as an <see cref="IAsyncEnumerable{T}"/> of <see cref="Item{T}"/>s, successes and failures,
+    /// read with <c>await foreach</c> while <c>RunAsync</c> runs; see <see cref="Results{T}"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    public Results<T> Results<T>(ResultsOptions? options = null)
+    {
+        EnsureNotRunning();
+        options = (options ?? new ResultsOptions()).Validate();
+        var stream = new Results<T>(this, options with { Name = UniqueName(options.Name) });
+        lock (_gate)
+            _blocks.Add(stream);
+        return stream;
     }
 
     /// <summary>

@@ -25,20 +25,33 @@ public static class Body
     /// </exception>
     public static Body<TIn, TOut> From<TIn, TOut>(Func<TIn, TOut> function, ICodec? codec = null) => Create<TIn, TOut>(function, codec ?? new JsonCodec());
 
-    /// <summary>An asynchronous body: the child awaits the task. Same rules as <see cref="From{TIn,TOut}"/>.</summary>
+    /// <summary>An asynchronous body: the child awaits the task. Same rules as <see cref="From{TIn,TOut}(Func{TIn,TOut}, ICodec?)"/>.</summary>
     public static Body<TIn, TOut> FromAsync<TIn, TOut>(Func<TIn, Task<TOut>> function, ICodec? codec = null) => Create<TIn, TOut>(function, codec ?? new JsonCodec());
+
+    /// <summary>
+    /// A body that takes the item's <see cref="CancellationToken"/>: when the item's deadline passes, the caller cancels
+    /// or the run aborts, the parent asks the child to stop the item and the token is cancelled there. A body that
+    /// returns (or throws) within <see cref="WorkerOptions.KillGrace"/> leaves its child alive to serve the next item;
+    /// one that does not is killed then. Same rules as <see cref="From{TIn,TOut}(Func{TIn,TOut}, ICodec?)"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">As for <see cref="From{TIn,TOut}(Func{TIn,TOut}, ICodec?)"/>.</exception>
+    public static Body<TIn, TOut> From<TIn, TOut>(Func<TIn, CancellationToken, TOut> function, ICodec? codec = null) => Create<TIn, TOut>(function, codec ?? new JsonCodec(), takesToken: true);
+
+    /// <summary>An asynchronous body that takes the item's <see cref="CancellationToken"/>; see <see cref="From{TIn,TOut}(Func{TIn, CancellationToken, TOut}, ICodec?)"/>.</summary>
+    /// <exception cref="ArgumentException">As for <see cref="From{TIn,TOut}(Func{TIn,TOut}, ICodec?)"/>.</exception>
+    public static Body<TIn, TOut> FromAsync<TIn, TOut>(Func<TIn, CancellationToken, Task<TOut>> function, ICodec? codec = null) => Create<TIn, TOut>(function, codec ?? new JsonCodec(), takesToken: true);
 
     /// <summary>Whether a child process can load the assembly from a file (not emitted in memory, as F# Interactive's are).</summary>
     private static bool CanBeLoadedByAChild(Assembly assembly) => !assembly.IsDynamic && !string.IsNullOrEmpty(assembly.Location);
 
-    private static Body<TIn, TOut> Create<TIn, TOut>(Delegate function, ICodec codec)
+    private static Body<TIn, TOut> Create<TIn, TOut>(Delegate function, ICodec codec, bool takesToken = false)
     {
         ArgumentNullException.ThrowIfNull(function);
         var spec = Describe(function, "body");
         EnsureOnWire(codec, typeof(TIn), "input");
         EnsureOnWire(codec, typeof(TOut), "output");
         EnsureCodecCanBeCreated(codec);
-        return new Body<TIn, TOut>(spec, null, null, codec);
+        return new Body<TIn, TOut>(spec, null, null, codec, takesToken: takesToken);
     }
 
     internal static MethodSpec Describe(Delegate function, string role)

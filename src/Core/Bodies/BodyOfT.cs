@@ -5,12 +5,13 @@ namespace Nursery;
 /// <summary>
 /// Code that runs in a child process: a method in a compiled assembly that takes a <typeparamref name="TIn"/>
 /// and returns a <typeparamref name="TOut"/>, an optional initializer that runs once in each child, and the codec
-/// items travel in. Immutable; build one with <see cref="Body.From{TIn,TOut}"/>.
+/// items travel in. Immutable; build one with <see cref="Body.From{TIn,TOut}(Func{TIn,TOut}, ICodec?)"/>.
 /// </summary>
 public sealed class Body<TIn, TOut>
 {
-    internal Body(MethodSpec method, MethodSpec? initializer, string? stateJson, ICodec codec, string? name = null)
+    internal Body(MethodSpec method, MethodSpec? initializer, string? stateJson, ICodec codec, string? name = null, bool takesToken = false)
     {
+        TakesToken = takesToken;
         Method = method;
         Initializer = initializer;
         StateJson = stateJson;
@@ -22,6 +23,9 @@ public sealed class Body<TIn, TOut>
     private readonly string? _name;
 
     internal MethodSpec Method { get; }
+
+    /// <summary>Whether the body takes the item's cancellation token, so that a child can be asked to stop an item instead of being killed.</summary>
+    public bool TakesToken { get; }
 
     internal MethodSpec? Initializer { get; }
 
@@ -44,7 +48,7 @@ public sealed class Body<TIn, TOut>
     public Body<TIn, TOut> WithName(string name)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        return new Body<TIn, TOut>(Method, Initializer, StateJson, Codec, name);
+        return new Body<TIn, TOut>(Method, Initializer, StateJson, Codec, name, TakesToken);
     }
 
     /// <summary>
@@ -55,7 +59,7 @@ public sealed class Body<TIn, TOut>
     public Body<TIn, TOut> WithInitializer<TState>(Action<TState> initializer, TState state)
     {
         ArgumentNullException.ThrowIfNull(initializer);
-        return new Body<TIn, TOut>(Method, Body.Describe(initializer, "initializer"), Body.SerializeState(state), Codec, _name);
+        return new Body<TIn, TOut>(Method, Body.Describe(initializer, "initializer"), Body.SerializeState(state), Codec, _name, TakesToken);
     }
 
     /// <summary>
@@ -67,14 +71,14 @@ public sealed class Body<TIn, TOut>
     public Body<TIn, TOut> WithInitializer<TState, TResult>(Func<TState, TResult> initializer, TState state)
     {
         ArgumentNullException.ThrowIfNull(initializer);
-        return new Body<TIn, TOut>(Method, Body.Describe(initializer, "initializer"), Body.SerializeState(state), Codec, _name);
+        return new Body<TIn, TOut>(Method, Body.Describe(initializer, "initializer"), Body.SerializeState(state), Codec, _name, TakesToken);
     }
 
     /// <summary>Runs <paramref name="initializer"/> once in each child before its first item. Same rules as the stateful overload.</summary>
     public Body<TIn, TOut> WithInitializer(Action initializer)
     {
         ArgumentNullException.ThrowIfNull(initializer);
-        return new Body<TIn, TOut>(Method, Body.Describe(initializer, "initializer"), null, Codec, _name);
+        return new Body<TIn, TOut>(Method, Body.Describe(initializer, "initializer"), null, Codec, _name, TakesToken);
     }
 
     /// <inheritdoc />

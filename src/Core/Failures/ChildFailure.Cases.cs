@@ -132,7 +132,10 @@ public abstract partial record ChildFailure
         public override TResult Match<TResult>(Func<Faulted, TResult> faulted, Func<StartFailed, TResult> startFailed, Func<Crashed, TResult> crashed, Func<OutOfMemory, TResult> outOfMemory, Func<TimedOut, TResult> timedOut, Func<ProtocolViolation, TResult> protocolViolation, Func<Cancelled, TResult> cancelled) => outOfMemory(this);
     }
 
-    /// <summary>A limit on time ran out: the item's deadline, or the child stopped sending heartbeats. The child was killed.</summary>
+    /// <summary>
+    /// A limit on time ran out: the item's deadline, or the child stopped sending heartbeats. The child was killed, unless
+    /// the body takes a cancellation token and stopped when it was cancelled (<see cref="ChildKilled"/> false).
+    /// </summary>
     /// <param name="Limit">Which limit ran out.</param>
     /// <param name="LimitValue">The limit's value.</param>
     public sealed record TimedOut(TimeoutKind Limit, TimeSpan LimitValue) : ChildFailure
@@ -140,12 +143,19 @@ public abstract partial record ChildFailure
         /// <inheritdoc />
         public override FailureKind Kind => FailureKind.TimedOut;
 
+        /// <summary>
+        /// Whether the child was killed (the default); false when the body stopped at its cancellation token within
+        /// <see cref="WorkerOptions.KillGrace"/> and the child went on serving.
+        /// </summary>
+        public bool ChildKilled { get; init; } = true;
+
         private protected override void OnlyNurseryCoreDefinesCases() { }
 
         /// <inheritdoc />
         public override string Summary =>
             Limit switch
             {
+                TimeoutKind.ItemDeadline when !ChildKilled => $"the item ran past its deadline of {Units.Duration(LimitValue)}; its body stopped when its cancellation token was cancelled, and the child lives on",
                 TimeoutKind.ItemDeadline => $"the item ran past its deadline of {Units.Duration(LimitValue)}; the child was killed",
                 _ => $"the child sent no heartbeat for {Units.Duration(LimitValue)} (stopped or deadlocked); it was killed",
             };

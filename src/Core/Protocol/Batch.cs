@@ -123,5 +123,34 @@ internal static class Batch
         buffer.Write(payload);
     }
 
+    /// <summary>The type of the error that answers an item the parent asked to stop before the child started it.</summary>
+    public const string StoppedType = "Nursery.Stopped";
+
+    /// <summary>The most item ids one Stop frame carries.</summary>
+    public const int MaxStopsPerFrame = 4096;
+
+    /// <summary>Writes a Stop frame: <c>[u32 count]</c> then <c>count × [i64 id]</c>.</summary>
+    public static void EncodeStops(FrameBuffer buffer, IReadOnlyList<long> ids)
+    {
+        buffer.BeginFrame(FrameKind.Stop);
+        buffer.WriteUInt32((uint)ids.Count);
+        foreach (var id in ids)
+            buffer.WriteInt64(id);
+        buffer.EndFrame();
+    }
+
+    /// <summary>Decodes a Stop frame's payload into <paramref name="into"/>; false when it is malformed.</summary>
+    public static bool TryDecodeStops(ReadOnlySpan<byte> payload, List<long> into)
+    {
+        if (payload.Length < 4)
+            return false;
+        var count = BinaryPrimitives.ReadInt32LittleEndian(payload);
+        if (count < 0 || count > MaxStopsPerFrame || payload.Length != 4 + (8L * count))
+            return false;
+        for (var i = 0; i < count; i++)
+            into.Add(BinaryPrimitives.ReadInt64LittleEndian(payload[(4 + (8 * i))..]));
+        return true;
+    }
+
     internal static int ReadInt32(ReadOnlySpan<byte> bytes) => BinaryPrimitives.ReadInt32LittleEndian(bytes);
 }

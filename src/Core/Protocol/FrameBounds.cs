@@ -53,7 +53,7 @@ internal sealed class FrameBounds
     public static FrameBounds FromChild(int maxResultBytes)
     {
         var large = maxResultBytes + ReplyOverhead;
-        var bounds = new int[(int)FrameKind.Heartbeat + 1];
+        var bounds = new int[(int)FrameKind.Stop + 1];
         Array.Fill(bounds, NotCarried);
         bounds[(int)FrameKind.Hello] = MaxHelloPayload;
         bounds[(int)FrameKind.Ready] = 0;
@@ -71,7 +71,7 @@ internal sealed class FrameBounds
 
     private static int[] Uniform(int maxPayload)
     {
-        var bounds = new int[(int)FrameKind.Heartbeat + 1];
+        var bounds = new int[(int)FrameKind.Stop + 1];
         Array.Fill(bounds, maxPayload);
         bounds[0] = NotCarried;
         return bounds;

@@ -23,4 +23,10 @@ internal enum FrameKind : byte
 
     /// <summary>Either way: I am alive. Empty payload.</summary>
     Heartbeat = 7,
+
+    /// <summary>
+    /// Parent → child: stop these items, see <see cref="Batch.EncodeStops"/>. The running one has its cancellation
+    /// token cancelled; one not yet started is answered with an error of type <see cref="Batch.StoppedType"/> without running.
+    /// </summary>
+    Stop = 8,
 }

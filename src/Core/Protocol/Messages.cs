@@ -4,7 +4,7 @@ namespace Nursery.Protocol;
 internal static class ProtocolVersion
 {
     public const string Magic = "nursery";
-    public const int Current = 1;
+    public const int Current = 2;
 }
 
 /// <summary>The child's first frame: proves the channel is clean and says who it is and where (host, Slurm job; empty when not known).</summary>

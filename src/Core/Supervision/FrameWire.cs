@@ -6,8 +6,13 @@ using Nursery.Protocol;
 namespace Nursery.Supervision;
 
 /// <summary>The binary frame protocol spoken with Nursery.ChildHost: hello, init, ready, batched requests and replies.</summary>
-internal sealed class FrameWire(WorkerOptions options, InitMessage init) : Wire
+internal sealed class FrameWire(WorkerOptions options, InitMessage init, bool stopsItems = false) : Wire
 {
+    /// <summary>Whether the body takes a cancellation token: then the child is asked to stop an item before it is killed.</summary>
+    public override bool StopsItems => stopsItems;
+
+    public override void WriteStops(FrameBuffer buffer, IReadOnlyList<long> ids) => Batch.EncodeStops(buffer, ids);
+
     private readonly TaskCompletionSource<byte[]> _initFrame = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _gate = new();
     private ProgressSlot? _progress;

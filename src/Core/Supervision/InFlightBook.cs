@@ -23,6 +23,17 @@ internal sealed class InFlightBook
     /// <summary>Whether the item is the one the child is running: the oldest unanswered one.</summary>
     public bool IsRunning(long id) => _order.TryPeek(out var head) && head.Id == id && _byId.ContainsKey(id);
 
+    /// <summary>
+    /// The item the child is running: the one its progress slot names (<paramref name="progressId"/>, 0 when it keeps
+    /// none) while unanswered, else the oldest unanswered one; null when it holds none.
+    /// </summary>
+    public PendingItem? Running(long progressId)
+    {
+        if (progressId != 0 && _byId.TryGetValue(progressId, out var named))
+            return named;
+        return _order.TryPeek(out var head) && _byId.TryGetValue(head.Id, out var oldest) ? oldest : null;
+    }
+
     /// <summary>Records items just sent, at <paramref name="now"/>. An item completed since it was encoded is sent, and abandoned.</summary>
     public void Register(List<PendingItem> items, long now)
     {

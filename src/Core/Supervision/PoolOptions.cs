@@ -20,7 +20,7 @@ public record PoolOptions
     /// <summary>
     /// How many items each child may hold at once (1 to 65,536; 1,024 by default): the one batch knob. Items go in
     /// batches of up to half this many, two batches per child at most (a stage's window, the pool's
-    /// <see cref="WorkerPool{TIn,TOut}.MapAsync"/>), and a child's request frame carries at most this many. Batch sizes
+    /// <see cref="WorkerPool{TIn,TOut}.MapAsync(IEnumerable{TIn}, CancellationToken)"/>), and a child's request frame carries at most this many. Batch sizes
     /// adapt to how long items take (about 2 ms of work per batch), so fast items go hundreds at a time and slow ones
     /// one at a time; 1 sends each child one item at a time. Items a child holds but has not started are sent to another
     /// child if it crashes, so a larger value loses no work. It is a count, not bytes. A per-item command runs each

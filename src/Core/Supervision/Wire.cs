@@ -41,6 +41,12 @@ internal abstract class Wire
     /// <summary>The item the child says it last started and when (Stopwatch ticks); (0, 0) when the wire cannot tell.</summary>
     public virtual (long Id, long Since) Running() => (0, 0);
 
+    /// <summary>Whether the child can be asked to stop an item (its body takes a cancellation token); else stopping an item means killing the child.</summary>
+    public virtual bool StopsItems => false;
+
+    /// <summary>Writes a request to stop these items (only when <see cref="StopsItems"/>).</summary>
+    public virtual void WriteStops(FrameBuffer buffer, IReadOnlyList<long> ids) => throw new NotSupportedException("this wire cannot stop items");
+
     /// <summary>The child is ready: files only needed to start it can go.</summary>
     public virtual void Started() { }
 

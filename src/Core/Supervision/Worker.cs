@@ -46,7 +46,7 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable, ILeasable
         ArgumentNullException.ThrowIfNull(body);
         options = (options ?? new WorkerOptions()).Validate();
         var init = new Protocol.InitMessage(body.Method, body.Initializer, body.StateJson, (int)options.HeartbeatInterval.TotalMilliseconds, body.Codec.GetType().AssemblyQualifiedName!);
-        var core = new WorkerCore(options, new FrameWire(options, init));
+        var core = new WorkerCore(options, new FrameWire(options, init, body.TakesToken));
         var started = await core.StartAsync(cancellationToken).ConfigureAwait(false);
         return started.Map(_ => new Worker<TIn, TOut>(core, body.Codec));
     }
@@ -72,7 +72,9 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable, ILeasable
     /// <summary>
     /// Runs one item in the child. Completes with the result, or with the failure: the body threw (Faulted), the child
     /// crashed, was OOM-killed, timed out, wrote garbage, or ended while the item waited (Cancelled, ItemStarted = false).
-    /// Cancelling <paramref name="cancellationToken"/> drops a queued item, or kills the child if it is already running the item.
+    /// Cancelling <paramref name="cancellationToken"/> drops a queued item; an item already running is stopped: a body
+    /// that takes a token has it cancelled in the child and <see cref="WorkerOptions.KillGrace"/> to return (the child
+    /// lives on), else the child is killed. The call completes once the body has stopped or the child is gone.
     /// Never throws for anything the child does.
     /// </summary>
     /// <param name="input">The item.</param>

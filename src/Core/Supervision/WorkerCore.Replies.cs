@@ -116,6 +116,12 @@ internal sealed partial class WorkerCore
     private void End(PendingItem item, in ReadOnlySequence<byte> payload, RemoteError? error)
     {
         item.Registration.Unregister();
+        if (_stopping is not null && TakeStopped(item) is { } stopped)
+        {
+            // The child was asked to stop this item and answered: it ends as asked, and the child serves on.
+            item.TryFail(Stamp(stopped, item));
+            return;
+        }
         if (error is { Type: Batch.ResultTooLargeType })
         {
             // The child refused to send a result over WorkerOptions.MaxResultBytes and serves on: that item alone fails.

@@ -43,6 +43,8 @@ internal sealed partial class WorkerCore
                         break;
                     else if (queued.One is not null)
                         item = queued.One;
+                    else if (queued.Many is null)
+                        continue; // a wake-up for stop requests, sent below
                     else
                     {
                         (carried, carriedAt) = queued.Many!.Length > 0 ? (queued.Many, 0) : (null, 0);
@@ -51,6 +53,8 @@ internal sealed partial class WorkerCore
                     if (TryEncodeItem(buffer, item))
                         sending.Add(item);
                 }
+                if (!_stopRequests.IsEmpty)
+                    await SendStopsAsync(stdin, cancellationToken).ConfigureAwait(false);
                 if (sending.Count == 0 || !Register(sending))
                     continue;
                 _wire.EndBatch(buffer, mark, sending.Count);
@@ -68,6 +72,19 @@ internal sealed partial class WorkerCore
             if (carried is not null)
                 _ = FailWhenEndedAsync(carried[carriedAt..]);
         }
+    }
+
+    /// <summary>Writes the queued stop requests as Stop frames.</summary>
+    private async Task SendStopsAsync(Stream stdin, CancellationToken cancellationToken)
+    {
+        var ids = new List<long>();
+        while (_stopRequests.TryDequeue(out var id))
+            ids.Add(id);
+        using var frames = new FrameBuffer(64 + (8 * ids.Count));
+        foreach (var chunk in ids.Chunk(Batch.MaxStopsPerFrame))
+            _wire.WriteStops(frames, chunk);
+        await stdin.WriteAsync(frames.WrittenMemory, cancellationToken).ConfigureAwait(false);
+        await stdin.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Items that were never sent, failed (not started) once the worker's end is known, with its cause.</summary>

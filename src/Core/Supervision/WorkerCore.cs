@@ -39,6 +39,15 @@ internal sealed partial class WorkerCore
     private long _itemsCompleted;
     private int _processId;
 
+    // The item the child was asked to stop (a body that takes a token): the failure it ends with if it stops, the one
+    // its child is killed with if it has not within the kill grace, since when it was asked, and who waits for it.
+    private readonly System.Collections.Concurrent.ConcurrentQueue<long> _stopRequests = new();
+    private PendingItem? _stopping;
+    private ChildFailure? _stopFailure;
+    private ChildFailure? _killFailure;
+    private long _stopAskedAt;
+    private TaskCompletionSource? _stopped;
+
     public WorkerCore(WorkerOptions options, Wire wire)
     {
         _options = options;
@@ -136,31 +145,119 @@ internal sealed partial class WorkerCore
 
     /// <summary>
     /// Cancels one item. Still queued, or waiting in the child behind another item: it completes Cancelled (not started)
-    /// at once and its reply, if one comes, is ignored. Running in the child: the child is killed, since its work
-    /// cannot be stopped otherwise.
+    /// at once and its reply, if one comes, is ignored (a child whose body takes a token is also told not to start it).
+    /// Running in the child: a body that takes a token is asked to stop (<see cref="StopRunning"/>); any other child is
+    /// killed, since its work cannot be stopped otherwise.
     /// </summary>
     public void Cancel(PendingItem item)
     {
         bool running;
+        var held = false;
         lock (_gate)
         {
-            running = _book.IsRunning(item.Id);
+            running = _wire.StopsItems ? !_ended && ReferenceEquals(_book.Running(_wire.Running().Id), item) : _book.IsRunning(item.Id);
             if (!running)
-                _book.Abandon(item.Id);
+                held = _book.Abandon(item.Id);
         }
         if (running)
-            Terminate(new ChildFailure.Cancelled("cancelled by the caller while the child was running it; the child was killed", Option<ChildFailure>.None, true));
-        else
-            item.TryFail(Stamp(new ChildFailure.Cancelled("cancelled by the caller before the child started it", Option<ChildFailure>.None, false), item));
+        {
+            StopRunning(
+                item,
+                new ChildFailure.Cancelled("cancelled by the caller while the child was running it; its body stopped when its cancellation token was cancelled, and the child lives on", Option<ChildFailure>.None, true),
+                new ChildFailure.Cancelled("cancelled by the caller while the child was running it; the child was killed", Option<ChildFailure>.None, true)
+            );
+            return;
+        }
+        if (held && _wire.StopsItems)
+            AskToStop(item.Id);
+        item.TryFail(Stamp(new ChildFailure.Cancelled("cancelled by the caller before the child started it", Option<ChildFailure>.None, false), item));
+    }
+
+    /// <summary>
+    /// Stops the item the child is running. A body that takes a token (and a kill grace above zero): the child is asked
+    /// to stop it (a Stop frame; the token is cancelled there); the item ends with <paramref name="stopped"/> when the
+    /// child answers it, and the child is killed with <paramref name="killed"/> if it has not answered within
+    /// <see cref="WorkerOptions.KillGrace"/> (the watchdog's check). Otherwise the child is killed at once. One item is
+    /// stopped at a time; a second request while one is under way waits for that one's outcome.
+    /// </summary>
+    private void StopRunning(PendingItem item, ChildFailure stopped, ChildFailure killed)
+    {
+        if (!_wire.StopsItems || _options.KillGrace <= TimeSpan.Zero)
+        {
+            Terminate(killed);
+            return;
+        }
+        lock (_gate)
+        {
+            if (_ended || _stopping is not null)
+                return;
+            _stopping = item;
+            _stopFailure = stopped;
+            _killFailure = killed;
+            _stopAskedAt = Stopwatch.GetTimestamp();
+            _stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        if (!AskToStop(item.Id))
+            Terminate(killed);
+    }
+
+    /// <summary>Queues a Stop frame for <paramref name="id"/> and wakes the writer; false when the writer has ended.</summary>
+    private bool AskToStop(long id)
+    {
+        _stopRequests.Enqueue(id);
+        return _queue.Writer.TryWrite(default);
+    }
+
+    /// <summary>
+    /// The failure of an answered item the child was asked to stop (it ends with that, whatever the reply), or null
+    /// when it is not that item.
+    /// </summary>
+    private ChildFailure? TakeStopped(PendingItem item)
+    {
+        if (!ReferenceEquals(Volatile.Read(ref _stopping), item))
+            return null;
+        ChildFailure? failure;
+        TaskCompletionSource? waiting;
+        lock (_gate)
+        {
+            if (!ReferenceEquals(_stopping, item))
+                return null;
+            failure = _stopFailure;
+            waiting = _stopped;
+            _stopping = null;
+            _stopFailure = _killFailure = null;
+        }
+        waiting?.TrySetResult();
+        return failure;
     }
 
     /// <summary>Closes the child's stdin so it leaves on its own, then kills it after the grace period. Completes when it is reaped.</summary>
     public async ValueTask DisposeAsync()
     {
+        PendingItem? running = null;
         lock (_gate)
         {
             if (!_ended)
+            {
                 _disposing = true;
+                if (_wire.StopsItems && _options.KillGrace > TimeSpan.Zero)
+                    running = _book.Running(_wire.Running().Id);
+            }
+        }
+        if (running is not null)
+        {
+            // A body that takes a token is asked to stop first, and stdin stays open meanwhile (the host leaves at
+            // stdin EOF, even in the middle of an item); the watchdog kills the child if the grace passes.
+            StopRunning(
+                running,
+                new ChildFailure.Cancelled("the worker was disposed while the child was running the item; its body stopped when its cancellation token was cancelled", Option<ChildFailure>.None, true),
+                new ChildFailure.Cancelled("the worker was disposed while the child was running the item; its body did not stop within the kill grace, so the child was killed", Option<ChildFailure>.None, true)
+            );
+            Task? stopped;
+            lock (_gate)
+                stopped = _stopped?.Task;
+            if (stopped is not null)
+                await Task.WhenAny(stopped, _completion, Task.Delay(_options.KillGrace + Watchdog.Period(_options))).ConfigureAwait(false);
         }
         _queue.Writer.TryComplete();
         var completion = _completion;
@@ -200,19 +297,31 @@ internal sealed partial class WorkerCore
     {
         var now = Stopwatch.GetTimestamp();
         ChildFailure? expired;
+        ChildFailure? graceOver = null;
+        PendingItem? overdue = null;
         lock (_gate)
         {
             if (_ended)
                 return;
+            if (_stopping is not null && Stopwatch.GetElapsedTime(_stopAskedAt, now) > _options.KillGrace)
+                graceOver = _killFailure;
             long? runningSince = null;
+            long runningId = 0;
             if (Watchdog.WatchesItems(_options) && _book.Count > 0)
             {
-                var (id, since) = _wire.Running();
-                runningSince = _book.RunningSince(id, since);
+                (runningId, var since) = _wire.Running();
+                runningSince = _book.RunningSince(runningId, since);
             }
             expired = Watchdog.Expired(_options, now, _startTimestamp, _isReady, _helloSeen, Volatile.Read(ref _lastHeard), runningSince);
+            // An item past its deadline is asked to stop first when its body takes a token; a silent child cannot be asked.
+            if (expired is ChildFailure.TimedOut { Limit: TimeoutKind.ItemDeadline } && _wire.StopsItems && _options.KillGrace > TimeSpan.Zero)
+                overdue = _book.Running(runningId);
         }
-        if (expired is not null)
+        if (graceOver is not null)
+            Terminate(graceOver);
+        else if (overdue is not null && expired is ChildFailure.TimedOut timedOut)
+            StopRunning(overdue, timedOut with { ChildKilled = false }, timedOut);
+        else if (expired is not null)
             Terminate(expired);
     }
 
@@ -262,6 +371,13 @@ internal sealed partial class WorkerCore
         }
 
         _ready.TrySetResult(Prelude.Left<ChildFailure, Unit>(stampedCause));
+        TaskCompletionSource? stopWaiter;
+        lock (_gate)
+        {
+            stopWaiter = _stopped;
+            _stopping = null;
+        }
+        stopWaiter?.TrySetResult();
         if (_cgroup is not null)
             await _cgroup.RemoveAsync().ConfigureAwait(false);
         MarkEnded();

@@ -151,6 +151,17 @@ public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
         PoolMap.MapAsync(this, inputs, cancellationToken);
 
     /// <summary>
+    /// As <see cref="MapAsync(IEnumerable{TIn}, CancellationToken)"/>, for an asynchronous source (a channel's
+    /// <c>ReadAllAsync()</c>, a database reader, another pipeline's stream): read as the children have room — at most
+    /// two batches per child in flight, so a slow consumer slows the source and memory stays bounded — with a batch
+    /// sent as soon as the source makes it wait, and results in input order. The source's enumerator gets a token that
+    /// is cancelled when the loop is left early or <paramref name="cancellationToken"/> fires; the items in flight are
+    /// then cancelled too, and the source's pending read is waited for before the source is disposed.
+    /// </summary>
+    public IAsyncEnumerable<Either<ChildFailure, TOut>> MapAsync(IAsyncEnumerable<TIn> inputs, CancellationToken cancellationToken = default) =>
+        PoolMap.MapAsync(this, inputs, cancellationToken);
+
+    /// <summary>
     /// How many items to give <see cref="InvokeBatchAsync"/> next, at most <paramref name="max"/>: about 2 ms of a
     /// child's work, learned from the batches this pool has run (timed from a ready child on); 1 until one has completed.
     /// </summary>

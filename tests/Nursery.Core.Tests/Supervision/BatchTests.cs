@@ -4,7 +4,7 @@ using Nursery.Tests.Support;
 namespace Nursery.Tests.Supervision;
 
 /// <summary>
-/// Batches through a pool of real children (<see cref="WorkerPool{TIn,TOut}.InvokeBatchAsync"/>, <see cref="WorkerPool{TIn,TOut}.MapAsync"/>):
+/// Batches through a pool of real children (<see cref="WorkerPool{TIn,TOut}.InvokeBatchAsync"/>, <see cref="WorkerPool{TIn,TOut}.MapAsync(IEnumerable{TIn}, CancellationToken)"/>):
 /// one completion per batch, yet every item still ends on its own — a throw, a crash, a hang or a cancellation is
 /// that item's value, and the rest of the batch goes on.
 /// </summary>

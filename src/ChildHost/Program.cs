@@ -119,6 +119,16 @@ internal static class Program
                         return;
                     }
                     continue;
+                case FrameKind.TraceContext:
+                    var contexts = new byte[length];
+                    var traced = new List<ItemTraceContext>();
+                    if (!source.ReadPayload(contexts) || !TraceFrames.TryDecodeContexts(contexts, traced))
+                    {
+                        Leave(ExitProtocol, "nursery child host: the parent wrote a malformed TraceContext frame");
+                        return;
+                    }
+                    ChildTracing.Expect(traced);
+                    continue;
                 case FrameKind.Request:
                     break;
                 default:
@@ -170,7 +180,10 @@ internal static class Program
                     heldSince = started;
                 }
                 progress?.Starting(entry.Id, started);
+                var traced = ChildTracing.Begin(entry.Id);
                 Answer(body, entry.Id, entry.Payload, replies, maxResultBytes);
+                if (traced is not null)
+                    ChildTracing.End(traced, channel);
                 count++;
                 var now = Stopwatch.GetTimestamp();
                 if (progress is null || count >= MaxRepliesPerFrame || replies.Length >= MaxHeldBytes

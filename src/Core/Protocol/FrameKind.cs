@@ -23,4 +23,10 @@ internal enum FrameKind : byte
 
     /// <summary>Either way: I am alive. Empty payload.</summary>
     Heartbeat = 7,
+
+    /// <summary>Parent → child, before the Request frame of its items: the W3C trace context of each traced item, see <see cref="TraceFrames"/>.</summary>
+    TraceContext = 9,
+
+    /// <summary>Child → parent, before the reply of its item: the spans that ended in the child under that item's trace context, see <see cref="TraceFrames"/>.</summary>
+    Spans = 10,
 }

@@ -24,4 +24,11 @@ public static class TracedBodies
         }
         return x * 2;
     }
+
+    /// <summary>Takes 200 ms and returns x: a run of many of these is still going when a test stops its host.</summary>
+    public static int Slow(int x)
+    {
+        Thread.Sleep(200);
+        return x;
+    }
 }

@@ -132,6 +132,16 @@ internal static class Program
                     foreach (var id in stopped)
                         stops.Stop(id);
                     continue;
+                case FrameKind.TraceContext:
+                    var contexts = new byte[length];
+                    var traced = new List<ItemTraceContext>();
+                    if (!source.ReadPayload(contexts) || !TraceFrames.TryDecodeContexts(contexts, traced))
+                    {
+                        Leave(ExitProtocol, "nursery child host: the parent wrote a malformed TraceContext frame");
+                        return;
+                    }
+                    ChildTracing.Expect(traced);
+                    continue;
                 case FrameKind.Request:
                     break;
                 default:
@@ -183,7 +193,10 @@ internal static class Program
                     heldSince = started;
                 }
                 progress?.Starting(entry.Id, started);
+                var traced = ChildTracing.Begin(entry.Id);
                 Answer(body, stops, entry.Id, entry.Payload, replies, maxResultBytes);
+                if (traced is not null)
+                    ChildTracing.End(traced, channel);
                 count++;
                 var now = Stopwatch.GetTimestamp();
                 if (progress is null || count >= MaxRepliesPerFrame || replies.Length >= MaxHeldBytes

@@ -46,6 +46,12 @@ public sealed record NurseryOptions
     /// <summary>Where child stderr lines and the supervisor's notes go, for every stage whose <see cref="WorkerOptions.Logger"/> is null.</summary>
     public ILogger Logger { get; init; } = NullLogger.Instance;
 
+    /// <summary>
+    /// Where the Nursery meter comes from, for the run's counters and every stage whose <see cref="WorkerOptions.MeterFactory"/>
+    /// is null (a host's <see cref="System.Diagnostics.Metrics.IMeterFactory"/>); null: the static meter named "Nursery".
+    /// </summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; init; }
+
     /// <summary>Receives counts while the run goes (every <see cref="ProgressInterval"/>) and once at the end; null (the default): none.</summary>
     public IProgress<PipelineProgress>? Progress { get; init; }
 

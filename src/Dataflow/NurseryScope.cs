@@ -33,6 +33,9 @@ public sealed class NurseryScope : IAsyncDisposable, IDisposable
     /// <summary>Whether the run has aborted.</summary>
     public bool IsAborted => _abort.IsAborted;
 
+    /// <summary>The span of the stage called <paramref name="name"/> in the current run; null when it is not traced.</summary>
+    internal System.Diagnostics.Activity? StageActivity(string name) => _run?.Tracing?.Stage(name);
+
     internal Ledger Ledger => _run?.Ledger ?? throw new InvalidOperationException("The run has not started.");
 
     /// <summary>

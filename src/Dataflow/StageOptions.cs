@@ -37,8 +37,8 @@ public sealed record StageOptions : PoolOptions
 
     /// <summary>
     /// The stage's pool: these pool settings as they are (copied whole, so a new setting cannot be left behind), the
-    /// children named <paramref name="name"/> and logging to the scope's logger when <see cref="WorkerOptions.Logger"/> is null.
+    /// children named <paramref name="name"/> and logging to the scope's logger (and meter factory) when <see cref="WorkerOptions.Logger"/> (<see cref="WorkerOptions.MeterFactory"/>) is null.
     /// </summary>
     internal PoolOptions ToPoolOptions(string name, NurseryOptions scope) =>
-        PoolPart() with { Worker = Worker with { Name = name, Logger = Worker.Logger ?? scope.Logger } };
+        PoolPart() with { Worker = Worker with { Name = name, Logger = Worker.Logger ?? scope.Logger, MeterFactory = Worker.MeterFactory ?? scope.MeterFactory } };
 }

@@ -23,6 +23,12 @@ internal sealed class FrameBounds
     /// <summary>The largest result bound a worker may be given: 1 GiB (a frame's length is a 32-bit number, and buffers are arrays).</summary>
     public const int LargestMaxResultBytes = 1 << 30;
 
+    /// <summary>The highest kind byte either side sends.</summary>
+    public const FrameKind LastKind = FrameKind.Spans;
+
+    /// <summary>The spans a child sends for one item: its body's own, a few hundred bytes each.</summary>
+    public const int MaxSpansPayload = 16 << 20;
+
     private const int NotCarried = -1;
     private static readonly FrameBounds DefaultUniform = new(Uniform(FrameParser.DefaultMaxFrameLength), "");
 
@@ -53,13 +59,14 @@ internal sealed class FrameBounds
     public static FrameBounds FromChild(int maxResultBytes)
     {
         var large = maxResultBytes + ReplyOverhead;
-        var bounds = new int[(int)FrameKind.Stop + 1];
+        var bounds = new int[(int)LastKind + 1];
         Array.Fill(bounds, NotCarried);
         bounds[(int)FrameKind.Hello] = MaxHelloPayload;
         bounds[(int)FrameKind.Ready] = 0;
         bounds[(int)FrameKind.Reply] = large;
         bounds[(int)FrameKind.Error] = large;
         bounds[(int)FrameKind.Heartbeat] = 0;
+        bounds[(int)FrameKind.Spans] = MaxSpansPayload;
         return new(bounds, $"one item's result may be at most {maxResultBytes} bytes once encoded (WorkerOptions.MaxResultBytes): raise WorkerOptions.MaxResultBytes, or return a path or a reference to the data instead of the data");
     }
 
@@ -71,7 +78,7 @@ internal sealed class FrameBounds
 
     private static int[] Uniform(int maxPayload)
     {
-        var bounds = new int[(int)FrameKind.Stop + 1];
+        var bounds = new int[(int)LastKind + 1];
         Array.Fill(bounds, maxPayload);
         bounds[0] = NotCarried;
         return bounds;

@@ -29,4 +29,10 @@ internal enum FrameKind : byte
     /// token cancelled; one not yet started is answered with an error of type <see cref="Batch.StoppedType"/> without running.
     /// </summary>
     Stop = 8,
+
+    /// <summary>Parent → child, before the Request frame of its items: the W3C trace context of each traced item, see <see cref="TraceFrames"/>.</summary>
+    TraceContext = 9,
+
+    /// <summary>Child → parent, before the reply of its item: the spans that ended in the child under that item's trace context, see <see cref="TraceFrames"/>.</summary>
+    Spans = 10,
 }

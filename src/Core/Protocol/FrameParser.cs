@@ -77,7 +77,7 @@ internal static class FrameParser
         if (available < HeaderLength)
             return ParseStatus.NeedMore;
 
-        if (rawKind is < (byte)FrameKind.Hello or > (byte)FrameKind.Stop)
+        if (rawKind is < (byte)FrameKind.Hello or > (byte)FrameBounds.LastKind)
         {
             violation = $"an unknown frame kind {rawKind} (announcing {length - 1} bytes of payload)";
             return ParseStatus.Violation;

@@ -52,6 +52,8 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init, bool st
         return new(options.Host.DotnetExecutable, [options.Host.HostAssembly], own, Environment.CurrentDirectory, OwnProcessGroup: true);
     }
 
+    public override bool CarriesTraceContext => true;
+
     public override (long Id, long Since) Running()
     {
         lock (_gate)
@@ -143,6 +145,7 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init, bool st
         }
         var reader = new FrameReader(stdout, FrameBounds.FromChild(options.MaxResultBytes));
         var replies = new List<ReplyEntry>();
+        var spans = new List<ChildSpan>();
         var helloSeen = false;
         var ready = false;
         while (true)
@@ -210,6 +213,15 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init, bool st
                     }
                     break;
                 case FrameKind.Heartbeat when helloSeen:
+                    break;
+                case FrameKind.Spans when ready:
+                    spans.Clear();
+                    if (!TraceFrames.TryDecodeSpans(payload, spans))
+                    {
+                        listener.Violation("the child sent a malformed Spans frame", Head(payload));
+                        return;
+                    }
+                    listener.Spans(spans);
                     break;
                 default:
                     listener.Violation($"the child sent a {read.Kind} frame where none was expected (hello seen: {helloSeen}, ready: {ready})", Head(payload));

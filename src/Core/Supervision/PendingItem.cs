@@ -17,6 +17,15 @@ internal abstract class PendingItem(long id, string? key, int attempt)
 
     public CancellationTokenRegistration Registration { get; set; }
 
+    /// <summary>Who reports this item's span and timings; null when nobody listened as it arrived.</summary>
+    public Telemetry.WorkerTelemetry? Telemetry { get; set; }
+
+    /// <summary>When the item arrived at its worker (Stopwatch ticks); set only when it is tracked.</summary>
+    public long QueuedTimestamp { get; set; }
+
+    /// <summary>The item attempt's span; null when nobody records it.</summary>
+    public System.Diagnostics.Activity? Activity { get; set; }
+
     public abstract bool IsCompleted { get; }
 
     /// <summary>Encodes the input into the request frame; may throw if the input cannot be encoded.</summary>
@@ -27,4 +36,7 @@ internal abstract class PendingItem(long id, string? key, int attempt)
 
     /// <summary>Completes with a failure; false if the item was already complete.</summary>
     public abstract bool TryFail(ChildFailure failure);
+
+    /// <summary>Called once, by the subclass, when the item has completed: ends its span and timings.</summary>
+    protected void Ended(ChildFailure? failure) => Telemetry?.Ended(this, failure);
 }

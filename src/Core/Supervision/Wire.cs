@@ -38,6 +38,9 @@ internal abstract class Wire
     /// <summary>Reads the child's output to its end, reporting each message; never throws past its boundary.</summary>
     public abstract Task ReadAsync(Stream stdout, IWireListener listener, CancellationToken cancellationToken);
 
+    /// <summary>Whether the child takes a TraceContext frame before a request (the .NET child host does; commands do not).</summary>
+    public virtual bool CarriesTraceContext => false;
+
     /// <summary>The item the child says it last started and when (Stopwatch ticks); (0, 0) when the wire cannot tell.</summary>
     public virtual (long Id, long Since) Running() => (0, 0);
 
@@ -86,6 +89,9 @@ internal interface IWireListener
 
     /// <summary>Something that is not the protocol; the child will be killed.</summary>
     void Violation(string detail, byte[] bytesSeen);
+
+    /// <summary>Spans that ended in the child under an item's trace context.</summary>
+    void Spans(IReadOnlyList<Protocol.ChildSpan> spans);
 
     /// <summary>The protocol version does not match.</summary>
     void Incompatible(string reason);

@@ -145,14 +145,18 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable, ILeasable
             if (decoded.IsLeft)
                 return decoded.Match(_ => Option<ChildFailure>.None, failure => failure);
             Registration.Unregister();
-            _completion.TrySetResult(decoded);
+            if (_completion.TrySetResult(decoded))
+                Ended(null);
             return Option<ChildFailure>.None;
         }
 
         public override bool TryFail(ChildFailure failure)
         {
             Registration.Unregister();
-            return _completion.TrySetResult(Prelude.Left<ChildFailure, TOut>(failure));
+            if (!_completion.TrySetResult(Prelude.Left<ChildFailure, TOut>(failure)))
+                return false;
+            Ended(failure);
+            return true;
         }
     }
 
@@ -229,7 +233,10 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable, ILeasable
             if (decoded.IsLeft)
                 return decoded.Match(_ => Option<ChildFailure>.None, failure => failure);
             if (Interlocked.Exchange(ref _ended, 1) == 0)
+            {
+                Ended(null);
                 batch.End(index, decoded);
+            }
             return Option<ChildFailure>.None;
         }
 
@@ -237,6 +244,7 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable, ILeasable
         {
             if (Interlocked.Exchange(ref _ended, 1) != 0)
                 return false;
+            Ended(failure);
             batch.End(index, Prelude.Left<ChildFailure, TOut>(failure));
             return true;
         }

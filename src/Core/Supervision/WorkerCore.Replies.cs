@@ -191,6 +191,8 @@ internal sealed partial class WorkerCore
             Supervision.Log.ChildLog(core._logger, logLevel, core._options.NameOrDefault, core.ProcessId, text);
         }
 
+        public void Spans(IReadOnlyList<ChildSpan> spans) => Telemetry.ChildSpans.Replay(spans, core.ProcessId);
+
         public void Violation(string detail, byte[] bytesSeen) => core.Terminate(new ChildFailure.ProtocolViolation(detail, bytesSeen));
 
         public void Incompatible(string reason) => core.Terminate(new ChildFailure.StartFailed(reason));

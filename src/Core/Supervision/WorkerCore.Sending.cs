@@ -18,6 +18,7 @@ internal sealed partial class WorkerCore
         // The rest of a batch that did not fit in the last frame.
         PendingItem[]? carried = null;
         var carriedAt = 0;
+        FrameBuffer? traceBuffer = null;
         try
         {
             if (!await _wire.GreetAsync(stdin, cancellationToken).ConfigureAwait(false))
@@ -58,6 +59,8 @@ internal sealed partial class WorkerCore
                 if (sending.Count == 0 || !Register(sending))
                     continue;
                 _wire.EndBatch(buffer, mark, sending.Count);
+                if (TraceContexts(sending, ref traceBuffer) is { } contexts)
+                    await stdin.WriteAsync(contexts.WrittenMemory, cancellationToken).ConfigureAwait(false);
                 await stdin.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
                 await stdin.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -69,6 +72,7 @@ internal sealed partial class WorkerCore
         }
         finally
         {
+            traceBuffer?.Dispose();
             if (carried is not null)
                 _ = FailWhenEndedAsync(carried[carriedAt..]);
         }
@@ -85,6 +89,29 @@ internal sealed partial class WorkerCore
             _wire.WriteStops(frames, chunk);
         await stdin.WriteAsync(frames.WrittenMemory, cancellationToken).ConfigureAwait(false);
         await stdin.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The TraceContext frame for the recorded spans among <paramref name="sending"/>, written just before their request
+    /// frame so the child finds each item's context when it starts the item; null when none is recorded or the wire
+    /// carries no trace context.
+    /// </summary>
+    private FrameBuffer? TraceContexts(List<PendingItem> sending, ref FrameBuffer? traceBuffer)
+    {
+        if (!_wire.CarriesTraceContext)
+            return null;
+        List<ItemTraceContext>? contexts = null;
+        foreach (var item in sending)
+        {
+            if (Telemetry.WorkerTelemetry.ContextOf(item) is { } context)
+                (contexts ??= []).Add(context);
+        }
+        if (contexts is null)
+            return null;
+        traceBuffer ??= new FrameBuffer(1024);
+        traceBuffer.Clear();
+        TraceFrames.WriteContexts(traceBuffer, contexts);
+        return traceBuffer;
     }
 
     /// <summary>Items that were never sent, failed (not started) once the worker's end is known, with its cause.</summary>
@@ -133,6 +160,8 @@ internal sealed partial class WorkerCore
             if (!_ended)
             {
                 _book.Register(items, now);
+                foreach (var item in items)
+                    item.Telemetry?.Sent(item, now, ProcessId);
                 return true;
             }
             cause = _cause;

@@ -25,6 +25,7 @@ internal sealed partial class WorkerCore
     private readonly InFlightBook _book = new();
     private readonly TaskCompletionSource<Either<ChildFailure, Unit>> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly long _startTimestamp = Stopwatch.GetTimestamp();
+    private readonly Telemetry.WorkerTelemetry _telemetry;
     private MemoryCgroup? _cgroup;
     private ChildProcess? _process;
     private Timer? _watchdog;
@@ -54,6 +55,7 @@ internal sealed partial class WorkerCore
         _wire = wire;
         _logger = options.Logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _lastHeard = _startTimestamp;
+        _telemetry = new Telemetry.WorkerTelemetry(Telemetry.Instruments.For(options.MeterFactory), options.NameOrDefault);
     }
 
     public int ProcessId => Volatile.Read(ref _processId);
@@ -101,6 +103,7 @@ internal sealed partial class WorkerCore
         if (started.IsLeft)
         {
             var reason = started.Match(_ => "", left => left);
+            _telemetry.ChildStarted(Stopwatch.GetElapsedTime(_startTimestamp), ready: false);
             MarkEnded();
             if (_cgroup is not null)
                 await _cgroup.RemoveAsync().ConfigureAwait(false);
@@ -116,22 +119,33 @@ internal sealed partial class WorkerCore
         if (terminatedDuringStart)
             _process.Kill();
         Interlocked.CompareExchange(ref _processId, _process.ProcessId, 0);
+        _telemetry.ChildSpawned();
         var tick = Watchdog.Period(_options);
         _watchdog = new Timer(_ => Watch(), null, tick, tick);
         _completion = FinishAsync(_process);
 
         using var registration = cancellationToken.Register(() => Terminate(new ChildFailure.Cancelled("the start was cancelled by the caller", Option<ChildFailure>.None, false)));
         var ready = await _ready.Task.ConfigureAwait(false);
+        _telemetry.ChildStarted(Stopwatch.GetElapsedTime(_startTimestamp), ready.IsRight);
         if (ready.IsLeft)
             await _completion.ConfigureAwait(false);
         return ready;
     }
 
     /// <summary>Queues an item; it is sent with whatever else is queued when the writer next runs.</summary>
-    public bool TryEnqueue(PendingItem item) => _queue.Writer.TryWrite(new Queued(item, null));
+    public bool TryEnqueue(PendingItem item)
+    {
+        _telemetry.Queued(item);
+        return _queue.Writer.TryWrite(new Queued(item, null));
+    }
 
     /// <summary>Queues several items as one unit, so the writer sees them together and sends them in as few frames as it can.</summary>
-    public bool TryEnqueue(PendingItem[] items) => _queue.Writer.TryWrite(new Queued(null, items));
+    public bool TryEnqueue(PendingItem[] items)
+    {
+        foreach (var item in items)
+            _telemetry.Queued(item);
+        return _queue.Writer.TryWrite(new Queued(null, items));
+    }
 
 
     /// <summary>Why the worker cannot take items, once it has ended.</summary>
@@ -329,6 +343,7 @@ internal sealed partial class WorkerCore
     private async Task<Option<ChildFailure>> FinishAsync(ChildProcess process)
     {
         var exit = await process.Exit.ConfigureAwait(false);
+        _telemetry.ChildReaped();
         if (_watchdog is not null)
             await _watchdog.DisposeAsync().ConfigureAwait(false);
 

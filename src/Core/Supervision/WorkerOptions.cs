@@ -57,6 +57,13 @@ public sealed record WorkerOptions
     /// <summary>Where the child's stderr lines and the supervisor's notes go; null: the scope's <c>NurseryOptions.Logger</c> in a stage, nowhere for a bare worker or pool.</summary>
     public ILogger? Logger { get; init; }
 
+    /// <summary>
+    /// Where the Nursery meter comes from (a host's <see cref="System.Diagnostics.Metrics.IMeterFactory"/>, so its
+    /// instruments live and die with the host's container); null: one static meter named "Nursery" for the process.
+    /// In a stage, null takes the scope's <c>NurseryOptions.MeterFactory</c>.
+    /// </summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; init; }
+
     /// <summary>Where the child runs: <see cref="Launcher.Local"/> (the default), a <see cref="SlurmLauncher"/> or an <see cref="SshLauncher"/>.</summary>
     public Launcher Launcher { get; init; } = Launcher.Local;
 

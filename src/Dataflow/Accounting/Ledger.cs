@@ -13,7 +13,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
 {
     private readonly ItemAccounts _accounts = new(options.MaxRecords);
     private readonly RecordKeeper _records = new(options.MaxRecords, jobLog);
-    private readonly RunMetrics _metrics = new();
+    private readonly RunMetrics _metrics = new(options.MeterFactory);
 
     /// <summary>Completes when the source is exhausted and every input has ended.</summary>
     public Task Drained => _accounts.Drained;
@@ -45,7 +45,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
     {
         if (_accounts.IsClosed)
             return;
-        RunMetrics.Succeeded(stage, 1);
+        _metrics.Succeeded(stage, 1);
         _records.Ended(key, ItemOutcome.Succeeded, "", writeNow);
         _accounts.Succeed(1);
     }
@@ -55,7 +55,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
     {
         if (_accounts.IsClosed)
             return;
-        RunMetrics.Failed(failure);
+        _metrics.Failed(failure);
         _records.Ended(failure.Key, ItemOutcome.Failed(failure.Kind), failure.Summary, writeNow: false);
         _accounts.Fail(failure);
     }
@@ -71,7 +71,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
         for (var i = 0L; i < left; i++)
         {
             var failure = new ChildFailure.Cancelled(reason, cause, true) { Stage = "(run)", Key = "(unknown)" };
-            RunMetrics.Failed(failure);
+            _metrics.Failed(failure);
             _records.Ended(failure.Key, ItemOutcome.Failed(failure.Kind), failure.Summary, writeNow: false);
             _accounts.EndLeft(failure);
         }
@@ -111,7 +111,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
         if (_accounts.IsClosed)
             return;
         _metrics.Attempts(stage, ItemOutcome.Succeeded, count);
-        RunMetrics.Succeeded(stage, count);
+        _metrics.Succeeded(stage, count);
         _accounts.Succeed(count);
     }
 
@@ -120,7 +120,7 @@ internal sealed class Ledger(NurseryOptions options, JobLog? jobLog)
     {
         if (keys.Count == 0 || _accounts.IsClosed)
             return;
-        RunMetrics.Succeeded(stage, keys.Count);
+        _metrics.Succeeded(stage, keys.Count);
         _records.Succeeded(keys);
         _accounts.Succeed(keys.Count);
     }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 
 namespace Nursery;
 
@@ -8,12 +9,15 @@ namespace Nursery;
 /// What a run reports while it goes: the <c>Nursery</c> meter's counters, each stage's attempts by outcome, and the
 /// progress snapshot (the accounts' totals with the stages' counts and the time since the run started).
 /// </summary>
-internal sealed class RunMetrics
+internal sealed class RunMetrics(IMeterFactory? meterFactory)
 {
-    private static readonly Meter Meter = new("Nursery", "1.0");
-    private static readonly Counter<long> SucceededCounter = Meter.CreateCounter<long>("nursery.items.succeeded", description: "Items that came through every stage");
-    private static readonly Counter<long> FailedCounter = Meter.CreateCounter<long>("nursery.items.failed", description: "Items that ended as a failure, by kind and stage");
-    private static readonly Counter<long> AttemptCounter = Meter.CreateCounter<long>("nursery.item.attempts", description: "Attempts of items in child processes");
+    private static readonly Meter StaticMeter = new(NurseryTelemetry.MeterName, "1.0");
+    private static readonly Counters StaticCounters = new(StaticMeter);
+    private static readonly ConditionalWeakTable<IMeterFactory, Counters> ByFactory = [];
+
+    // The same meter as the workers' (Nursery.Core makes its instruments on a meter of the same name, or asks the same
+    // factory, which gives one meter per name and version).
+    private readonly Counters _counters = meterFactory is null ? StaticCounters : ByFactory.GetValue(meterFactory, static factory => new Counters(factory.Create(new MeterOptions(NurseryTelemetry.MeterName) { Version = "1.0" })));
 
     private readonly ConcurrentDictionary<string, StageCounts> _byStage = new(StringComparer.Ordinal);
     private readonly long _started = Stopwatch.GetTimestamp();
@@ -25,16 +29,16 @@ internal sealed class RunMetrics
     public TimeSpan Elapsed => Stopwatch.GetElapsedTime(_started);
 
     /// <summary>Items that came through, ending in <paramref name="stage"/>.</summary>
-    public static void Succeeded(string stage, long count) => SucceededCounter.Add(count, new KeyValuePair<string, object?>("stage", stage));
+    public void Succeeded(string stage, long count) => _counters.Succeeded.Add(count, new KeyValuePair<string, object?>("stage", stage));
 
     /// <summary>An item's final failure.</summary>
-    public static void Failed(ChildFailure failure) =>
-        FailedCounter.Add(1, new KeyValuePair<string, object?>("kind", ItemOutcome.Failed(failure.Kind).ToString()), new KeyValuePair<string, object?>("stage", failure.Stage));
+    public void Failed(ChildFailure failure) =>
+        _counters.Failed.Add(1, new KeyValuePair<string, object?>("kind", ItemOutcome.Failed(failure.Kind).ToString()), new KeyValuePair<string, object?>("stage", failure.Stage));
 
     /// <summary>Attempts in <paramref name="stage"/> that ended with <paramref name="outcome"/>.</summary>
     public void Attempts(string stage, ItemOutcome outcome, int count)
     {
-        AttemptCounter.Add(count, new KeyValuePair<string, object?>("stage", stage), new KeyValuePair<string, object?>("outcome", outcome.ToString()));
+        _counters.Attempts.Add(count, new KeyValuePair<string, object?>("stage", stage), new KeyValuePair<string, object?>("outcome", outcome.ToString()));
         if (outcome.IsSuccess)
             Counts(stage).Add(count, 0);
         else
@@ -58,5 +62,14 @@ internal sealed class RunMetrics
         var counts = _byStage.GetOrAdd(stage, static name => new StageCounts(name));
         Volatile.Write(ref _lastCounts, counts);
         return counts;
+    }
+
+    private sealed class Counters(Meter meter)
+    {
+        public Counter<long> Succeeded { get; } = meter.CreateCounter<long>("nursery.items.succeeded", description: "Items that came through every stage");
+
+        public Counter<long> Failed { get; } = meter.CreateCounter<long>("nursery.items.failed", description: "Items that ended as a failure, by kind and stage");
+
+        public Counter<long> Attempts { get; } = meter.CreateCounter<long>("nursery.item.attempts", description: "Attempts of items in child processes");
     }
 }

@@ -28,6 +28,9 @@ internal sealed class BatchRunner<TIn, TOut>(NurseryScope scope, string name, II
     public async Task<Item<TOut>[]> RunAsync(Item<TIn>[] batch)
     {
         var outputs = new Item<TOut>[batch.Length];
+        // The batch's item attempts (and their retries) go under the stage's span; set here, it ends with this call.
+        if (scope.StageActivity(name) is { } stage)
+            System.Diagnostics.Activity.Current = stage;
         try
         {
             // Where the batch's values are (its Lefts pass on untouched); null when every item is a value, as usual.

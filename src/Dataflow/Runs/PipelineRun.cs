@@ -13,6 +13,9 @@ internal sealed class PipelineRun(NurseryScope scope, AbortState abort)
 {
     private NurseryOptions Options => scope.Options;
 
+    /// <summary>The run's spans; null when nobody listens to the Nursery activity source.</summary>
+    public RunTracing? Tracing { get; private set; }
+
     /// <summary>The run's books; null until the job log is open.</summary>
     public Ledger? Ledger { get; private set; }
 
@@ -23,6 +26,8 @@ internal sealed class PipelineRun(NurseryScope scope, AbortState abort)
     /// <exception cref="InvalidDataException"><see cref="NurseryOptions.JobLog"/> is not a job log of this format and version.</exception>
     public async Task<PipelineResult> RunAsync<T>(INurseryBlock[] blocks, INurseryBlock first, IAsyncEnumerable<T> source, ITargetBlock<Item<T>> entry, Func<T, string>? key, TimeSpan deadline, CancellationToken cancellationToken)
     {
+        var tracing = RunTracing.Start(blocks);
+        Tracing = tracing;
         var settled = new List<string>();
         IReadOnlySet<string> resumed = Options is { Resume: true, JobLog: { } resumedLog } ? ResumedKeys(resumedLog, settled) : new System.Collections.Generic.HashSet<string>();
         var jobLog = Options.JobLog is { } path ? JobLog.Open(path, Options.SyncJobLog, Options.Logger) : null;
@@ -55,7 +60,9 @@ internal sealed class PipelineRun(NurseryScope scope, AbortState abort)
             await jobLog.DisposeAsync().ConfigureAwait(false);
         Options.Progress?.Report(ledger.Progress());
         var (reason, cause) = abort.Outcome;
-        return ledger.Result(completed: reason.Length == 0, reason, cause);
+        var result = ledger.Result(completed: reason.Length == 0, reason, cause);
+        tracing?.End(result);
+        return result;
     }
 
     /// <summary>

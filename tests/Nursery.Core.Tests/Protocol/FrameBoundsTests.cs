@@ -19,6 +19,7 @@ public sealed class FrameBoundsTests
             { (byte)FrameKind.Heartbeat, 1000 },
             { (byte)FrameKind.Reply, MaxResult + FrameBounds.ReplyOverhead + 1 },
             { (byte)FrameKind.Error, MaxResult + FrameBounds.ReplyOverhead + 1 },
+            { (byte)FrameKind.Spans, FrameBounds.MaxSpansPayload + 1 },
         };
 
     [Theory]
@@ -55,6 +56,7 @@ public sealed class FrameBoundsTests
     [Theory]
     [InlineData((byte)FrameKind.Init)]
     [InlineData((byte)FrameKind.Request)]
+    [InlineData((byte)FrameKind.TraceContext)]
     public async Task A_kind_only_a_parent_sends_is_a_violation_from_the_header(byte kindByte)
     {
         var kind = (FrameKind)kindByte;
@@ -70,7 +72,7 @@ public sealed class FrameBoundsTests
 
     [Theory]
     [InlineData((byte)0)]
-    [InlineData((byte)10)]
+    [InlineData((byte)11)]
     [InlineData((byte)255)]
     public async Task An_unknown_kind_is_a_violation_from_the_header(byte kind)
     {
@@ -88,6 +90,7 @@ public sealed class FrameBoundsTests
     [InlineData((byte)FrameKind.Hello, FrameBounds.MaxHelloPayload)]
     [InlineData((byte)FrameKind.Heartbeat, 0)]
     [InlineData((byte)FrameKind.Reply, MaxResult + FrameBounds.ReplyOverhead)]
+    [InlineData((byte)FrameKind.Spans, FrameBounds.MaxSpansPayload)]
     public void A_header_at_its_kinds_bound_waits_for_its_payload(byte kindByte, int payloadBytes)
     {
         var kind = (FrameKind)kindByte;

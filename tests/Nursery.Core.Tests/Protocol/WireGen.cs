@@ -50,7 +50,7 @@ internal static class WireGen
     public static readonly Gen<FrameKind> Kind = Gen.Elements(Enum.GetValues<FrameKind>());
 
     /// <summary>A kind byte no frame may carry: 0, or above the last kind.</summary>
-    public static readonly Gen<byte> UnknownKind = Gen.Frequency((1, Gen.Constant(0)), (3, Gen.Choose((int)FrameKind.Stop + 1, 255))).Select(b => (byte)b);
+    public static readonly Gen<byte> UnknownKind = Gen.Frequency((1, Gen.Constant(0)), (3, Gen.Choose((int)FrameBounds.LastKind + 1, 255))).Select(b => (byte)b);
 
     /// <summary>Mostly short payloads, sometimes a few hundred bytes, rarely one larger than the reader's 64 KiB pipe buffer.</summary>
     public static readonly Gen<byte[]> Payload = Gen.Frequency((40, BytesUpTo(24)), (12, BytesUpTo(300)), (1, Large));

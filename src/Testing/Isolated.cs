@@ -31,18 +31,33 @@ public static class Isolated
     /// <param name="config">FsCheck's settings (number of tests, sizes, replay); <c>Config.Quick</c> when null. Its runner sees arguments and shrinks; the result is returned, not printed or thrown.</param>
     /// <param name="cancellationToken">Cancels the cases still to run (they end <see cref="ChildFailure.Cancelled"/>).</param>
     public static Task<IsolatedRun<TIn>> RunAsync<TIn, TOut>(Func<TIn, TOut> body, Func<TIn, TOut, bool> assertion, IsolationOptions? options = null, Config? config = null, CancellationToken cancellationToken = default) =>
-        RunAsync(Body.From(body), isolation => isolation.ForAll(assertion), options, config, cancellationToken);
+        RunAsync<TIn, TIn, TOut>(Body.From(body), isolation => isolation.ForAll(assertion), options, config, cancellationToken);
 
     /// <summary>As <see cref="RunAsync{TIn,TOut}(Func{TIn,TOut}, Func{TIn,TOut,bool}, IsolationOptions?, Config?, CancellationToken)"/>, with the inputs' generator and shrinker.</summary>
     public static Task<IsolatedRun<TIn>> RunAsync<TIn, TOut>(Func<TIn, TOut> body, Arbitrary<TIn> inputs, Func<TIn, TOut, bool> assertion, IsolationOptions? options = null, Config? config = null, CancellationToken cancellationToken = default) =>
-        RunAsync(Body.From(body), isolation => isolation.ForAll(inputs, assertion), options, config, cancellationToken);
+        RunAsync<TIn, TIn, TOut>(Body.From(body), isolation => isolation.ForAll(inputs, assertion), options, config, cancellationToken);
 
     /// <summary>
-    /// The general form: <paramref name="property"/> builds the property from the isolation (<c>Prop.ForAll(inputs,
-    /// input =&gt; isolation.Case(input, …))</c>, or F#'s <c>Prop.forAll</c>); it is checked, and every child reaped, before
-    /// the task completes. The counterexample is the property's first argument when it is a <typeparamref name="TIn"/>.
+    /// Generated cases rendered to the body's input: FsCheck generates and shrinks <typeparamref name="TCase"/> (a
+    /// structure, say a nesting depth), <paramref name="input"/> makes the body's input from it (the text to parse), and
+    /// <paramref name="assertion"/> judges the case and the body's result. The counterexample is the shrunk case.
     /// </summary>
-    public static async Task<IsolatedRun<TIn>> RunAsync<TIn, TOut>(Body<TIn, TOut> body, Func<Isolation<TIn, TOut>, Property> property, IsolationOptions? options = null, Config? config = null, CancellationToken cancellationToken = default)
+    public static Task<IsolatedRun<TCase>> RunAsync<TCase, TIn, TOut>(Func<TIn, TOut> body, Arbitrary<TCase> cases, Func<TCase, TIn> input, Func<TCase, TOut, bool> assertion, IsolationOptions? options = null, Config? config = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(assertion);
+        return RunCoreAsync(Body.From(body), isolation => Prop.ForAll(cases, (TCase @case) => isolation.Case(input(@case), (_, result) => assertion(@case, result))), input, options, config, cancellationToken);
+    }
+
+    /// <summary>
+    /// The general form: <paramref name="property"/> builds the property from the isolation (<c>Prop.ForAll(cases,
+    /// c =&gt; isolation.Case(…))</c>, or F#'s <c>Prop.forAll</c>); it is checked, and every child reaped, before the task
+    /// completes. The counterexample is the property's first argument when it is a <typeparamref name="TCase"/>.
+    /// </summary>
+    public static Task<IsolatedRun<TCase>> RunAsync<TCase, TIn, TOut>(Body<TIn, TOut> body, Func<Isolation<TIn, TOut>, Property> property, IsolationOptions? options = null, Config? config = null, CancellationToken cancellationToken = default) =>
+        RunCoreAsync<TCase, TIn, TOut>(body, property, null, options, config, cancellationToken);
+
+    private static async Task<IsolatedRun<TCase>> RunCoreAsync<TCase, TIn, TOut>(Body<TIn, TOut> body, Func<Isolation<TIn, TOut>, Property> property, Func<TCase, TIn>? input, IsolationOptions? options, Config? config, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(property);
         var isolation = new Isolation<TIn, TOut>(body, options);
@@ -57,7 +72,7 @@ public static class Isolated
                 await Task.Factory.StartNew(() => Check.One(checkedConfig, built), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
             }
             await isolation.DisposeAsync().ConfigureAwait(false);
-            return Describe(runner, isolation);
+            return Describe(runner, isolation, input);
         }
     }
 
@@ -71,22 +86,27 @@ public static class Isolated
     public static async Task CheckAsync<TIn, TOut>(Func<TIn, TOut> body, Arbitrary<TIn> inputs, Func<TIn, TOut, bool> assertion, IsolationOptions? options = null, Config? config = null, CancellationToken cancellationToken = default) =>
         ThrowUnlessPassed(await RunAsync(body, inputs, assertion, options, config, cancellationToken).ConfigureAwait(false));
 
-    /// <summary>As <see cref="RunAsync{TIn,TOut}(Body{TIn,TOut}, Func{Isolation{TIn,TOut},Property}, IsolationOptions?, Config?, CancellationToken)"/>, but a falsified property throws.</summary>
+    /// <summary>As the matching <c>RunAsync</c> (cases rendered to the body's input), but a falsified property throws.</summary>
+    /// <exception cref="IsolatedPropertyException">The property was falsified (or FsCheck gave up on it).</exception>
+    public static async Task CheckAsync<TCase, TIn, TOut>(Func<TIn, TOut> body, Arbitrary<TCase> cases, Func<TCase, TIn> input, Func<TCase, TOut, bool> assertion, IsolationOptions? options = null, Config? config = null, CancellationToken cancellationToken = default) =>
+        ThrowUnlessPassed(await RunAsync(body, cases, input, assertion, options, config, cancellationToken).ConfigureAwait(false));
+
+    /// <summary>As the general <c>RunAsync</c> (a property built from the isolation), but a falsified property throws.</summary>
     /// <exception cref="IsolatedPropertyException">The property was falsified (or FsCheck gave up on it).</exception>
     public static async Task CheckAsync<TIn, TOut>(Body<TIn, TOut> body, Func<Isolation<TIn, TOut>, Property> property, IsolationOptions? options = null, Config? config = null, CancellationToken cancellationToken = default) =>
-        ThrowUnlessPassed(await RunAsync(body, property, options, config, cancellationToken).ConfigureAwait(false));
+        ThrowUnlessPassed(await RunAsync<object, TIn, TOut>(body, property, options, config, cancellationToken).ConfigureAwait(false));
 
-    private static void ThrowUnlessPassed<TIn>(IsolatedRun<TIn> run)
+    private static void ThrowUnlessPassed<TCase>(IsolatedRun<TCase> run)
     {
         if (!run.Passed)
             throw new IsolatedPropertyException(run.Report);
     }
 
-    private static IsolatedRun<TIn> Describe<TIn, TOut>(CapturingRunner runner, Isolation<TIn, TOut> isolation)
+    private static IsolatedRun<TCase> Describe<TCase, TIn, TOut>(CapturingRunner runner, Isolation<TIn, TOut> isolation, Func<TCase, TIn>? input)
     {
         var result = runner.Result ?? throw new InvalidOperationException("FsCheck finished without a result.");
         var report = Runner.onFinishedToString(runner.Name, result);
-        var run = new IsolatedRun<TIn>
+        var run = new IsolatedRun<TCase>
         {
             Passed = result.IsPassed,
             Falsified = result.IsFailed,
@@ -99,9 +119,9 @@ public static class Isolated
         {
             TestResult.Failed failed => run with
             {
-                Counterexample = failed.Item3.IsEmpty ? default : failed.Item3.Head is TIn shrunk ? shrunk : default,
-                Original = failed.Item2.IsEmpty ? default : failed.Item2.Head is TIn original ? original : default,
-                Failure = failed.Item3.IsEmpty ? null : isolation.FailureOf(failed.Item3.Head),
+                Counterexample = failed.Item3.IsEmpty ? default : failed.Item3.Head is TCase shrunk ? shrunk : default,
+                Original = failed.Item2.IsEmpty ? default : failed.Item2.Head is TCase original ? original : default,
+                Failure = failed.Item3.IsEmpty ? null : isolation.FailureOf(input is not null && failed.Item3.Head is TCase @case ? input(@case) : failed.Item3.Head),
                 Labels = [.. failed.Item1.Labels],
                 Tests = failed.Item1.NumberOfTests,
                 Shrinks = failed.Item1.NumberOfShrinks,

@@ -125,7 +125,7 @@ public static class Isolated
                 Labels = [.. failed.Item1.Labels],
                 Tests = failed.Item1.NumberOfTests,
                 Shrinks = failed.Item1.NumberOfShrinks,
-                Replay = new Replay(failed.Item5, FSharpOption<int>.Some(failed.Item7)),
+                Replay = new Replay(failed.Item6, FSharpOption<int>.Some(failed.Item7)),
             },
             TestResult.Passed passed => run with { Tests = passed.Item1.NumberOfTests },
             TestResult.Exhausted exhausted => run with { Tests = exhausted.Item.NumberOfTests },

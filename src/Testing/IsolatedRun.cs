@@ -34,7 +34,7 @@ public sealed record IsolatedRun<TIn>
     /// <summary>How many shrinking steps succeeded.</summary>
     public int Shrinks { get; init; }
 
-    /// <summary>The seed that replays this run's falsified case (<c>Config.WithReplay</c>); null when it passed.</summary>
+    /// <summary>The seed and size that replay the falsified case directly (<c>Config.WithReplay</c>): its first test is the original counterexample; null when it passed.</summary>
     public Replay? Replay { get; init; }
 
     /// <summary>FsCheck's own report of the run (the counterexample, its labels, the replay seed).</summary>

@@ -29,7 +29,7 @@ public static class Isolated
     /// <param name="assertion">Runs in this process, on each input and the body's result.</param>
     /// <param name="options">Case timeout, memory limit and the pool's settings; <see cref="IsolationOptions.Default"/> when null.</param>
     /// <param name="config">FsCheck's settings (number of tests, sizes, replay); <c>Config.Quick</c> when null. Its runner sees arguments and shrinks; the result is returned, not printed or thrown.</param>
-    /// <param name="cancellationToken">Cancels the cases still to run (they end <see cref="ChildFailure.Cancelled"/>).</param>
+    /// <param name="cancellationToken">Ends the running case and the cases still to run as <see cref="ChildFailure.Cancelled"/> (the running case's child is killed), so the run soon returns, falsified.</param>
     public static Task<IsolatedRun<TIn>> RunAsync<TIn, TOut>(Func<TIn, TOut> body, Func<TIn, TOut, bool> assertion, IsolationOptions? options = null, Config? config = null, CancellationToken cancellationToken = default) =>
         RunAsync<TIn, TIn, TOut>(Body.From(body), isolation => isolation.ForAll(assertion), options, config, cancellationToken);
 
@@ -66,11 +66,9 @@ public static class Isolated
             var built = property(isolation);
             var runner = new CapturingRunner((config ?? Config.Quick).Runner);
             var checkedConfig = (config ?? Config.Quick).WithRunner(runner);
-            using (cancellationToken.Register(() => _ = isolation.DisposeAsync().AsTask()))
-            {
-                // FsCheck runs the cases synchronously, each blocking on its child: on a thread of its own, not the pool's.
-                await Task.Factory.StartNew(() => Check.One(checkedConfig, built), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
-            }
+            isolation.StopCasesWith(cancellationToken);
+            // FsCheck runs the cases synchronously, each blocking on its child: on a thread of its own, not the pool's.
+            await Task.Factory.StartNew(() => Check.One(checkedConfig, built), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
             await isolation.DisposeAsync().ConfigureAwait(false);
             return Describe(runner, isolation, input);
         }

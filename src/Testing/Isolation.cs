@@ -21,6 +21,7 @@ public sealed class Isolation<TIn, TOut> : IAsyncDisposable
     private readonly Lock _gate = new();
     private int _cases;
     private (object? Input, ChildFailure? Failure)? _lastFalsified;
+    private CancellationToken _stop;
 
     /// <summary>Starts nothing yet: the first child starts with the first case.</summary>
     /// <exception cref="ArgumentException">An option is out of range (the message names it).</exception>
@@ -123,9 +124,12 @@ public sealed class Isolation<TIn, TOut> : IAsyncDisposable
     /// <summary>Kills every child (closing stdin first) and returns once all are reaped.</summary>
     public ValueTask DisposeAsync() => _pool.DisposeAsync();
 
+    /// <summary>Cases run after <paramref name="stop"/> is cancelled end at once as <see cref="ChildFailure.Cancelled"/> (a running one's child is killed).</summary>
+    internal void StopCasesWith(CancellationToken stop) => _stop = stop;
+
     private Either<ChildFailure, TOut> Run(TIn input) =>
         // FsCheck evaluates a case synchronously; the pool answers within the case timeout, and the bound is a backstop.
-        InvokeAsync(input).WaitAsync(_caseBound).GetAwaiter().GetResult();
+        InvokeAsync(input, _stop).WaitAsync(_caseBound).GetAwaiter().GetResult();
 
     private Property Falsify(TIn input, ChildFailure failure)
     {

@@ -169,6 +169,20 @@ public sealed class IsolatedPropertyTests
     }
 
     [Fact]
+    public async Task Cancelling_a_run_ends_its_cases_as_Cancelled_and_returns_with_every_child_gone()
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        var slowCases = Arb.From(Gen.Constant(400));
+
+        var run = await Isolated.RunAsync<int, int>(Bodies.SleepMilliseconds, slowCases, (x, slept) => slept == x, Options, Config.Quick.WithMaxTest(1000), cancel.Token).WaitAsync(Bound);
+
+        Assert.True(run.Falsified, run.Report);
+        Assert.IsType<ChildFailure.Cancelled>(run.Failure);
+        Assert.InRange(run.Cases, 1, 50);
+        await Processes.AssertAllGoneAsync(run.ProcessIds);
+    }
+
+    [Fact]
     public void A_case_timeout_that_never_ends_is_refused_with_what_to_do()
     {
         var options = IsolationOptions.Default.WithCaseTimeout(Timeout.InfiniteTimeSpan);

@@ -117,8 +117,8 @@ public static class Isolated
         {
             TestResult.Failed failed => run with
             {
-                Counterexample = failed.Item3.IsEmpty ? default : failed.Item3.Head is TCase shrunk ? shrunk : default,
-                Original = failed.Item2.IsEmpty ? default : failed.Item2.Head is TCase original ? original : default,
+                Counterexample = failed.Item3.IsEmpty ? default! : failed.Item3.Head is TCase shrunk ? shrunk : default!,
+                Original = failed.Item2.IsEmpty ? default! : failed.Item2.Head is TCase original ? original : default!,
                 Failure = failed.Item3.IsEmpty ? null : isolation.FailureOf(input is not null && failed.Item3.Head is TCase @case ? input(@case) : failed.Item3.Head),
                 Labels = [.. failed.Item1.Labels],
                 Tests = failed.Item1.NumberOfTests,

@@ -17,10 +17,11 @@ public sealed record IsolatedRun<TIn>
     public required bool Falsified { get; init; }
 
     /// <summary>The smallest input FsCheck's shrinking found that still falsifies the property; default when it passed.</summary>
-    public TIn? Counterexample { get; init; }
+    // Not TIn?: F# reads an annotated unconstrained generic as 'T | null and refuses it for value types.
+    public TIn Counterexample { get; init; } = default!;
 
     /// <summary>The input first found to falsify the property, before shrinking; default when it passed.</summary>
-    public TIn? Original { get; init; }
+    public TIn Original { get; init; } = default!;
 
     /// <summary>The child's failure for <see cref="Counterexample"/> (a crash, stack overflow, OOM, hang…); null when the assertion falsified it, or it passed.</summary>
     public ChildFailure? Failure { get; init; }

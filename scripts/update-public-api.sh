@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rewrites the record of every package's public surface after an intended change to it:
-#   src/Core/PublicAPI.Unshipped.txt and src/Dataflow/PublicAPI.Unshipped.txt (the Roslyn public API analyzer's files,
+#   src/Core, src/Dataflow and src/Testing PublicAPI.Unshipped.txt (the Roslyn public API analyzer's files,
 #   refilled from the code by its own code fix), and src/FSharp/PublicAPI.txt (written by the surface test of
 #   tests/Nursery.FSharp.Tests, F# having no analyzer).
 # The build fails (RS0016, RS0017) while the C# files and the code disagree, and the F# test fails while its file does;
@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-for project in src/Core/Nursery.Core.csproj src/Dataflow/Nursery.Dataflow.csproj; do
+for project in src/Core/Nursery.Core.csproj src/Dataflow/Nursery.Dataflow.csproj src/Testing/Nursery.Testing.csproj; do
     unshipped="$(dirname "$project")/PublicAPI.Unshipped.txt"
     printf '#nullable enable\n' > "$unshipped"
     dotnet format analyzers "$project" --diagnostics RS0016 --severity warn

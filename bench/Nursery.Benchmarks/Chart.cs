@@ -65,6 +65,9 @@ internal static class Chart
             "13c" => "GNU parallel -j2 cat",
             "13d" => "Nursery Python worker ×1",
             "13e" => "Nursery Python worker ×2",
+            "14a" => "FsCheck property in-process",
+            "14b" => "FsCheck property isolated",
+            "14c" => "isolated property, warm child",
             _ => "",
         };
 }

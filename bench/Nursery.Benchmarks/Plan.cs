@@ -71,6 +71,9 @@ internal sealed record Plan
     /// <summary>Items per run through the persistent Python worker stage.</summary>
     public required int PythonWorkerItems { get; init; }
 
+    /// <summary>Cases per run of the trivial property, in-process and isolated (row 14).</summary>
+    public required int PropertyCases { get; init; }
+
     public static Plan Full { get; } =
         new()
         {
@@ -97,6 +100,7 @@ internal sealed record Plan
             CommandRuns = 3,
             CatItems = 300,
             PythonWorkerItems = 20_000,
+            PropertyCases = 10_000,
         };
 
     public static Plan Quick { get; } =
@@ -125,5 +129,6 @@ internal sealed record Plan
             CommandRuns = 1,
             CatItems = 20,
             PythonWorkerItems = 200,
+            PropertyCases = 500,
         };
 }

@@ -67,6 +67,7 @@ internal static class Program
         await Group("fail fast (row 10)", ["10"], Unit.Milliseconds, () => Flow.FailFastAsync(plan, pids, progress));
         await Group("stage start → first result (row 11)", ["11"], Unit.Milliseconds, () => Flow.StageStartAsync(plan, pids, progress));
         await Group("parent memory while streaming (row 12)", ["12"], Unit.Mebibytes, () => Flow.StreamingMemoryAsync(plan, pids, progress));
+        await Group("isolated properties (rows 14a–14c)", ["14a", "14b", "14c"], Unit.ItemsPerSecond, () => Properties.RunAsync(plan, pids, progress));
         await Group("command stages (rows 13a–13e)", ["13a", "13b", "13c", "13d", "13e"], Unit.ItemsPerSecond, () => Flow.CommandsAsync(plan, pids, progress));
 
         var check = await pids.CheckAsync(TimeSpan.FromSeconds(10));

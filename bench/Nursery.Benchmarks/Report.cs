@@ -43,6 +43,8 @@ internal static class Report
         ["12"] = "The source is read lazily with backpressure and every block is bounded, so memory does not grow with N; what remains is the runtime, the loaded assemblies and JIT code, the GC's heap for the bounded buffers, and the ledger's first MaxRecords records (1,000 here).",
         ["13a"] = "A process per item: fork/exec of `setpriv … setsid cat` via CliWrap, pipes, wait, and the failure classification; xargs does only fork/exec/wait.",
         ["13d"] = "NDJSON through Python: json.loads/dumps per item in one Python thread, plus the parent's JSON line handling.",
+        ["14b"] = "14c plus the child's start (5a) and its reaping at the end of the run, spread over the run's cases.",
+        ["14c"] = "One case at a time, as FsCheck runs them: a full pipe round trip per case (as row 1c: no batching is possible, the next input is generated only after this case's assertion), the JSON codec on both sides, and the thread that runs FsCheck blocking on each case; FsCheck's generation and the assertion cost the same as in 14a.",
     };
 
     public static string Render(Plan plan, IReadOnlyList<Row> rows, MachineFacts facts, PidCheck pids, string command, DateTimeOffset started, TimeSpan duration, string loadBefore, string loadAfter, string notes, string? chart = null)

@@ -21,7 +21,7 @@ public static class FSharpExamples
         {
             var name = Path.GetFileName(assembly);
             if ((name.StartsWith("Nursery.", StringComparison.Ordinal) && name != "Nursery.Docs.Tests.dll")
-                || name is "LanguageExt.Core.dll" or "CliWrap.dll")
+                || name is "LanguageExt.Core.dll" or "CliWrap.dll" or "FsCheck.dll")
                 script.Append("#r \"").Append(assembly).Append("\"\n");
         }
         script.Append("open System\nopen Nursery\nopen Nursery.FSharp\n");

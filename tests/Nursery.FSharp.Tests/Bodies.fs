@@ -16,6 +16,9 @@ module Bodies =
     let exitOn7 (x: int) =
         if x = 7 then exit 3 else x
 
+    let exitFrom7 (x: int) =
+        if x >= 7 then exit 3 else x
+
     let mutable private factor = 1
 
     /// An initializer: runs once in each child before its first item.

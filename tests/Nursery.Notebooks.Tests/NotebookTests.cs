@@ -5,14 +5,13 @@ using Nursery.Tests.Support;
 namespace Nursery.Notebooks.Tests;
 
 /// <summary>
-/// Each notebook in notebooks/ runs headless, cell by cell; a cell that throws or does not compile fails the test,
-/// naming the cell. With NURSERY_NOTEBOOKS_UPDATE=1 the outputs are written back into the .ipynb, so the committed
-/// notebooks show a real run.
+/// Each notebook in notebooks/ runs through the real .NET Interactive kernel, cell by cell, as a notebook front end runs
+/// it; a cell that fails stops the run and fails the test, naming the cell. What the cells show is checked, the
+/// children they started must be gone after the last cell, and so must the kernel after it is quit. With
+/// NURSERY_NOTEBOOKS_UPDATE=1 the outputs are written back into the .ipynb, so the committed notebooks show a real run.
 /// </summary>
 public sealed partial class NotebookTests
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromMinutes(2);
-
     [Fact]
     public async Task The_FSharp_quickstart_shows_a_throw_a_kill_and_an_OOM_as_values_and_leaves_no_child()
     {
@@ -53,25 +52,35 @@ public sealed partial class NotebookTests
     }
 
     [Fact]
-    public async Task An_FSharp_notebook_whose_cell_throws_fails_and_names_the_cell()
+    public async Task An_FSharp_notebook_whose_cell_throws_fails_and_names_the_cell_and_the_kernel_is_gone()
     {
-        var run = await RunScratchAsync("fsharp", ["printfn \"first\"", "let x = 1\nfailwith \"broken on purpose\""]);
+        var result = await RunScratchAsync("fsharp", ["printfn \"first\"", "let x = 1\nif x = 1 then failwith \"broken on purpose\"", "printfn \"never\""]);
 
-        Assert.False(run.Succeeded);
-        Assert.Contains("broken on purpose", run.Error);
-        Assert.Contains("scratch.ipynb, cell 2", run.Error);
-        Assert.Equal("first\n", run.Outputs[0]);
+        Assert.False(result.Run.Succeeded);
+        Assert.Contains("broken on purpose", result.Run.Error);
+        Assert.Contains("scratch.ipynb, cell 2", result.Run.Error);
+        Assert.Equal("first\n", result.Run.Cells[0].Text);
+        Assert.Equal(2, result.Run.Cells.Count);
+        AssertKernelGone(result);
     }
 
     [Fact]
-    public async Task A_CSharp_notebook_whose_cell_throws_fails_and_names_the_cell()
+    public async Task A_CSharp_notebook_shows_printed_text_a_displayed_value_and_a_cell_result_then_names_the_cell_that_throws()
     {
-        var run = await RunScratchAsync("csharp", ["Console.WriteLine(\"first\");", "var x = 1;\nthrow new InvalidOperationException(\"broken on purpose\");"]);
+        var result = await RunScratchAsync(
+            "csharp",
+            ["Console.WriteLine(\"first\");\nvar answer = 41;", "display(\"shown\");\nanswer + 1", "#!fsharp\nprintfn \"from %s\" \"F#\"", "throw new InvalidOperationException(\"broken on purpose\");"]
+        );
 
-        Assert.False(run.Succeeded);
-        Assert.Contains("broken on purpose", run.Error);
-        Assert.Contains("scratch.ipynb, cell 2", run.Error);
-        Assert.Equal("first\n", run.Outputs[0]);
+        Assert.False(result.Run.Succeeded);
+        Assert.Contains("broken on purpose", result.Run.Error);
+        Assert.Contains("scratch.ipynb, cell 4", result.Run.Error);
+        Assert.Equal("first\n", result.Run.Cells[0].Text);
+        Assert.Equal([OutputKind.Display, OutputKind.Result], result.Run.Cells[1].Outputs.Select(output => output.Kind));
+        Assert.Equal("shown", result.Run.Cells[1].Outputs[0].Text.Trim());
+        Assert.Equal("42", result.Run.Cells[1].Outputs[1].Text.Trim());
+        Assert.Equal("from F#\n", result.Run.Cells[2].Text);
+        AssertKernelGone(result);
     }
 
     // The table has a row per order; the throw, the kill and the OOM are failures (the OOM is a success only where
@@ -104,25 +113,32 @@ public sealed partial class NotebookTests
     private static async Task<NotebookRun> RunAsync(string name)
     {
         var notebook = Notebook.Load(Path.Combine(Repository.Root, "notebooks", name));
-        var language = notebook.CodeCells[0].Language;
-        var run = language == "csharp" ? await CSharpNotebook.RunAsync(notebook, Bound) : await FSharpNotebook.RunAsync(notebook, Bound);
-        if (Environment.GetEnvironmentVariable("NURSERY_NOTEBOOKS_UPDATE") == "1" && run.Succeeded)
+        var result = await NotebookKernelRun.RunAsync(notebook);
+        var run = result.Run;
+        Assert.True(run.Succeeded, run.Error);
+        AssertKernelGone(result);
+        if (Environment.GetEnvironmentVariable("NURSERY_NOTEBOOKS_UPDATE") == "1")
         {
-            notebook.WriteOutputs(run.Outputs);
+            notebook.WriteOutputs(run.Cells);
             return run;
         }
-        // Outputs hold pids and timings, so they are not compared as text; but a cell that prints must have recorded
-        // outputs, and one that prints nothing must have none: otherwise the committed notebook is stale.
-        if (run.Succeeded)
-        {
-            var recorded = notebook.RecordedOutputs;
-            for (var i = 0; i < run.Outputs.Count; i++)
-                Assert.True(run.Outputs[i].Length > 0 == recorded[i].Length > 0, $"{name}, cell {i + 1}: the recorded outputs are stale; run the tests with NURSERY_NOTEBOOKS_UPDATE=1");
-        }
+        // Outputs hold pids and timings, so they are not compared as text; but a cell that shows something must have
+        // recorded outputs, and one that shows nothing must have none: otherwise the committed notebook is stale.
+        var recorded = notebook.RecordedOutputs;
+        for (var i = 0; i < run.Cells.Count; i++)
+            Assert.True(run.Cells[i].Text.Length > 0 == recorded[i].Length > 0, $"{name}, cell {i + 1}: the recorded outputs are stale; run the tests with NURSERY_NOTEBOOKS_UPDATE=1");
         return run;
     }
 
-    private static async Task<NotebookRun> RunScratchAsync(string language, string[] cells)
+    // Nothing the notebook started outlives its last cell, and the kernel is gone once quit.
+    private static void AssertKernelGone(KernelRunResult result)
+    {
+        Assert.True(result.LeftRunning.Count == 0, $"the notebook left processes running after its last cell:\n{string.Join("\n", result.LeftRunning)}");
+        Assert.True(result.KernelPid > 0, "the kernel never named its pid");
+        Assert.True(result.KernelGone, $"the kernel (pid {result.KernelPid}) or a process it started is still running");
+    }
+
+    private static async Task<KernelRunResult> RunScratchAsync(string language, string[] cells)
     {
         var directory = Directory.CreateTempSubdirectory("nursery-notebook-").FullName;
         try
@@ -141,13 +157,15 @@ public sealed partial class NotebookTests
                         }),
                     ]
                 ),
-                ["metadata"] = new System.Text.Json.Nodes.JsonObject(),
+                ["metadata"] = new System.Text.Json.Nodes.JsonObject
+                {
+                    ["polyglot_notebook"] = new System.Text.Json.Nodes.JsonObject { ["kernelInfo"] = new System.Text.Json.Nodes.JsonObject { ["defaultKernelName"] = language } },
+                },
                 ["nbformat"] = 4,
                 ["nbformat_minor"] = 5,
             };
             await File.WriteAllTextAsync(path, json.ToJsonString());
-            var notebook = Notebook.Load(path);
-            return language == "csharp" ? await CSharpNotebook.RunAsync(notebook, Bound) : await FSharpNotebook.RunAsync(notebook, Bound);
+            return await NotebookKernelRun.RunAsync(Notebook.Load(path));
         }
         finally
         {

@@ -33,11 +33,12 @@ public sealed partial class InteractiveKernel : IAsyncDisposable
     {
         _process = process;
         _mark = mark;
+        LauncherPid = process.Id;
         _reading = Task.WhenAll(ReadEventsAsync(), ReadStderrAsync());
     }
 
     /// <summary>The pid of the <c>dotnet tool run</c> process that started the kernel.</summary>
-    public int LauncherPid => _process.Id;
+    public int LauncherPid { get; }
 
     /// <summary>The kernel's own pid, as its host URI (<c>kernel://pid-N/</c>) names it once it is ready.</summary>
     public int KernelPid { get; private set; }
@@ -253,7 +254,8 @@ public sealed partial class InteractiveKernel : IAsyncDisposable
             .GroupBy(value => (string?)value!["mimeType"] ?? "text/plain")
             .ToDictionary(group => group.Key, group => string.Concat(group.Select(value => (string?)value!["value"])));
 
-    private static async Task RestoreToolsAsync(TimeSpan timeout)
+    /// <summary>Runs `dotnet tool restore` in the repository once per test run (the kernel, .config/dotnet-tools.json).</summary>
+    public static async Task RestoreToolsAsync(TimeSpan timeout)
     {
         await RestoreOnce.WaitAsync(timeout);
         try

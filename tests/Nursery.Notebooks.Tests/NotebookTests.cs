@@ -15,40 +15,59 @@ public sealed partial class NotebookTests
     [Fact]
     public async Task The_FSharp_quickstart_shows_a_throw_a_kill_and_an_OOM_as_values_and_leaves_no_child()
     {
-        var run = await RunAsync("quickstart-fsharp.ipynb");
+        var ran = await RunAsync("quickstart-fsharp.ipynb");
 
-        Assert.True(run.Succeeded, run.Error);
-        Assert.Contains("squares: 1, 4, 9, 16, 25, 36, 49, 64, 81, 100", run.AllOutput);
-        AssertFailureTable(run.AllOutput);
-        Assert.Contains("is defined in a dynamic assembly", run.AllOutput);
-        Assert.Contains("HELLO / FROM A COMMAND STAGE", run.AllOutput.Replace("FROM A COMMAND STAGE / HELLO", "HELLO / FROM A COMMAND STAGE"));
-        Assert.Contains("item 1: Crashed: the child exited with code 3", run.AllOutput);
-        AssertChildrenGone(run.AllOutput);
+        Assert.Contains("Nursery loaded from NotebookBodies/bin/Debug/net10.0/", ran.Shown("#r \"NotebookBodies/"));
+        AssertSquares(ran.Shown("Pipeline.run [ 1L .. 10L ]"));
+        AssertChaosRun(ran.Shown("Work.WaitForPid"));
+        AssertFailureTable(ran.Shown("for record in chaosResult.Records"));
+        AssertFailuresMatched(ran.Shown("| Faulted f ->"));
+        Assert.Matches(@"^Crashed: the child was killed by signal 9 \(SIGKILL\)", ran.Shown("f.Kind = FailureKind.Crashed"));
+        AssertChildrenGone(ran.Shown("scope.Dispose()"));
+        Assert.Contains("is defined in a dynamic assembly", ran.Shown("Pipeline.body (fun"));
+        AssertCommandStage(ran.Shown("Command.PerItem"));
     }
 
     [Fact]
     public async Task The_CSharp_quickstart_shows_a_throw_a_kill_and_an_OOM_as_values_and_leaves_no_child()
     {
-        var run = await RunAsync("quickstart-csharp.ipynb");
+        var ran = await RunAsync("quickstart-csharp.ipynb");
 
-        Assert.True(run.Succeeded, run.Error);
-        Assert.Contains("squares: 1, 4, 9, 16, 25, 36, 49, 64, 81, 100", run.AllOutput);
-        AssertFailureTable(run.AllOutput);
-        Assert.Contains("is defined in a dynamic assembly", run.AllOutput);
-        Assert.Contains("item 1: Crashed: the child exited with code 3", run.AllOutput);
-        AssertChildrenGone(run.AllOutput);
+        Assert.Contains("Nursery loaded from NotebookBodies/bin/Debug/net10.0/", ran.Shown("#r \"NotebookBodies/"));
+        AssertSquares(ran.Shown("Enumerable.Range(1, 10)"));
+        AssertChaosRun(ran.Shown("Work.WaitForPid"));
+        AssertFailureTable(ran.Shown("foreach (var record in chaosResult.Records"));
+        AssertFailuresMatched(ran.Shown(".Match("));
+        var report = ran.Cell("f.Kind == FailureKind.Faulted");
+        Assert.Equal(OutputKind.Result, Assert.Single(report.Outputs).Kind); // the cell's value, shown as its result
+        Assert.Matches(@"^Faulted: the body threw System.InvalidOperationException: the order ""throw"" cannot be carried out", report.Text);
+        AssertChildrenGone(ran.Shown("await scope.DisposeAsync()"));
+        Assert.Contains("is defined in a dynamic assembly", ran.Shown("Body.From<string, int>(order =>"));
+        AssertCommandStage(ran.Shown("Command.PerItem"));
     }
 
     [Fact]
     public async Task The_failures_notebook_produces_each_of_the_seven_failures_and_leaves_no_child()
     {
-        var run = await RunAsync("failures.ipynb");
+        var ran = await RunAsync("failures.ipynb");
 
-        Assert.True(run.Succeeded, run.Error);
+        Assert.Equal("ready\n", ran.Shown("let runStage"));
+        Assert.Contains("item 1 => Faulted", ran.Shown("[ \"square 2\"; \"throw\"; \"square 3\" ]"));
+        var startFailed = ran.Shown("Pipeline.withInitializer Work.ConnectTo");
+        Assert.Matches("^refused: The initializer '.*' is defined in a dynamic assembly", startFailed);
+        Assert.Contains("=> StartFailed", startFailed);
+        Assert.Contains("item 0 => Crashed", ran.Shown("[ \"exit 3\" ]"));
+        var oom = ran.Shown("[ \"allocate 512\" ]");
+        Assert.True(oom.Contains("item 0 => OutOfMemory", StringComparison.Ordinal) || oom.Contains("no writable memory cgroup", StringComparison.Ordinal), oom);
+        Assert.Contains("item 0 => TimedOut", ran.Shown("ItemTimeout ="));
+        Assert.Contains("item 0 => ProtocolViolation", ran.Shown("[ \"garbage\" ]"));
+        var aborted = ran.Shown("Policy.FailFast");
+        Assert.StartsWith("completed: false", aborted);
+        Assert.Contains("=> Cancelled", aborted);
+        var advice = ran.Shown("let advice failure");
         foreach (var kind in new[] { "Faulted", "StartFailed", "Crashed", "TimedOut", "ProtocolViolation", "Cancelled" })
-            Assert.Contains($"=> {kind}", run.AllOutput);
-        Assert.True(run.AllOutput.Contains("=> OutOfMemory", StringComparison.Ordinal) || run.AllOutput.Contains("no writable memory cgroup", StringComparison.Ordinal), run.AllOutput);
-        AssertChildrenGone(run.AllOutput);
+            Assert.Matches($"(?m)^{kind} +\\S", advice);
+        AssertChildrenGone(ran.Shown("Work.AllGone started"));
     }
 
     [Fact]
@@ -83,17 +102,46 @@ public sealed partial class NotebookTests
         AssertKernelGone(result);
     }
 
+    private static void AssertSquares(string shown)
+    {
+        Assert.Matches(@"^completed in \S+ m?s: 10 inputs, 10 succeeded, 0 failed\n", shown);
+        Assert.Contains("squares: 1, 4, 9, 16, 25, 36, 49, 64, 81, 100\n", shown);
+    }
+
+    // Six orders, the "hold" one killed by the notebook; the OOM is a success only where no memory cgroup can be made.
+    private static void AssertChaosRun(string shown)
+    {
+        Assert.Matches(@"^kill -9 \d+\n", shown);
+        Assert.Matches(@"completed in \S+ m?s: 6 inputs, (3 succeeded, 3 failed|4 succeeded, 2 failed)", shown);
+        Assert.Matches(@"(?m)^  Faulted +1$", shown);
+        Assert.Matches(@"(?m)^  Crashed +1$", shown);
+    }
+
     // The table has a row per order; the throw, the kill and the OOM are failures (the OOM is a success only where
-    // no memory cgroup can be made, and the notebook says so).
+    // no memory cgroup can be made).
     private static void AssertFailureTable(string output)
     {
-        Assert.True(Regex.IsMatch(output, @"(?m)^1\s+throw\s+Faulted\s"), output);
-        Assert.True(Regex.IsMatch(output, @"(?m)^4\s+hold \S*\s+Crashed\s.*signal 9"), output);
-        Assert.True(Regex.IsMatch(output, @"(?m)^3\s+allocate 512\s+(OutOfMemory|Crashed|Succeeded)\s"), output);
-        if (Regex.IsMatch(output, @"(?m)^3\s+allocate 512\s+Succeeded"))
-            Assert.Contains("no writable memory cgroup", output);
-        Assert.True(Regex.IsMatch(output, @"(?m)^5\s+square 5\s+Succeeded\s"), output);
-        Assert.Contains("balanced: True", output, StringComparison.OrdinalIgnoreCase);
+        Assert.Matches(@"(?m)^item +order +outcome +pid +detail$", output);
+        Assert.Matches(@"(?m)^0\s+square 3\s+Succeeded\s", output);
+        Assert.Matches(@"(?m)^1\s+throw\s+Faulted\s", output);
+        Assert.Matches(@"(?m)^4\s+hold \S*\s+Crashed\s.*signal 9", output);
+        Assert.Matches(@"(?m)^3\s+allocate 512\s+(OutOfMemory|Crashed|Succeeded)\s", output);
+        Assert.Matches(@"(?m)^5\s+square 5\s+Succeeded\s", output);
+        Assert.Contains("balanced: True (6 inputs = ", output, StringComparison.OrdinalIgnoreCase);
+    }
+
+    // The failures matched case by case: the throw as a bug, the kill as a crash (the OOM too, where it happened).
+    private static void AssertFailuresMatched(string shown)
+    {
+        Assert.Matches(@"(?m)^item 1: a bug — System.InvalidOperationException: the order ""throw"" cannot be carried out", shown);
+        Assert.Matches(@"(?m)^item 4: crashed — the child was killed by signal 9", shown);
+    }
+
+    private static void AssertCommandStage(string shown)
+    {
+        Assert.Contains(shown.Split('\n')[0], new[] { "HELLO / FROM A COMMAND STAGE", "FROM A COMMAND STAGE / HELLO" });
+        Assert.Contains("item 1: Crashed: the child exited with code 3\n", shown);
+        AssertChildrenGone(shown);
     }
 
     // Every "children: 1, 2 — all gone: true" line the notebook printed, checked again here against /proc.
@@ -110,7 +158,7 @@ public sealed partial class NotebookTests
         }
     }
 
-    private static async Task<NotebookRun> RunAsync(string name)
+    private static async Task<Ran> RunAsync(string name)
     {
         var notebook = Notebook.Load(Path.Combine(Repository.Root, "notebooks", name));
         var result = await NotebookKernelRun.RunAsync(notebook);
@@ -120,14 +168,14 @@ public sealed partial class NotebookTests
         if (Environment.GetEnvironmentVariable("NURSERY_NOTEBOOKS_UPDATE") == "1")
         {
             notebook.WriteOutputs(run.Cells);
-            return run;
+            return new Ran(notebook, run);
         }
         // Outputs hold pids and timings, so they are not compared as text; but a cell that shows something must have
         // recorded outputs, and one that shows nothing must have none: otherwise the committed notebook is stale.
         var recorded = notebook.RecordedOutputs;
         for (var i = 0; i < run.Cells.Count; i++)
             Assert.True(run.Cells[i].Text.Length > 0 == recorded[i].Length > 0, $"{name}, cell {i + 1}: the recorded outputs are stale; run the tests with NURSERY_NOTEBOOKS_UPDATE=1");
-        return run;
+        return new Ran(notebook, run);
     }
 
     // Nothing the notebook started outlives its last cell, and the kernel is gone once quit.
@@ -171,6 +219,21 @@ public sealed partial class NotebookTests
         {
             Directory.Delete(directory, recursive: true);
         }
+    }
+
+    /// <summary>A notebook and what its cells showed when it ran.</summary>
+    private sealed record Ran(Notebook Notebook, NotebookRun Run)
+    {
+        /// <summary>The run of the one code cell whose source holds <paramref name="fragment"/>.</summary>
+        public CellRun Cell(string fragment)
+        {
+            var matching = Notebook.CodeCells.Where(cell => cell.Source.Contains(fragment, StringComparison.Ordinal)).ToList();
+            Assert.True(matching.Count == 1, $"{Notebook.Name}: {matching.Count} code cells hold '{fragment}', not one");
+            return Run.Cells[matching[0].Number - 1];
+        }
+
+        /// <summary>What the one code cell whose source holds <paramref name="fragment"/> showed, as plain text.</summary>
+        public string Shown(string fragment) => Cell(fragment).Text;
     }
 
     [GeneratedRegex(@"children: ([0-9, ]+) — all gone: (\w+)")]

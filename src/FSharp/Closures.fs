@@ -14,6 +14,7 @@ module internal Closures =
 
     /// The static method a one-argument Invoke only calls, when its IL is exactly `ldarg.1; [tail.] call m; ret`, or
     /// `ldarg.1; call m; ldnull; ret` (a void method seen as a function returning unit), after any `nop`s of a debug build.
+    /// The argument load is `ldarg.1` or its long form `ldarg 1`, which the .NET Interactive kernel's F# emits.
     let private calledStaticMethod (invoke: MethodInfo) : MethodInfo option =
         let il =
             try
@@ -27,10 +28,14 @@ module internal Closures =
             | :? InvalidOperationException
             | :? NotSupportedException -> [||]
         let il = il |> Array.skipWhile ((=) 0x00uy)
-        if il.Length = 0 || il[0] <> 0x03uy then
+        let loaded =
+            if il.Length > 0 && il[0] = 0x03uy then 1
+            elif il.Length > 3 && il[0] = 0xFEuy && il[1] = 0x09uy && il[2] = 0x01uy && il[3] = 0x00uy then 4
+            else 0
+        if loaded = 0 then
             None
         else
-            let at = if il.Length > 2 && il[1] = 0xFEuy && il[2] = 0x14uy then 3 else 1
+            let at = if il.Length > loaded + 1 && il[loaded] = 0xFEuy && il[loaded + 1] = 0x14uy then loaded + 2 else loaded
             let returnsUnit = il.Length = at + 7 && il[at] = 0x28uy && il[at + 5] = 0x14uy && il[at + 6] = 0x2Auy
             if not returnsUnit && (il.Length <> at + 6 || il[at] <> 0x28uy || il[at + 5] <> 0x2Auy) then
                 None

@@ -31,37 +31,100 @@ public sealed class Notebook
                 .Select((cell, index) => new CodeCell(index + 1, LanguageOf(cell), Text(cell["source"]))),
         ];
 
-    /// <summary>The text each code cell's stored outputs hold (what the last recorded run printed).</summary>
+    /// <summary>
+    /// The text each code cell's stored outputs hold (what the last recorded run showed): streams' text, and the
+    /// text/plain (else text/html) form of displayed values, results and errors.
+    /// </summary>
     public IReadOnlyList<string> RecordedOutputs =>
         [
             .. Cells
                 .Where(cell => (string?)cell["cell_type"] == "code")
-                .Select(cell => string.Concat((cell["outputs"]?.AsArray() ?? []).Select(output => Text(output?["text"])))),
+                .Select(cell => string.Concat((cell["outputs"]?.AsArray() ?? []).Select(output => RecordedText(output!.AsObject())))),
         ];
+
+    /// <summary>The kernel a cell without its own kernel name runs in (the notebook's metadata, else C#).</summary>
+    public string DefaultKernel => (string?)_document["metadata"]?["polyglot_notebook"]?["kernelInfo"]?["defaultKernelName"] ?? "csharp";
 
     private IEnumerable<JsonObject> Cells => _document["cells"]!.AsArray().Select(cell => cell!.AsObject());
 
     public static Notebook Load(string path) => new(path, JsonNode.Parse(File.ReadAllText(path))!.AsObject());
 
     /// <summary>
-    /// Replaces the outputs of each code cell with what it printed, as Jupyter records a run; paths inside this
-    /// checkout (stack traces name source files) are written relative to the repository, not to this machine.
+    /// Replaces the outputs of each code cell with what the kernel showed, in Jupyter's forms (stream, display_data,
+    /// execute_result, error), as a notebook front end records a run; paths inside this checkout are written relative
+    /// to the repository, not to this machine.
     /// </summary>
-    public void WriteOutputs(IReadOnlyList<string> outputs)
+    public void WriteOutputs(IReadOnlyList<CellRun> runs)
     {
         var root = Repository.RootAbove(Directory) + "/";
+        string Relative(string text) => text.Replace(root, "", StringComparison.Ordinal);
         var code = Cells.Where(cell => (string?)cell["cell_type"] == "code").ToList();
         for (var i = 0; i < code.Count; i++)
         {
-            var text = (i < outputs.Count ? outputs[i] : "").Replace(root, "", StringComparison.Ordinal);
-            code[i]["execution_count"] = i + 1;
-            code[i]["outputs"] = text.Length == 0
-                ? new JsonArray()
-                : new JsonArray(new JsonObject { ["name"] = "stdout", ["output_type"] = "stream", ["text"] = Lines(text) });
+            var outputs = new JsonArray();
+            foreach (var output in Coalesced(i < runs.Count ? runs[i].Outputs : []))
+            {
+                JsonObject Data() => new(output.Values.Select(value => KeyValuePair.Create(value.Key, (JsonNode?)Lines(Relative(value.Value)))));
+                outputs.Add(
+                    output.Kind switch
+                    {
+                        OutputKind.Stdout or OutputKind.Stderr => new JsonObject
+                        {
+                            ["name"] = output.Kind == OutputKind.Stdout ? "stdout" : "stderr",
+                            ["output_type"] = "stream",
+                            ["text"] = Lines(Relative(output.Text)),
+                        },
+                        OutputKind.Display => new JsonObject { ["data"] = Data(), ["metadata"] = new JsonObject(), ["output_type"] = "display_data" },
+                        OutputKind.Result => new JsonObject
+                        {
+                            ["data"] = Data(),
+                            ["execution_count"] = i + 1,
+                            ["metadata"] = new JsonObject(),
+                            ["output_type"] = "execute_result",
+                        },
+                        _ => new JsonObject
+                        {
+                            ["ename"] = "Error",
+                            ["evalue"] = Relative(output.Text),
+                            ["output_type"] = "error",
+                            ["traceback"] = new JsonArray(),
+                        },
+                    }
+                );
+            }
+            code[i]["execution_count"] = i < runs.Count ? i + 1 : null;
+            code[i]["outputs"] = outputs;
         }
         var options = new JsonSerializerOptions { WriteIndented = true, IndentSize = 1, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
         File.WriteAllText(Path, _document.ToJsonString(options) + "\n", new UTF8Encoding(false));
     }
+
+    // The kernel sends printed text in pieces as it is flushed; consecutive pieces of one stream are one output.
+    private static IEnumerable<CellOutput> Coalesced(IEnumerable<CellOutput> outputs)
+    {
+        CellOutput? pending = null;
+        foreach (var output in outputs)
+        {
+            if (pending is not null && output.Kind == pending.Kind && output.Kind is OutputKind.Stdout or OutputKind.Stderr)
+            {
+                pending = pending with { Values = new Dictionary<string, string> { ["text/plain"] = pending.Text + output.Text } };
+                continue;
+            }
+            if (pending is not null)
+                yield return pending;
+            pending = output;
+        }
+        if (pending is not null)
+            yield return pending;
+    }
+
+    private static string RecordedText(JsonObject output) =>
+        (string?)output["output_type"] switch
+        {
+            "stream" => Text(output["text"]),
+            "error" => (string?)output["evalue"] ?? "",
+            _ => new CellOutput(OutputKind.Display, (output["data"]?.AsObject() ?? []).ToDictionary(value => value.Key, value => Text(value.Value))).Text,
+        };
 
     private string LanguageOf(JsonObject cell)
     {

@@ -26,6 +26,7 @@ var python = new Option<bool>("--python") { Description = "Run the convert stage
 var inject = new Option<string>("--inject") { Description = "Faults the parse children inject: throw,kill,oom,hang,garbage as KIND:RATE (<1) or KIND:COUNT (>=1), and init-fail; e.g. throw:0.001,kill:2,init-fail", DefaultValueFactory = _ => "" };
 var seed = new Option<int>("--seed") { Description = "Seed for the generated data and the injected faults", DefaultValueFactory = _ => 42 };
 var timeline = new Option<string?>("--timeline") { Description = "Write the run's timeline here: a row per child, a bar per item attempt, coloured by outcome; run.svg (an image) or run.json (Chrome/Perfetto trace events)" };
+var trace = new Option<string?>("--trace") { Description = "Write every span of the run (run, stages, item attempts) to FILE as JSON lines; - prints them with the console exporter" };
 var summaryFile = new Option<string>("--summary") { Description = "Write a machine-readable summary (JSON) here", DefaultValueFactory = _ => "etl-out/summary.json" };
 
 var root = new RootCommand("""
@@ -39,6 +40,7 @@ var root = new RootCommand("""
 {
     input, generate, db, workers, memoryLimit, itemTimeout, deadline, policy, jobLog, resume, python, inject, seed, summaryFile, timeline,
 };
+root.Options.Add(trace);
 
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
@@ -99,4 +101,5 @@ Console.CancelKeyPress += (_, e) =>
     e.Cancel = true; // abort the run cleanly: children killed, committed batches kept
     cancel.Cancel();
 };
+using var tracing = parsed.GetValue(trace) is { } traceFile ? TraceFile.Start(traceFile) : null;
 return await EtlRun.RunAsync(settings, cancel.Token);

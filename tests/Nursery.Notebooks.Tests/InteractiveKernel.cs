@@ -174,8 +174,11 @@ public sealed partial class InteractiveKernel : IAsyncDisposable
             // The kernel is gone already or not reading: it is killed below.
         }
         await Processes.GoneWithinAsync(LauncherPid, QuitGrace);
-        foreach (var pid in new[] { KernelPid, LauncherPid }.Concat(Processes.Marked(MarkName, _mark)).Where(pid => pid > 0).Distinct())
+        // Only processes that still carry this kernel's mark are signalled, so a pid reused meanwhile is left alone.
+        foreach (var pid in Processes.Marked(MarkName, _mark))
             Processes.TrySignal(pid, Processes.SigKill);
+        if (!_process.HasExited)
+            _process.Kill();
         await _process.WaitForExitAsync().WaitAsync(QuitGrace);
         await _reading.WaitAsync(QuitGrace);
         _process.Dispose();

@@ -15,8 +15,8 @@ namespace ParserProperties;
 public sealed class IsolatedParserProperties(ITestOutputHelper output)
 {
     // Parsing a short text takes microseconds, and a fresh child's first case some milliseconds: a case still running
-    // after a second is a hang. Shrinking a hang costs this much per candidate that still hangs.
-    private static readonly IsolationOptions Options = IsolationOptions.Default.WithCaseTimeout(TimeSpan.FromSeconds(1));
+    // after two seconds is a hang, even on a loaded machine. Shrinking a hang costs this much per candidate that still hangs.
+    private static readonly IsolationOptions Options = IsolationOptions.Default.WithCaseTimeout(TimeSpan.FromSeconds(2));
 
     // How deep the stack goes depends on the size of each frame, which the JIT's tiers change as a child warms up: the
     // children compile each method once, fully optimized, so that a depth overflows in every child or in none.

@@ -61,7 +61,7 @@ public sealed class IsolatedPropertyTests
     [Fact]
     public async Task A_case_that_runs_past_the_case_timeout_is_killed_and_falsified_as_TimedOut()
     {
-        var options = IsolationOptions.Default.WithCaseTimeout(TimeSpan.FromMilliseconds(700));
+        var options = IsolationOptions.Default.WithCaseTimeout(TimeSpan.FromSeconds(2));
 
         var run = await Isolated.RunAsync<int, int>(PropertyBodies.HangFrom30, Naturals, (x, result) => result == x, options).WaitAsync(Bound);
 
@@ -69,7 +69,7 @@ public sealed class IsolatedPropertyTests
         Assert.Equal(PropertyBodies.HangFrom, run.Counterexample);
         var hang = Assert.IsType<ChildFailure.TimedOut>(run.Failure);
         Assert.Equal(TimeoutKind.ItemDeadline, hang.Limit);
-        Assert.Equal(TimeSpan.FromMilliseconds(700), hang.LimitValue);
+        Assert.Equal(TimeSpan.FromSeconds(2), hang.LimitValue);
         await Processes.AssertAllGoneAsync(run.ProcessIds);
     }
 
@@ -146,7 +146,7 @@ public sealed class IsolatedPropertyTests
 
         Assert.Contains("Shrunk:", failing.Message, StringComparison.Ordinal);
         Assert.Contains("20", failing.Message, StringComparison.Ordinal);
-        Assert.Contains("Replay directly at failing step", failing.Message, StringComparison.Ordinal);
+        Assert.Matches(@"Falsifiable, after \d+ tests? \(\d+ shrinks?\) \(\d+,\d+\)", failing.Message);
     }
 
     [Fact]

@@ -126,10 +126,11 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable, ILeasable
     {
         private readonly TaskCompletionSource<Either<ChildFailure, TOut>> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private TIn _input = input;
+        private int _ended;
 
         public Task<Either<ChildFailure, TOut>> Task => _completion.Task;
 
-        public override bool IsCompleted => _completion.Task.IsCompleted;
+        public override bool IsCompleted => Volatile.Read(ref _ended) != 0;
 
         public void Cancel() => core.Cancel(this);
 
@@ -145,18 +146,22 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable, ILeasable
             if (decoded.IsLeft)
                 return decoded.Match(_ => Option<ChildFailure>.None, failure => failure);
             Registration.Unregister();
-            if (_completion.TrySetResult(decoded))
+            // The span ends before the caller can see the result, so it never outlives what waits for it.
+            if (Interlocked.Exchange(ref _ended, 1) == 0)
+            {
                 Ended(null);
+                _completion.TrySetResult(decoded);
+            }
             return Option<ChildFailure>.None;
         }
 
         public override bool TryFail(ChildFailure failure)
         {
             Registration.Unregister();
-            if (!_completion.TrySetResult(Prelude.Left<ChildFailure, TOut>(failure)))
+            if (Interlocked.Exchange(ref _ended, 1) != 0)
                 return false;
             Ended(failure);
-            return true;
+            return _completion.TrySetResult(Prelude.Left<ChildFailure, TOut>(failure));
         }
     }
 

@@ -44,6 +44,13 @@ internal sealed partial class FSharpCompiler : ILanguageCompiler
     public void Compile(string sourcePath, string publishedSourcePath, string assemblyName, string outputPath, ReferenceSet references, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var folder = Path.GetDirectoryName(sourcePath)!;
+        var source = File.ReadAllText(sourcePath);
+        if (!StartsWithModuleOrNamespace(source))
+        {
+            // A library's file must begin with a module or namespace (FS0222); a cell rarely does. The line directive
+            // keeps the user's line numbers in errors and stack traces.
+            File.WriteAllText(sourcePath, $"module Cell{Environment.NewLine}# 1 \"{sourcePath}\"{Environment.NewLine}{source}");
+        }
         var arguments = new StringBuilder();
         foreach (var line in new[]
         {
@@ -119,6 +126,21 @@ internal sealed partial class FSharpCompiler : ILanguageCompiler
             }
         }
         return errors;
+    }
+
+    [GeneratedRegex(@"^(module|namespace)\s+(rec\s+)?[^=]*$")]
+    private static partial Regex ModuleOrNamespaceLine();
+
+    private static bool StartsWithModuleOrNamespace(string source)
+    {
+        foreach (var raw in source.Split('\n'))
+        {
+            var line = raw.Trim();
+            if (line.Length == 0 || line.StartsWith("//", StringComparison.Ordinal) || line.StartsWith('#') || line.StartsWith("[<", StringComparison.Ordinal))
+                continue;
+            return ModuleOrNamespaceLine().IsMatch(line);
+        }
+        return false;
     }
 
     private static string Quote(string argument) => argument.Contains(' ', StringComparison.Ordinal) ? $"\"{argument}\"" : argument;

@@ -24,6 +24,10 @@ public sealed partial class NotebookTests
         Assert.Contains("is defined in a dynamic assembly", run.AllOutput);
         Assert.Contains("HELLO / FROM A COMMAND STAGE", run.AllOutput.Replace("FROM A COMMAND STAGE / HELLO", "HELLO / FROM A COMMAND STAGE"));
         Assert.Contains("item 1: Crashed: the child exited with code 3", run.AllOutput);
+        // The function written in a cell, compiled with Nursery.Interactive, ran in children; its throw names the line.
+        Assert.Contains("celsius: 0, 100, 100", run.AllOutput);
+        Assert.Contains("not a reading: '20 K'", run.AllOutput);
+        Assert.Contains("Cell.fs:line ", run.AllOutput);
         AssertChildrenGone(run.AllOutput);
     }
 
@@ -37,6 +41,10 @@ public sealed partial class NotebookTests
         AssertFailureTable(run.AllOutput);
         Assert.Contains("is defined in a dynamic assembly", run.AllOutput);
         Assert.Contains("item 1: Crashed: the child exited with code 3", run.AllOutput);
+        // The function written in a cell, compiled with Nursery.Interactive, ran in children; its throw names the line.
+        Assert.Contains("celsius: 0, 100, 100", run.AllOutput);
+        Assert.Contains("not a reading: '20 K'", run.AllOutput);
+        Assert.Contains("Cell.cs:line ", run.AllOutput);
         AssertChildrenGone(run.AllOutput);
     }
 

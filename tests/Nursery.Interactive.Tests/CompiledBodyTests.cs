@@ -103,6 +103,37 @@ public sealed class CompiledBodyTests : IDisposable
         await Processes.AssertAllGoneAsync(area.ProcessIds);
     }
 
+    [Fact]
+    public async Task A_library_the_source_uses_that_the_child_host_lacks_is_copied_next_to_it_and_loaded_by_the_child()
+    {
+        // xunit.assert is loaded in this process (so the source compiles against it) but is not one of the child host's.
+        const string source = """
+            public static class Checked
+            {
+                public static int Positive(int x)
+                {
+                    Xunit.Assert.True(x > 0, $"{x} is not positive");
+                    return x;
+                }
+            }
+            """;
+        var compiled = Compile.CSharp(source + _mark, Options);
+        await using var scope = new NurseryScope(new NurseryOptions { DefaultPolicy = Policy.Skip });
+        var stage = scope.Stage(compiled.Body<int, int>("Checked.Positive"), new StageOptions { Name = "checked", Workers = 1 });
+        var seen = new List<int>();
+        stage.LinkTo(scope.Sink<int>(seen.Add));
+
+        var result = await scope.RunAsync([1, -1, 2], stage).WaitAsync(Bound);
+
+        Assert.True(File.Exists(Path.Combine(Path.GetDirectoryName(compiled.Path)!, "xunit.assert.dll")));
+        Assert.Equal([1, 2], seen.Order());
+        var failure = Assert.IsType<ChildFailure.Faulted>(Assert.Single(result.Failures));
+        Assert.Equal("Xunit.Sdk.TrueException", failure.Error.Type);
+        Assert.Contains("-1 is not positive", failure.Error.Message);
+        await scope.DisposeAsync();
+        await Processes.AssertAllGoneAsync(stage.ProcessIds);
+    }
+
     [Theory]
     [InlineData("C#")]
     [InlineData("F#")]

@@ -91,6 +91,8 @@ internal sealed partial class FSharpCompiler : ILanguageCompiler
         {
             throw new CompilationException(Language, [new CompilationError(0, 0, "timeout", $"The F# compiler ran longer than {timeout} and was killed; raise CompileOptions.CompilerTimeout on a slow machine.")]);
         }
+        // It names every reference by its full path on this machine; the cache keeps the assembly, not how it was made.
+        File.Delete(responseFile);
         if (result.ExitCode == 0 && File.Exists(outputPath))
             return;
         var errors = ParseErrors(result.StandardOutput + Environment.NewLine + result.StandardError, sourcePath);

@@ -25,6 +25,7 @@ public sealed partial class NotebookTests
         Assert.Matches(@"^Crashed: the child was killed by signal 9 \(SIGKILL\)", ran.Shown("f.Kind = FailureKind.Crashed"));
         AssertChildrenGone(ran.Shown("scope.Dispose()"));
         Assert.Contains("is defined in a dynamic assembly", ran.Shown("Pipeline.body (fun"));
+        AssertCompiledInACell(ran.Shown("Compile.FSharp"), "Cell.fs:line ");
         AssertCommandStage(ran.Shown("Command.PerItem"));
     }
 
@@ -43,7 +44,17 @@ public sealed partial class NotebookTests
         Assert.Matches(@"^Faulted: the body threw System.InvalidOperationException: the order ""throw"" cannot be carried out", report.Text);
         AssertChildrenGone(ran.Shown("await scope.DisposeAsync()"));
         Assert.Contains("is defined in a dynamic assembly", ran.Shown("Body.From<string, int>(order =>"));
+        AssertCompiledInACell(ran.Shown("Compile.CSharp"), "Cell.cs:line ");
         AssertCommandStage(ran.Shown("Command.PerItem"));
+    }
+
+    // The function written in a cell, compiled with Nursery.Interactive, ran in children; its throw names the cell's line.
+    private static void AssertCompiledInACell(string shown, string frame)
+    {
+        Assert.Contains("celsius: 0, 100, 100", shown);
+        Assert.Contains("not a reading: '20 K'", shown);
+        Assert.Contains(frame, shown);
+        AssertChildrenGone(shown);
     }
 
     [Fact]

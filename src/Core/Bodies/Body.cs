@@ -65,8 +65,9 @@ public static class Body
         {
             throw new ArgumentException(
                 $"The {role} {name} is defined in a dynamic assembly ('{assembly.GetName().Name}'), such as F# Interactive, a notebook cell or Reflection.Emit code, "
-                    + "which a child process cannot load. Two ways work: put the function in a compiled library and reference it (#r \"path/to/Library.dll\" in a notebook), "
-                    + "or run it as a command stage (any executable or script that reads stdin and writes stdout).",
+                    + "which a child process cannot load. Three ways work: in a notebook or a script, compile the function's source for real with Nursery.Interactive "
+                    + "(Compile.CSharp(source) or Compile.FSharp(source), then .Body<TIn, TOut>(\"Type.Method\")); put the function in a compiled library and reference it "
+                    + "(#r \"path/to/Library.dll\" in a notebook); or run it as a command stage (any executable or script that reads stdin and writes stdout).",
                 nameof(function)
             );
         }
@@ -93,7 +94,9 @@ public static class Body
             throw new ArgumentException(
                 $"The {role} {name} {what}. A child process cannot see this process's variables. "
                     + "Use a static method or a lambda that captures nothing, and pass what it needs in the item itself, "
-                    + "or as serializable state given to an initializer (Body.WithInitializer(initializer, state)) that the child runs once before its first item.",
+                    + "or as serializable state given to an initializer (Body.WithInitializer(initializer, state)) that the child runs once before its first item. "
+                    + "In a notebook, a function written in a cell runs in a child once its source is compiled with Nursery.Interactive "
+                    + "(Compile.CSharp(source) or Compile.FSharp(source), then .Body<TIn, TOut>(\"Type.Method\")), with what it needs in the item or the state.",
                 nameof(function)
             );
         }

@@ -18,6 +18,7 @@ public sealed class BodyTests
 
         Assert.Contains("captures 'factor'", error.Message, StringComparison.Ordinal);
         Assert.Contains("WithInitializer", error.Message, StringComparison.Ordinal);
+        Assert.Contains("In a notebook, a function written in a cell runs in a child once its source is compiled with Nursery.Interactive (Compile.CSharp(source) or Compile.FSharp(source)", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -39,6 +40,7 @@ public sealed class BodyTests
         Assert.Contains("dynamic assembly", error.Message, StringComparison.Ordinal);
         Assert.Contains("#r", error.Message, StringComparison.Ordinal);
         Assert.Contains("command stage", error.Message, StringComparison.Ordinal);
+        Assert.Contains("compile the function's source for real with Nursery.Interactive (Compile.CSharp(source) or Compile.FSharp(source)", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -35,7 +35,7 @@ public sealed partial class PackageTests(PackedNursery packed) : IClassFixture<P
         // Microsoft.NET.StringTools is pinned for this repository's build only: consumers get what MessagePack asks for.
         Assert.Equal(["CliWrap", "LanguageExt.Core", "MessagePack", "Microsoft.Extensions.Logging.Abstractions"], core.Dependencies.Order());
         Assert.Equal(["Nursery.Core"], dataflow.Dependencies);
-        Assert.Equal(["FSharp.Core", "Nursery.Dataflow"], fsharp.Dependencies.Order());
+        Assert.Equal(["FSharp.Core", "FSharp.SystemTextJson", "Nursery.Dataflow"], fsharp.Dependencies.Order());
     }
 
     [Fact]

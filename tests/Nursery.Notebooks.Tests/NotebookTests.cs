@@ -26,6 +26,7 @@ public sealed partial class NotebookTests
         AssertChildrenGone(ran.Shown("scope.Dispose()"));
         Assert.Contains("is defined in a dynamic assembly", ran.Shown("Pipeline.body (fun"));
         AssertCompiledInACell(ran.Shown("Compile.FSharp"), "Cell.fs:line ");
+        AssertResultAsHtml(ran.Cell("Formatter.Register<PipelineResult>"));
         AssertCommandStage(ran.Shown("Command.PerItem"));
     }
 
@@ -45,7 +46,17 @@ public sealed partial class NotebookTests
         AssertChildrenGone(ran.Shown("await scope.DisposeAsync()"));
         Assert.Contains("is defined in a dynamic assembly", ran.Shown("Body.From<string, int>(order =>"));
         AssertCompiledInACell(ran.Shown("Compile.CSharp"), "Cell.cs:line ");
+        AssertResultAsHtml(ran.Cell("Formatter.Register<PipelineResult>"));
         AssertCommandStage(ran.Shown("Command.PerItem"));
+    }
+
+    // The result, shown through HtmlView once registered as the kernel's HTML formatter: the counts and the timeline.
+    private static void AssertResultAsHtml(CellRun cell)
+    {
+        var html = Assert.Single(cell.Outputs).Values["text/html"];
+        Assert.Contains("class=\"nursery-result\"", html, StringComparison.Ordinal);
+        Assert.Contains("&nbsp;&nbsp;Faulted</td>", html, StringComparison.Ordinal);
+        Assert.Contains("<svg", html, StringComparison.Ordinal);
     }
 
     // The function written in a cell, compiled with Nursery.Interactive, ran in children; its throw names the cell's line.

@@ -16,7 +16,7 @@ namespace Nursery;
 /// </summary>
 public sealed class Results<T> : ITargetBlock<Item<T>>, INurseryBlock, IInletBlock<T>, IAsyncEnumerable<Item<T>>
 {
-    private readonly BufferBlock<Item<T>> _input;
+    private readonly InletFront<T> _front;
     private readonly Inlet<T> _inlet;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<INurseryBlock> _upstreams = [];
@@ -26,9 +26,8 @@ public sealed class Results<T> : ITargetBlock<Item<T>>, INurseryBlock, IInletBlo
     {
         Scope = scope;
         Name = options.Name;
-        _input = new BufferBlock<Item<T>>(new DataflowBlockOptions { BoundedCapacity = options.BoundedCapacity });
-        _inlet = new Inlet<T>(options.BoundedCapacity);
-        _ = _inlet.ForwardFromAsync(_input);
+        _front = new InletFront<T>(options.BoundedCapacity);
+        _inlet = _front.Inlet;
     }
 
     /// <summary>The name.</summary>
@@ -48,11 +47,7 @@ public sealed class Results<T> : ITargetBlock<Item<T>>, INurseryBlock, IInletBlo
     internal NurseryScope Scope { get; }
 
     /// <inheritdoc />
-    public void Complete()
-    {
-        _input.Complete();
-        _inlet.Close();
-    }
+    public void Complete() => _front.Complete();
 
     /// <summary>A faulting upstream block aborts the run (it does not fault this block), then the block completes.</summary>
     public void Fault(Exception exception)
@@ -63,7 +58,7 @@ public sealed class Results<T> : ITargetBlock<Item<T>>, INurseryBlock, IInletBlo
 
     /// <inheritdoc />
     public DataflowMessageStatus OfferMessage(DataflowMessageHeader messageHeader, Item<T> messageValue, ISourceBlock<Item<T>>? source, bool consumeToAccept) =>
-        ((ITargetBlock<Item<T>>)_input).OfferMessage(messageHeader, messageValue, source, consumeToAccept);
+        _front.Offer(messageHeader, messageValue, source, consumeToAccept);
 
     /// <summary>
     /// The items, as they reach the results. Cancelling <paramref name="cancellationToken"/> aborts the run and ends the

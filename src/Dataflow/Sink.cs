@@ -11,7 +11,7 @@ namespace Nursery;
 /// </summary>
 public sealed class Sink<T> : ITargetBlock<Item<T>>, INurseryBlock, IInletBlock<T>
 {
-    private readonly BufferBlock<Item<T>> _input;
+    private readonly InletFront<T> _front;
     private readonly Inlet<T> _inlet;
     private readonly ActionBlock<Item<T>>? _parallel;
     private readonly Task _completion;
@@ -29,11 +29,10 @@ public sealed class Sink<T> : ITargetBlock<Item<T>>, INurseryBlock, IInletBlock<
         _attempts = new AttemptLoop(Name, _policy, new ScopeBooks(scope));
         // Items wait in the inlet (handed over an array at a time by the blocks of the scope, or forwarded from the
         // public face); one loop runs them, or hands them to an action block when the action runs in parallel.
-        _input = new BufferBlock<Item<T>>(new DataflowBlockOptions { BoundedCapacity = options.BoundedCapacity });
-        _inlet = new Inlet<T>(options.BoundedCapacity);
+        _front = new InletFront<T>(options.BoundedCapacity);
+        _inlet = _front.Inlet;
         if (options.Parallelism > 1)
             _parallel = new ActionBlock<Item<T>>(Process, new ExecutionDataflowBlockOptions { MaxDegreeOfParallelism = options.Parallelism, BoundedCapacity = options.Parallelism });
-        _ = _inlet.ForwardFromAsync(_input);
         _completion = ConsumeAsync();
     }
 
@@ -54,11 +53,7 @@ public sealed class Sink<T> : ITargetBlock<Item<T>>, INurseryBlock, IInletBlock<
     internal NurseryScope Scope { get; }
 
     /// <inheritdoc />
-    public void Complete()
-    {
-        _input.Complete();
-        _inlet.Close();
-    }
+    public void Complete() => _front.Complete();
 
     /// <summary>A faulting upstream block aborts the run (it does not fault the sink), then the sink completes.</summary>
     public void Fault(Exception exception)
@@ -69,7 +64,7 @@ public sealed class Sink<T> : ITargetBlock<Item<T>>, INurseryBlock, IInletBlock<
 
     /// <inheritdoc />
     public DataflowMessageStatus OfferMessage(DataflowMessageHeader messageHeader, Item<T> messageValue, ISourceBlock<Item<T>>? source, bool consumeToAccept) =>
-        ((ITargetBlock<Item<T>>)_input).OfferMessage(messageHeader, messageValue, source, consumeToAccept);
+        _front.Offer(messageHeader, messageValue, source, consumeToAccept);
 
     void INurseryBlock.AddUpstream(INurseryBlock upstream) => _upstreams.Add(upstream);
 

@@ -17,11 +17,7 @@ internal static class PoolMap
         ArgumentNullException.ThrowIfNull(inputs);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var inFlight = new Queue<Task<(Either<ChildFailure, TOut> Result, int ProcessId)[]>>();
-        // A child's share (ItemsPerWorker) in two batches, as a stage's window sends them; the batch sizer keeps a
-        // batch near 2 ms of work below that.
-        var batchesPerWorker = pool.Options.ItemsPerWorker >= 2 ? 2 : 1;
-        var maxBatches = pool.Options.Workers * batchesPerWorker;
-        var maxBatchItems = pool.Options.ItemsPerWorker / batchesPerWorker;
+        var (maxBatches, maxBatchItems) = Window(pool.Options);
         var next = 0L;
         using var source = inputs.GetEnumerator();
         var more = true;
@@ -68,9 +64,7 @@ internal static class PoolMap
         ArgumentNullException.ThrowIfNull(inputs);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var inFlight = new Queue<Task<(Either<ChildFailure, TOut> Result, int ProcessId)[]>>();
-        var batchesPerWorker = pool.Options.ItemsPerWorker >= 2 ? 2 : 1;
-        var maxBatches = pool.Options.Workers * batchesPerWorker;
-        var maxBatchItems = pool.Options.ItemsPerWorker / batchesPerWorker;
+        var (maxBatches, maxBatchItems) = Window(pool.Options);
         var next = 0L;
         var source = inputs.GetAsyncEnumerator(stop.Token);
         // A read of the source that did not complete at once; awaited (again) once it has.
@@ -167,5 +161,15 @@ internal static class PoolMap
         }
 
         System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    /// <summary>
+    /// How many batches may be in flight and how large one may be: a child's share (ItemsPerWorker) in two batches, as
+    /// a stage's window sends them; the batch sizer keeps a batch near 2 ms of work below that.
+    /// </summary>
+    private static (int MaxBatches, int MaxBatchItems) Window(PoolOptions options)
+    {
+        var batchesPerWorker = options.ItemsPerWorker >= 2 ? 2 : 1;
+        return (options.Workers * batchesPerWorker, options.ItemsPerWorker / batchesPerWorker);
     }
 }

@@ -19,20 +19,32 @@ internal static class ChildTracing
     private static ActivityTraceId _collecting;
     private static ActivityListener? _listener;
 
+    /// <summary>
+    /// How many contexts wait in <see cref="Pending"/>: read first for every item, because an empty
+    /// ConcurrentDictionary answers IsEmpty by taking all of its locks.
+    /// </summary>
+    private static int _pendingCount;
+
     /// <summary>Trace contexts for items about to arrive (receiver thread).</summary>
     public static void Expect(List<ItemTraceContext> contexts)
     {
         if (_listener is null)
             Listen();
         foreach (var context in contexts)
-            Pending[context.Id] = context;
+        {
+            if (Pending.TryAdd(context.Id, context))
+                Interlocked.Increment(ref _pendingCount);
+            else
+                Pending[context.Id] = context;
+        }
     }
 
     /// <summary>Makes the item's span the current activity if the item is traced (serving thread); null otherwise.</summary>
     public static Activity? Begin(long id)
     {
-        if (Pending.IsEmpty || !Pending.TryRemove(id, out var context))
+        if (Volatile.Read(ref _pendingCount) == 0 || !Pending.TryRemove(id, out var context))
             return null;
+        Interlocked.Decrement(ref _pendingCount);
         var standIn = new Activity("nursery.item");
         standIn.SetParentId(context.TraceId, context.SpanId, context.Flags);
         lock (Gate)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using LanguageExt;
+using Nursery.Protocol;
 using Nursery.Supervision;
 
 namespace Nursery;
@@ -12,12 +13,12 @@ namespace Nursery;
 public sealed class Worker<TIn, TOut> : IAsyncDisposable, ILeasable
 {
     private readonly WorkerCore _core;
-    private readonly ICodec _codec;
+    private readonly Codecs _codecs;
 
     internal Worker(WorkerCore core, ICodec codec)
     {
         _core = core;
-        _codec = codec;
+        _codecs = new Codecs(new TypedCodec<TIn>(codec), new TypedCodec<TOut>(codec));
     }
 
     /// <summary>The child's process id.</summary>
@@ -83,7 +84,7 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable, ILeasable
     /// <param name="cancellationToken">Cancels this item.</param>
     public Task<Either<ChildFailure, TOut>> InvokeAsync(TIn input, string key = "", int attempt = 1, CancellationToken cancellationToken = default)
     {
-        var item = new Item(_core.NextId(), key ?? "", attempt, input, _codec, _core);
+        var item = new Item(_core.NextId(), key ?? "", attempt, input, _codecs, _core);
         if (cancellationToken.IsCancellationRequested)
         {
             _core.Cancel(item);
@@ -107,7 +108,7 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable, ILeasable
     {
         if (inputs.Count == 0)
             return [];
-        var batch = new Batch(inputs, keyOf, attempt, _codec, _core);
+        var batch = new Batch(inputs, keyOf, attempt, _codecs, _core);
         batch.Start(cancellationToken);
         try
         {
@@ -122,7 +123,7 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable, ILeasable
     /// <summary>Closes the child's stdin, gives it <see cref="WorkerOptions.KillGrace"/> to leave, kills it if it has not, and waits until it is reaped. Items still in flight end Cancelled.</summary>
     public ValueTask DisposeAsync() => _core.DisposeAsync();
 
-    private sealed class Item(long id, string key, int attempt, TIn input, ICodec codec, WorkerCore core) : PendingItem(id, key, attempt)
+    private sealed class Item(long id, string key, int attempt, TIn input, Codecs codecs, WorkerCore core) : PendingItem(id, key, attempt)
     {
         private readonly TaskCompletionSource<Either<ChildFailure, TOut>> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private TIn _input = input;
@@ -136,13 +137,13 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable, ILeasable
 
         public override void WriteInput(IBufferWriter<byte> output)
         {
-            codec.Serialize(_input, output);
+            codecs.Input.Serialize(_input, output);
             _input = default!;
         }
 
         public override Option<ChildFailure> TryCompleteWithResult(in ReadOnlySequence<byte> payload)
         {
-            var decoded = Decode(codec, payload);
+            var decoded = Decode(codecs.Output, payload);
             if (decoded.IsLeft)
                 return decoded.Match(_ => Option<ChildFailure>.None, failure => failure);
             Registration.Unregister();
@@ -166,7 +167,7 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable, ILeasable
     }
 
     /// <summary>The shared state of a batch: the inputs, a result per item, and one completion when the last item ends.</summary>
-    private sealed class Batch(IReadOnlyList<TIn> inputs, Func<int, string> keyOf, int attempt, ICodec codec, WorkerCore core)
+    private sealed class Batch(IReadOnlyList<TIn> inputs, Func<int, string> keyOf, int attempt, Codecs codecs, WorkerCore core)
     {
         private readonly Either<ChildFailure, TOut>[] _results = new Either<ChildFailure, TOut>[inputs.Count];
         private readonly TaskCompletionSource<Either<ChildFailure, TOut>[]> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -179,7 +180,7 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable, ILeasable
 
         public IReadOnlyList<TIn> Inputs => inputs;
 
-        public ICodec Codec => codec;
+        public Codecs Codecs => codecs;
 
         public string KeyOf(int index) => keyOf(index);
 
@@ -230,11 +231,11 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable, ILeasable
 
         public override bool IsCompleted => Volatile.Read(ref _ended) != 0;
 
-        public override void WriteInput(IBufferWriter<byte> output) => batch.Codec.Serialize(batch.Inputs[index], output);
+        public override void WriteInput(IBufferWriter<byte> output) => batch.Codecs.Input.Serialize(batch.Inputs[index], output);
 
         public override Option<ChildFailure> TryCompleteWithResult(in ReadOnlySequence<byte> payload)
         {
-            var decoded = Decode(batch.Codec, payload);
+            var decoded = Decode(batch.Codecs.Output, payload);
             if (decoded.IsLeft)
                 return decoded.Match(_ => Option<ChildFailure>.None, failure => failure);
             if (Interlocked.Exchange(ref _ended, 1) == 0)
@@ -255,13 +256,16 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable, ILeasable
         }
     }
 
+    /// <summary>The worker's codec, bound to its input and result types.</summary>
+    private sealed record Codecs(TypedCodec<TIn> Input, TypedCodec<TOut> Output);
+
     /// <summary>Decodes a result; a Left when the bytes are not a <typeparamref name="TOut"/> or the body returned null.</summary>
-    private static Either<ChildFailure, TOut> Decode(ICodec codec, in ReadOnlySequence<byte> payload)
+    private static Either<ChildFailure, TOut> Decode(TypedCodec<TOut> codec, in ReadOnlySequence<byte> payload)
     {
         TOut result;
         try
         {
-            result = codec.Deserialize<TOut>(payload);
+            result = codec.Deserialize(payload);
         }
         catch (Exception exception)
         {

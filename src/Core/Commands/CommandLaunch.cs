@@ -32,6 +32,16 @@ internal static class CommandLaunch
     /// <summary>The keeper's first step under a memory limit: move itself into the cgroup named by its first argument (the program and its children follow).</summary>
     private const string IntoCgroup = "echo $$ > \"$1\" || exit 2; shift; ";
 
+    /// <summary>
+    /// Set to C for the wrappers alone when neither this process nor the command sets it: setpriv and setsid call
+    /// setlocale, which under a UTF-8 <c>LANG</c> without a locale archive opens a dozen locale files in each of them;
+    /// the keeper unsets it before starting the program, which sees the environment it would have had.
+    /// </summary>
+    private const string LocaleVariable = "LC_ALL";
+
+    /// <summary>The keeper's first step when it runs under <see cref="LocaleVariable"/>=C that only the wrappers were meant to see.</summary>
+    private const string UnsetLocale = "unset LC_ALL; ";
+
     /// <summary>The keeper's name in ps ($0).</summary>
     public const string KeeperName = "nursery-command";
 
@@ -40,9 +50,12 @@ internal static class CommandLaunch
         var chain = new List<string>();
         if (HasSetpriv)
             chain.AddRange(["--pdeathsig", HasSetsid ? "TERM" : "KILL", "--"]);
+        var plainLocale = HasSetsid && !environment.ContainsKey(LocaleVariable) && Environment.GetEnvironmentVariable(LocaleVariable) is null;
+        if (plainLocale)
+            environment = new Dictionary<string, string>(environment) { [LocaleVariable] = "C" };
         if (HasSetsid)
         {
-            chain.AddRange([Setsid, Shell, "-c", cgroup is null ? Keeper : IntoCgroup + Keeper, KeeperName]);
+            chain.AddRange([Setsid, Shell, "-c", (plainLocale ? UnsetLocale : "") + (cgroup is null ? Keeper : IntoCgroup + Keeper), KeeperName]);
             if (cgroup is not null)
                 chain.Add(cgroup.ProcessesFile);
         }

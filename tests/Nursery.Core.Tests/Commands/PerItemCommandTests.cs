@@ -167,6 +167,28 @@ public sealed class PerItemCommandTests
         await AssertGoneAsync(runner);
     }
 
+    [Fact]
+    public async Task The_program_sees_the_locale_variables_it_would_have_without_the_wrappers()
+    {
+        var inherited = Environment.GetEnvironmentVariable("LC_ALL");
+        var runner = new PerItemRunner<string, string>(Command.PerItem<string, string>("sh", "-c", "printf '%s|%s' \"${LC_ALL-none}\" \"${LANG-none}\""), Options());
+        var chosen = new PerItemRunner<string, string>(
+            Command.PerItem<string, string>("sh", "-c", "printf '%s' \"${LC_ALL-none}\"").WithEnvironment(new Dictionary<string, string> { ["LC_ALL"] = "POSIX" }),
+            Options()
+        );
+        await using (runner)
+        await using (chosen)
+        {
+            var seen = EitherAssert.Right(await runner.InvokeAsync("x", "k").WaitAsync(Bound));
+            var set = EitherAssert.Right(await chosen.InvokeAsync("x", "k").WaitAsync(Bound));
+
+            Assert.Equal($"{inherited ?? "none"}|{Environment.GetEnvironmentVariable("LANG") ?? "none"}", seen);
+            Assert.Equal("POSIX", set);
+        }
+        await AssertGoneAsync(runner);
+        await AssertGoneAsync(chosen);
+    }
+
     private static async Task AssertGoneAsync<TIn, TOut>(PerItemRunner<TIn, TOut> runner)
     {
         foreach (var pid in runner.ProcessIds)

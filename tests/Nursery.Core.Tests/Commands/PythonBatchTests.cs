@@ -108,16 +108,24 @@ public sealed class PythonBatchTests
     public async Task The_helper_leaves_when_its_parent_dies_though_its_stdin_stays_open()
     {
         // sh starts the helper in the background on sh's own stdin (this test's pipe, kept open), prints its pid and
-        // waits; killing sh orphans the helper, which must notice on its own.
+        // waits; once the helper has said it is ready, killing sh orphans it, and it must notice on its own.
         var start = new ProcessStartInfo("/bin/sh") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add("-c");
-        start.ArgumentList.Add("exec 3<&0; python3 -u \"$1\" 0<&3 3<&- >/dev/null 2>&1 & echo $!; wait");
+        start.ArgumentList.Add("exec 3<&0; python3 -u \"$1\" 0<&3 3<&- 2>/dev/null & echo \"pid $!\"; wait");
         start.ArgumentList.Add("sh");
         start.ArgumentList.Add(Path.Combine(Scripts, "worker.py"));
         start.Environment["PYTHONPATH"] = AppContext.BaseDirectory;
         using var shell = Process.Start(start)!;
-        var python = int.Parse((await shell.StandardOutput.ReadLineAsync().WaitAsync(Bound))!, System.Globalization.CultureInfo.InvariantCulture);
-        Assert.True(Processes.IsAlive(python));
+        var python = 0;
+        var ready = false;
+        while (!ready)
+        {
+            var line = await shell.StandardOutput.ReadLineAsync().WaitAsync(Bound) ?? throw new Xunit.Sdk.XunitException("the shell ended before the helper was ready");
+            if (line.StartsWith("pid ", StringComparison.Ordinal))
+                python = int.Parse(line[4..], System.Globalization.CultureInfo.InvariantCulture);
+            ready = line.StartsWith("{\"ready\":true", StringComparison.Ordinal);
+        }
+        Assert.True(python > 0 && Processes.IsAlive(python));
 
         Processes.Signal(shell.Id, Processes.SigKill);
 

@@ -335,14 +335,13 @@ internal static class Flow
         }
     }
 
-    /// <summary>Rows 13a–13e: per-item commands (cat) against xargs and GNU parallel, and a persistent Python worker.</summary>
+    /// <summary>Rows 13a–13c: per-item commands (cat) against xargs and GNU parallel.</summary>
     public static async Task<IReadOnlyList<Row>> CommandsAsync(Plan plan, ChildPids pids, TextWriter progress)
     {
         var file = Path.Combine(Path.GetTempPath(), $"nursery-bench-{Environment.ProcessId}.txt");
         await File.WriteAllTextAsync(file, "nursery\n");
         var (parallel, noParallel) = await GnuParallelAsync();
-        var script = Path.Combine(AppContext.BaseDirectory, "python", "double.py");
-        List<double> cat = [], xargs = [], gnu = [], py1 = [], py2 = [];
+        List<double> cat = [], xargs = [], gnu = [];
         try
         {
             for (var run = -1; run < plan.CommandRuns; run++)
@@ -350,18 +349,14 @@ internal static class Flow
                 var c = await CatStageAsync(plan.CatItems, pids);
                 var x = await ShellAsync("xargs", ["-P2", "-n1", "cat"], file, plan.CatItems, pids);
                 var g = parallel is null ? double.NaN : await ShellAsync(parallel, ["-j2", "cat"], file, plan.CatItems, pids);
-                var p1 = await PythonStageAsync(script, 1, plan.PythonWorkerItems, pids);
-                var p2 = await PythonStageAsync(script, 2, plan.PythonWorkerItems, pids);
                 if (run >= 0)
                 {
                     cat.Add(c);
                     xargs.Add(x);
                     gnu.Add(g);
-                    py1.Add(p1);
-                    py2.Add(p2);
                 }
                 var gnuText = parallel is null ? "parallel not measured" : string.Create(CultureInfo.InvariantCulture, $"parallel {g:N0}/s");
-                await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  commands, {(run < 0 ? "warm-up" : $"run {run + 1}/{plan.CommandRuns}")}: cat stage {c:N0}/s, xargs {x:N0}/s, {gnuText}, Python worker ×1 {p1:N0}/s, ×2 {p2:N0}/s"));
+                await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  commands, {(run < 0 ? "warm-up" : $"run {run + 1}/{plan.CommandRuns}")}: cat stage {c:N0}/s, xargs {x:N0}/s, {gnuText}"));
             }
         }
         finally
@@ -376,8 +371,6 @@ internal static class Flow
             parallel is null
                 ? Row.Skipped("13c", "GNU parallel `parallel -j2 cat`", Unit.ItemsPerSecond, noParallel)
                 : Row.Measured("13c", string.Create(CultureInfo.InvariantCulture, $"GNU parallel `parallel -j2 cat` over the same {plan.CatItems:N0} paths"), new Sample(gnu), Unit.ItemsPerSecond, Throughput.Ratio("13a ÷ 13c", catSample.Median, new Sample(gnu).Median)),
-            Row.Measured("13d", string.Create(CultureInfo.InvariantCulture, $"Nursery `CommandStage(Command.Python<int,int>(\"double.py\"), Workers = 1)`: a persistent Python worker (nursery_worker.py, NDJSON), {plan.PythonWorkerItems:N0} items/run (whole `RunAsync`, start included)"), new Sample(py1), Unit.ItemsPerSecond),
-            Row.Measured("13e", string.Create(CultureInfo.InvariantCulture, $"the same with `Workers = 2`"), new Sample(py2), Unit.ItemsPerSecond, Throughput.Ratio("13e ÷ 13d", new Sample(py2).Median, new Sample(py1).Median)),
         };
         return rows;
     }
@@ -400,23 +393,6 @@ internal static class Flow
             pids.Track(pid);
         if (!result.Completed || count != items)
             throw new BenchmarkException($"the cat stage did not pass every item ({count} of {items}): {result}");
-        return items / elapsed.TotalSeconds;
-    }
-
-    private static async Task<double> PythonStageAsync(string script, int workers, int items, ChildPids pids)
-    {
-        long sum = 0;
-        var start = Stopwatch.GetTimestamp();
-        await using var scope = new NurseryScope(new NurseryOptions { MaxRecords = 1000 });
-        var stage = scope.CommandStage(Command.Python<int, int>(script), new StageOptions { Workers = workers, Name = "bench-python", ItemsPerWorker = 256 });
-        var sink = scope.Sink<int>(x => sum += x);
-        stage.LinkTo(sink);
-        var result = await scope.RunAsync(Enumerable.Range(0, items), stage).WaitAsync(Bound);
-        var elapsed = Stopwatch.GetElapsedTime(start);
-        foreach (var pid in stage.ProcessIds)
-            pids.Track(pid);
-        if (!result.Completed || sum != (long)items * (items - 1))
-            throw new BenchmarkException($"the Python worker stage did not double every item: {result}");
         return items / elapsed.TotalSeconds;
     }
 

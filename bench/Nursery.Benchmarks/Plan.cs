@@ -68,9 +68,6 @@ internal sealed record Plan
     /// <summary>Items per run through a per-item cat stage, xargs and GNU parallel.</summary>
     public required int CatItems { get; init; }
 
-    /// <summary>Items per run through the persistent Python worker stage.</summary>
-    public required int PythonWorkerItems { get; init; }
-
     /// <summary>Cases per run of the trivial property, in-process and isolated (row 14).</summary>
     public required int PropertyCases { get; init; }
 
@@ -99,7 +96,6 @@ internal sealed record Plan
             StreamBudget = TimeSpan.FromSeconds(150),
             CommandRuns = 3,
             CatItems = 300,
-            PythonWorkerItems = 20_000,
             PropertyCases = 10_000,
         };
 
@@ -128,7 +124,6 @@ internal sealed record Plan
             StreamBudget = TimeSpan.FromMinutes(1),
             CommandRuns = 1,
             CatItems = 20,
-            PythonWorkerItems = 200,
             PropertyCases = 500,
         };
 }

@@ -64,11 +64,12 @@ internal static class Program
         var batched = rows.FirstOrDefault(row => row.Id == "1a") ?? Row.Failed("1a", "not run", Unit.ItemsPerSecond, "not run");
         await Group("in-process context (rows 6a–6c)", ["6a", "6b", "6c"], Unit.ItemsPerSecond, () => InProcess.RunAsync(plan, batched, progress));
         await Group("Python peers, WorkerPool and Dataflow stage, two workers (rows 7a–8d)", ["7a", "7b", "7c", "7d", "7e", "7f", "7g", "7h", "8a", "8b", "8c", "8d", "9"], Unit.ItemsPerSecond, () => Flow.PeersAsync(plan, pids, progress));
+        await Group("Python workers through a Dataflow stage (rows 7i, 7j)", ["7i", "7j"], Unit.ItemsPerSecond, () => PythonWorkers.RunAsync(plan, rows.FirstOrDefault(row => row.Id == "7a"), pids, progress));
         await Group("fail fast (row 10)", ["10"], Unit.Milliseconds, () => Flow.FailFastAsync(plan, pids, progress));
         await Group("stage start → first result (row 11)", ["11"], Unit.Milliseconds, () => Flow.StageStartAsync(plan, pids, progress));
         await Group("parent memory while streaming (row 12)", ["12"], Unit.Mebibytes, () => Flow.StreamingMemoryAsync(plan, pids, progress));
         await Group("isolated properties (rows 14a–14c)", ["14a", "14b", "14c"], Unit.ItemsPerSecond, () => Properties.RunAsync(plan, pids, progress));
-        await Group("command stages (rows 13a–13e)", ["13a", "13b", "13c", "13d", "13e"], Unit.ItemsPerSecond, () => Flow.CommandsAsync(plan, pids, progress));
+        await Group("command stages (rows 13a–13c)", ["13a", "13b", "13c"], Unit.ItemsPerSecond, () => Flow.CommandsAsync(plan, pids, progress));
 
         var check = await pids.CheckAsync(TimeSpan.FromSeconds(10));
         await progress.WriteLineAsync(check.Summary);

@@ -3,8 +3,10 @@ namespace Nursery;
 /// <summary>
 /// A long-lived program that serves many items: it reads one JSON request a line on stdin (<c>{"id":1,"item":…}</c>)
 /// and writes one JSON reply a line on stdout (<c>{"id":1,"ok":…}</c> or <c>{"id":1,"error":{"type","message","traceback"}}</c>),
-/// optionally a <c>{"ready":true}</c> line first and <c>{"heartbeat":true}</c> lines while busy. Anything else on stdout
-/// is a ProtocolViolation. See docs/protocol.md. Immutable; build with <see cref="Command.Persistent{TIn,TOut}"/>.
+/// optionally a <c>{"ready":true}</c> line first and <c>{"heartbeat":true}</c> lines while busy. A worker whose ready line
+/// says <c>"batch":true</c> is sent batches of consecutive items (<c>{"first":1,"items":[…]}</c>) and answers runs of them
+/// (<c>{"first":1,"ok":[…]}</c>). Anything else on stdout is a ProtocolViolation. See docs/commands.md. Immutable; build
+/// with <see cref="Command.Persistent{TIn,TOut}"/>.
 /// </summary>
 public sealed record PersistentCommand<TIn, TOut>
 {

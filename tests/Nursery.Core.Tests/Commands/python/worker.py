@@ -16,6 +16,9 @@ def handle(item):
     if item == -4:
         hog = b"x" * (1024 << 20)
         return len(hog)
+    if item == -8:
+        time.sleep(4)
+        return 8
     if item == -6:
         print(f"busy {os.getpid()}", file=sys.stderr, flush=True)
         time.sleep(30)

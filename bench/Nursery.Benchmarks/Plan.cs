@@ -71,6 +71,11 @@ internal sealed record Plan
     /// <summary>Items per run through the persistent Python worker stage.</summary>
     public required int PythonWorkerItems { get; init; }
 
+    /// <summary>Items per run through a fresh 2-worker stage for the warm-up row (7i), and how many of the first make its head.</summary>
+    public required int WarmUpItems { get; init; }
+
+    public required int WarmUpHead { get; init; }
+
     /// <summary>Cases per run of the trivial property, in-process and isolated (row 14).</summary>
     public required int PropertyCases { get; init; }
 
@@ -101,6 +106,8 @@ internal sealed record Plan
             CatItems = 300,
             PythonWorkerItems = 20_000,
             PropertyCases = 10_000,
+            WarmUpItems = 1_200_000,
+            WarmUpHead = 300_000,
         };
 
     public static Plan Quick { get; } =
@@ -128,6 +135,8 @@ internal sealed record Plan
             StreamBudget = TimeSpan.FromMinutes(1),
             CommandRuns = 1,
             CatItems = 20,
+            WarmUpItems = 120_000,
+            WarmUpHead = 30_000,
             PythonWorkerItems = 200,
             PropertyCases = 500,
         };

@@ -138,6 +138,7 @@ internal static class Report
             Unit.ItemsPerSecond => "items/s",
             Unit.MegabytesPerSecond => "MB/s",
             Unit.Mebibytes => "MiB",
+            Unit.Ratio => "×",
             _ => "ms",
         };
 

@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Nursery.Benchmarks;
+
+/// <summary>
+/// Row 7i: how much slower a fresh stage's children are over their first items. A new scope per run, a 2-worker
+/// identity stage → sink; the rate over the first <see cref="Plan.WarmUpHead"/> results against the rate over the rest,
+/// both timed at the sink from the first result on.
+/// </summary>
+internal static class WarmUp
+{
+    public static async Task<IReadOnlyList<Row>> RunAsync(Plan plan, ChildPids pids, TextWriter progress)
+    {
+        var variants = Variants();
+        var ratios = variants.ToDictionary(variant => variant.Name, _ => new List<double>());
+        var heads = variants.ToDictionary(variant => variant.Name, _ => new List<double>());
+        var tails = variants.ToDictionary(variant => variant.Name, _ => new List<double>());
+        for (var run = -1; run < plan.Runs; run++)
+        {
+            foreach (var variant in variants)
+            {
+                var (head, tail) = await RatesAsync(plan.WarmUpItems, plan.WarmUpHead, pids, variant.Environment);
+                if (run >= 0)
+                {
+                    ratios[variant.Name].Add(head / tail);
+                    heads[variant.Name].Add(head);
+                    tails[variant.Name].Add(tail);
+                }
+                await progress.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  fresh 2-worker stage{(variant.Name.Length == 0 ? "" : " " + variant.Name)}, {(run < 0 ? "warm-up" : $"run {run + 1}/{plan.Runs}")}: first {plan.WarmUpHead:N0} {head:N0}/s, the rest {tail:N0}/s, ratio {head / tail:0.00}"));
+            }
+        }
+        return
+        [
+            .. variants.Select(variant =>
+            {
+                var head = new Sample(heads[variant.Name]).Median;
+                var tail = new Sample(tails[variant.Name]).Median;
+                return Row.Measured(
+                    "7i" + variant.Name,
+                    string.Create(CultureInfo.InvariantCulture, $"a new scope, `Stage<int,int>(Identity, Workers = 2)` → `Sink`, {plan.WarmUpItems:N0} items/run{(variant.Name.Length == 0 ? "" : " " + variant.Name)}: the rate over the first {plan.WarmUpHead:N0} results at the sink ÷ the rate over the rest (per run; medians {head:N0} and {tail:N0} items/s)"),
+                    new Sample(ratios[variant.Name]),
+                    Unit.Ratio,
+                    "target ≥ 0.8"
+                );
+            }),
+        ];
+    }
+
+    /// <summary>Items/s over the first <paramref name="head"/> results and over the rest, from the first result on.</summary>
+    private static async Task<(double Head, double Tail)> RatesAsync(int items, int head, ChildPids pids, IReadOnlyDictionary<string, string> environment)
+    {
+        long sum = 0;
+        long first = 0, split = 0, last = 0;
+        await using var scope = new NurseryScope(new NurseryOptions { MaxRecords = 1000 });
+        var stage = scope.Stage<int, int>(BenchBodies.Identity, new StageOptions { Workers = 2, Name = "bench-warm-up", Worker = new WorkerOptions { Environment = environment } });
+        var seen = 0;
+        var sink = scope.Sink<int>(x =>
+        {
+            if (seen++ == 0)
+                first = Stopwatch.GetTimestamp();
+            sum += x;
+            if (seen == head)
+                split = Stopwatch.GetTimestamp();
+            if (seen == items)
+                last = Stopwatch.GetTimestamp();
+        });
+        stage.LinkTo(sink);
+        var result = await scope.RunAsync(Enumerable.Range(0, items), stage).WaitAsync(WorkerScope.Bound);
+        foreach (var pid in stage.ProcessIds)
+            pids.Track(pid);
+        if (!result.Completed || sum != (long)items * (items - 1) / 2)
+            throw new BenchmarkException($"the Dataflow stage did not pass every item: {result}");
+        return ((head - 1) / Stopwatch.GetElapsedTime(first, split).TotalSeconds, (items - head) / Stopwatch.GetElapsedTime(split, last).TotalSeconds);
+    }
+
+    /// <summary>
+    /// The children's settings to compare: none, plus any given as NURSERY_BENCH_WARMUP_VARIANTS=
+    /// "name:VAR=value,VAR=value;name2:…" (for trying runtime settings; each variant is a row 7i-name).
+    /// </summary>
+    private static List<(string Name, IReadOnlyDictionary<string, string> Environment)> Variants()
+    {
+        List<(string, IReadOnlyDictionary<string, string>)> variants = [("", new Dictionary<string, string>())];
+        foreach (var spec in (Environment.GetEnvironmentVariable("NURSERY_BENCH_WARMUP_VARIANTS") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var (name, settings) = spec.IndexOf(':', StringComparison.Ordinal) is var colon and > 0 ? (spec[..colon], spec[(colon + 1)..]) : (spec, "");
+            variants.Add(("-" + name, settings.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(pair => pair.Split('=', 2)).ToDictionary(pair => pair[0], pair => pair.Length > 1 ? pair[1] : "")));
+        }
+        return variants;
+    }
+}

@@ -56,6 +56,16 @@ public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
     /// <summary>How many child processes this pool has started (its warm spares too).</summary>
     public int Spawns => Volatile.Read(ref _starts);
 
+    /// <summary>The pid of the warm spare when one is ready, else 0.</summary>
+    internal int SpareProcessId
+    {
+        get
+        {
+            lock (_gate)
+                return _spare?.ProcessId ?? 0;
+        }
+    }
+
     /// <summary>The failure that ended the pool (too many restarts), if it has failed.</summary>
     public Option<ChildFailure> Failure
     {

@@ -16,7 +16,7 @@ internal static class Replacement
     public static async Task<IReadOnlyList<Row>> RunAsync(Plan plan, ChildPids pids, TextWriter progress)
     {
         var repetitions = Math.Min(plan.KillRepetitions, 40);
-        var settle = TimeSpan.FromMilliseconds(int.TryParse(Environment.GetEnvironmentVariable("NURSERY_BENCH_SETTLE_MS"), out var s) ? s : plan.KillRepetitions >= 40 ? 500 : 300);
+        var settle = TimeSpan.FromMilliseconds(200);
         var fresh = new Measurement("4b", warmSpare: false);
         var spare = new Measurement("4c", warmSpare: true);
         List<double> spareRss = [];
@@ -28,6 +28,10 @@ internal static class Replacement
             {
                 foreach (var measurement in (Measurement[])[fresh, spare])
                 {
+                    // A kill only once the spare is ready (a crash soon after another meets a spare still starting),
+                    // then a pause that lets the spare's start leave the cores.
+                    if (measurement == spare)
+                        await WaitForSpareAsync(spare.Pool);
                     await Task.Delay(settle);
                     if (measurement == spare && repetition >= 0 && SpareRssMebibytes(spare.Pool) is { } rss)
                         spareRss.Add(rss);
@@ -51,9 +55,20 @@ internal static class Replacement
         return [freshRow, spareRow];
     }
 
+    private static async Task WaitForSpareAsync(WorkerPool<int, long> pool)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (pool.SpareProcessId == 0)
+        {
+            if (waited.Elapsed > WorkerScope.Bound)
+                throw new BenchmarkException($"the warm spare was not ready within {WorkerScope.Bound.TotalSeconds} s");
+            await Task.Delay(10);
+        }
+    }
+
     private static double? SpareRssMebibytes(WorkerPool<int, long> pool)
     {
-        var newest = pool.ProcessIds.Max();
+        var newest = pool.SpareProcessId;
         try
         {
             foreach (var line in File.ReadLines($"/proc/{newest}/status"))

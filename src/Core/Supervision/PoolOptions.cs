@@ -36,7 +36,7 @@ public record PoolOptions
 
     /// <summary>
     /// Keep one more child started and ready beside the pool's, to replace a child that dies at once instead of after a
-    /// fresh start (false by default). The spare costs a child's memory while it waits (see docs/supervision.md) and a
+    /// fresh start (false by default). The spare costs a child's memory while it waits (see docs/dataflow.md) and a
     /// start in the background after each replacement; it is started once the first child is ready, taking it counts as
     /// a restart against <see cref="RestartIntensity"/>, and it is reaped with the pool.
     /// </summary>

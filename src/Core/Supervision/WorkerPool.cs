@@ -15,6 +15,7 @@ namespace Nursery;
 public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
 {
     private const int MaxRedispatch = 1000;
+    private static readonly TimeSpan SpareRefillDelay = TimeSpan.FromMilliseconds(100);
     private readonly Func<WorkerOptions, CancellationToken, Task<Either<ChildFailure, Worker<TIn, TOut>>>> _start;
     private readonly PoolOptions _options;
     private readonly WorkerOptions _childOptions;
@@ -407,11 +408,30 @@ public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
         if (_budget.TryStart(Stopwatch.GetTimestamp()) is { } why)
             return FailPool(why);
         _spare = null;
-        var member = new Lease<Worker<TIn, TOut>>(spare, slot);
+        var member = new Lease<Worker<TIn, TOut>>(spare, slot) { RefillSpare = true };
         slot.Current = member;
         _background.Add(WatchAsync(member));
-        EnsureSpare();
+        _background.Add(RefillSpareSoonAsync());
         return member;
+    }
+
+    /// <summary>
+    /// Starts the successor of a spare just taken once the item it was taken for is done (see <see cref="Release"/>)
+    /// or <see cref="SpareRefillDelay"/> has passed, whichever is first: a start at once would take the cores from the
+    /// replacement's first item, the one the spare is there to hurry.
+    /// </summary>
+    private async Task RefillSpareSoonAsync()
+    {
+        try
+        {
+            await Task.Delay(SpareRefillDelay, _disposing.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        lock (_gate)
+            EnsureSpare();
     }
 
     /// <summary>
@@ -507,7 +527,14 @@ public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
     {
         bool retire;
         lock (_gate)
+        {
             retire = Leases<Worker<TIn, TOut>>.Release(member, items, _options.RecycleAfter ?? 0);
+            if (member.RefillSpare)
+            {
+                member.RefillSpare = false;
+                EnsureSpare();
+            }
+        }
         if (retire)
             _background.Add(member.Worker.DisposeAsync().AsTask());
     }

@@ -118,14 +118,8 @@ internal static class Replacement
 
             var killedAt = DateTime.UtcNow.Ticks;
             Signals.Kill(pid);
-            var killClock = System.Diagnostics.Stopwatch.GetTimestamp();
-            var nextTask = Pool.InvokeWithProcessIdAsync(0, string.Create(CultureInfo.InvariantCulture, $"next-{repetition}"), 1, 0, default);
+            var next = await Pool.InvokeAsync(0, key: string.Create(CultureInfo.InvariantCulture, $"next-{repetition}")).WaitAsync(WorkerScope.Bound);
             var crashed = await sleeping.WaitAsync(WorkerScope.Bound);
-            var crashedAfter = System.Diagnostics.Stopwatch.GetElapsedTime(killClock).TotalMilliseconds;
-            var (next, nextPid) = await nextTask.WaitAsync(WorkerScope.Bound);
-            var nextAfter = System.Diagnostics.Stopwatch.GetElapsedTime(killClock).TotalMilliseconds;
-            if (Environment.GetEnvironmentVariable("NURSERY_BENCH_DEBUG") is not null)
-                Console.WriteLine($"    {_id}: killed {pid}; crashed seen +{crashedAfter:N2} ms; next done +{nextAfter:N2} ms in pid {nextPid}; started +{next.Match(t => (t - killedAt) / 10000.0, _ => double.NaN):N2}; pids {string.Join(",", Pool.ProcessIds.Order())}");
 
             foreach (var started in Pool.ProcessIds)
                 pids.Track(started);

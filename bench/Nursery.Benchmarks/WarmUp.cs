@@ -12,7 +12,7 @@ internal static class WarmUp
 {
     public static async Task<IReadOnlyList<Row>> RunAsync(Plan plan, ChildPids pids, TextWriter progress)
     {
-        var variants = Variants();
+        (string Name, IReadOnlyDictionary<string, string> Environment)[] variants = [("", new Dictionary<string, string>())];
         var ratios = variants.ToDictionary(variant => variant.Name, _ => new List<double>());
         var cpu = variants.ToDictionary(variant => variant.Name, _ => new List<(double, double, double, double)>());
         var heads = variants.ToDictionary(variant => variant.Name, _ => new List<double>());
@@ -100,20 +100,5 @@ internal static class WarmUp
             (items - head) / Stopwatch.GetElapsedTime(split, last).TotalSeconds,
             ((parentCpu[1] - parentCpu[0]) * perItem, (childCpu[1] - childCpu[0]) * perItem, (parentCpu[2] - parentCpu[1]) * perTailItem, (childCpu[2] - childCpu[1]) * perTailItem)
         );
-    }
-
-    /// <summary>
-    /// The children's settings to compare: none, plus any given as NURSERY_BENCH_WARMUP_VARIANTS=
-    /// "name:VAR=value,VAR=value;name2:…" (for trying runtime settings; each variant is a row 7i-name).
-    /// </summary>
-    private static List<(string Name, IReadOnlyDictionary<string, string> Environment)> Variants()
-    {
-        List<(string, IReadOnlyDictionary<string, string>)> variants = [("", new Dictionary<string, string>())];
-        foreach (var spec in (Environment.GetEnvironmentVariable("NURSERY_BENCH_WARMUP_VARIANTS") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var (name, settings) = spec.IndexOf(':', StringComparison.Ordinal) is var colon and > 0 ? (spec[..colon], spec[(colon + 1)..]) : (spec, "");
-            variants.Add(("-" + name, settings.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(pair => pair.Split('=', 2)).ToDictionary(pair => pair[0], pair => pair.Length > 1 ? pair[1] : "")));
-        }
-        return variants;
     }
 }

@@ -15,6 +15,19 @@ internal static class BenchBodies
     /// <summary>Returns its input: a 10 KiB string crosses the pipe twice.</summary>
     public static string Echo(string text) => text;
 
+    /// <summary>
+    /// 0: returns the wall-clock time (UTC ticks) it started at. Otherwise says on stderr that it runs, naming its pid,
+    /// then sleeps that many milliseconds; the replacement rows SIGKILL the child meanwhile.
+    /// </summary>
+    public static async Task<long> SleepOrStamp(int milliseconds)
+    {
+        if (milliseconds == 0)
+            return DateTime.UtcNow.Ticks;
+        await Console.Error.WriteLineAsync(SleepingMarker + " in pid " + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await Task.Delay(milliseconds);
+        return 0;
+    }
+
     /// <summary>Says on stderr that it runs, then sleeps; the kill benchmark SIGKILLs the child meanwhile.</summary>
     public static async Task<int> SleepThenAnswer(int milliseconds)
     {

@@ -68,6 +68,12 @@ internal sealed record Plan
     /// <summary>Items per run through a per-item cat stage, xargs and GNU parallel.</summary>
     public required int CatItems { get; init; }
 
+
+    /// <summary>Items per run through a fresh 2-worker stage for the warm-up row (7i), and how many of the first make its head.</summary>
+    public required int WarmUpItems { get; init; }
+
+    public required int WarmUpHead { get; init; }
+
     /// <summary>Cases per run of the trivial property, in-process and isolated (row 14).</summary>
     public required int PropertyCases { get; init; }
 
@@ -97,6 +103,8 @@ internal sealed record Plan
             CommandRuns = 3,
             CatItems = 300,
             PropertyCases = 10_000,
+            WarmUpItems = 1_200_000,
+            WarmUpHead = 300_000,
         };
 
     public static Plan Quick { get; } =
@@ -124,6 +132,8 @@ internal sealed record Plan
             StreamBudget = TimeSpan.FromMinutes(1),
             CommandRuns = 1,
             CatItems = 20,
+            WarmUpItems = 120_000,
+            WarmUpHead = 30_000,
             PropertyCases = 500,
         };
 }

@@ -34,13 +34,13 @@ internal static class ProcessMeter
 
     private static int[] Collections() => [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
 
-    private static double ParentSeconds()
+    internal static double ParentSeconds()
     {
         using var self = Process.GetCurrentProcess();
         return self.TotalProcessorTime.TotalSeconds;
     }
 
-    private static double ChildSeconds(int pid)
+    internal static double ChildSeconds(int pid)
     {
         try
         {

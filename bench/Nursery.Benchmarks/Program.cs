@@ -60,11 +60,13 @@ internal static class Program
         await Group("trivial items (rows 1a–2)", ["1a", "1b", "1c", "2"], Unit.ItemsPerSecond, () => Throughput.TrivialAsync(plan, pids, progress));
         await Group("10 KiB echo (row 3)", ["3"], Unit.MegabytesPerSecond, async () => (IReadOnlyList<Row>)[await Throughput.EchoAsync(plan, pids, progress)]);
         await Group("SIGKILL → failure (row 4)", ["4"], Unit.Milliseconds, async () => (IReadOnlyList<Row>)[await KillLatency.RunAsync(plan, pids, progress)]);
+        await Group("SIGKILL → next item in the replacement (rows 4b, 4c)", ["4b", "4c"], Unit.Milliseconds, () => Replacement.RunAsync(plan, pids, progress));
         await Group("start-up (rows 5a–5e)", ["5a", "5b", "5c", "5d", "5e"], Unit.Milliseconds, () => Startup.RunAsync(plan, pids, progress));
         var batched = rows.FirstOrDefault(row => row.Id == "1a") ?? Row.Failed("1a", "not run", Unit.ItemsPerSecond, "not run");
         await Group("in-process context (rows 6a–6c)", ["6a", "6b", "6c"], Unit.ItemsPerSecond, () => InProcess.RunAsync(plan, batched, progress));
         await Group("Python peers, WorkerPool and Dataflow stage, two workers (rows 7a–8d)", ["7a", "7b", "7c", "7d", "7e", "7f", "7g", "7h", "8a", "8b", "8c", "8d", "9"], Unit.ItemsPerSecond, () => Flow.PeersAsync(plan, pids, progress));
         await Group("Python workers through a Dataflow stage (rows 7i, 7j)", ["7i", "7j"], Unit.ItemsPerSecond, () => PythonWorkers.RunAsync(plan, rows.FirstOrDefault(row => row.Id == "7a"), pids, progress));
+        await Group("a fresh stage's first items (row 7k)", ["7k"], Unit.Ratio, () => WarmUp.RunAsync(plan, pids, progress));
         await Group("fail fast (row 10)", ["10"], Unit.Milliseconds, () => Flow.FailFastAsync(plan, pids, progress));
         await Group("stage start → first result (row 11)", ["11"], Unit.Milliseconds, () => Flow.StageStartAsync(plan, pids, progress));
         await Group("parent memory while streaming (row 12)", ["12"], Unit.Mebibytes, () => Flow.StreamingMemoryAsync(plan, pids, progress));

@@ -20,6 +20,12 @@ internal static class Report
             "JSON encode and decode of the string on both sides (6c measures that alone, in one thread), copying each 10 KiB into and out of frame buffers (the child reads a request frame straight into a pooled buffer), allocating the result strings (the GC clearing memory), and the pipes, which the child host grows from the kernel's 64 KiB to 1 MiB, so a frame of a hundred 10 KiB items crosses in a couple of write(2) calls instead of blocking the writer every 64 KiB.",
         ["4"] =
             "The path is: the kernel ends the child and closes its pipes, the parent's stdout reader sees end of file, CliWrap's wait for the process completes, Nursery classifies the exit status (128 + 9) and fails the item in flight, and the awaiting code resumes on the thread pool. Nothing polls, so the 250 ms watchdog tick does not enter into it.",
+        ["4b"] =
+            "A fresh start: the parent sees the child end (row 4's path: end of file on its stdout, the exit reaped and classified), the items the dead child held but had not started are sent again, the slot's replacement is spawned (row 5a: a `dotnet` start, the body loaded, Ready) and then runs the item.",
+        ["4c"] =
+            "Row 4's path to the dead child's end (the items it had not started are failed as not started only once its exit is reaped and classified), then the re-sent item goes to the ready spare: one frame, the spare's receiver and serving threads waking, and the first item's cold path in that child (the body's own JIT). On a loaded machine each wake-up waits for a core.",
+        ["7k"] =
+            "The parent's and the children's CPU per item, both higher over the first items: in the fresh children the hot loops run precompiled (ReadyToRun) or tier-0 code until the tiered JIT has recompiled them, which starts after a call-counting delay and runs on a background thread that competes for the same 2 cores; generic code over the host's own types from the framework (queues, dictionaries) cannot be precompiled into the host's image. In the parent, the new pool's batch sizer starts with batches of one item until it has timed a batch.",
         ["5a"] =
             "The child's runtime start (5d is the floor for any `dotnet x.dll`), what the child host does before its first write (5e − 5d), then reading the Init (written with the spawn, so it is waiting), starting its receiver and heartbeat threads (about a millisecond each in a fresh process), loading the body's assembly in an AssemblyLoadContext (its deps.json read only if a dependency must be resolved) and taking the method from its metadata token (the same build as the parent's: no names compared), mapping the progress slot with mmap, and Ready; the parent spawns through CliWrap on its spawner thread.",
         ["5b"] = "The first item's cold path: for int, long, double, bool and string the invoker and the JSON codec's methods are precompiled (ReadyToRun), and the codec has run once over default values right after Ready, so what is left is the body's own JIT and a round trip; other types pay the JIT of the invoker and codec for them and, for types the codec does not write itself, System.Text.Json's metadata (built by the host's warm-up thread meanwhile); and in the parent the first decode of that type.",
@@ -138,6 +144,7 @@ internal static class Report
             Unit.ItemsPerSecond => "items/s",
             Unit.MegabytesPerSecond => "MB/s",
             Unit.Mebibytes => "MiB",
+            Unit.Ratio => "×",
             _ => "ms",
         };
 

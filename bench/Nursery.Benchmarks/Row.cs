@@ -7,6 +7,7 @@ internal enum Unit
     MegabytesPerSecond,
     Milliseconds,
     Mebibytes,
+    Ratio,
 }
 
 /// <summary>

@@ -10,6 +10,8 @@ using Nursery.TestBodies;
 //                  `sh -c 'sleep 300 & sleep 300'`, all with NURSERY_TEST_MARK=<marker> in their environment;
 //                  prints "child <pid> sleeper <pid>" once the body has started its sleeper.
 //   journal ...    a pipeline with a job log, for the resume-after-kill test (see JournalRun).
+//   spare          a one-worker pool with a warm spare, its worker busy with a long item; prints
+//                  "child <pid> spare <pid>" once the spare has been started.
 //   cgroup         one worker under a memory limit (so in a memory cgroup of this process's), busy with a long item;
 //                  prints "child <pid>".
 if (args.Length == 2 && args[0] == "grandchildren")
@@ -18,6 +20,8 @@ if (args.Length > 0 && args[0] == "journal")
     return await Nursery.TestParent.JournalRun.RunAsync(args[1..]);
 if (args is ["cgroup"])
     return await InCgroup();
+if (args is ["spare"])
+    return await WithSpare();
 
 var fromShortLivedThread = args.Contains("thread");
 var startTask = fromShortLivedThread
@@ -52,6 +56,22 @@ static async Task<int> InCgroup()
     _ = worker.InvokeAsync(600_000, "long");
     Console.WriteLine($"child {worker.ProcessId}");
     await Task.Delay(TimeSpan.FromMinutes(5));
+    return 0;
+}
+
+static async Task<int> WithSpare()
+{
+    var pool = new WorkerPool<int, int>(Body.From<int, int>(Bodies.SleepMilliseconds), new PoolOptions { Workers = 1, WarmSpare = true });
+    await pool.StartAsync().WaitAsync(TimeSpan.FromSeconds(60));
+    var busy = pool.InvokeWithProcessIdAsync(600_000, "long", 1, 0, default);
+    // The spare is started once the first child is ready, in the background.
+    var deadline = DateTime.UtcNow.AddSeconds(60);
+    while (pool.ProcessIds.Count < 2 && DateTime.UtcNow < deadline)
+        await Task.Delay(20);
+    await Task.Delay(500);
+    var pids = pool.ProcessIds.Order().ToArray();
+    Console.WriteLine($"child {pids[0]} spare {pids[^1]}");
+    await Task.WhenAny(busy, Task.Delay(TimeSpan.FromMinutes(5)));
     return 0;
 }
 

@@ -14,6 +14,9 @@ internal sealed class Lease<TWorker>(TWorker worker, LeaseSlot<TWorker> slot)
     /// <summary>The child answered its share (<see cref="PoolOptions.RecycleAfter"/>): it takes no more items.</summary>
     public bool Retired { get; set; }
 
+    /// <summary>The child was the pool's warm spare; its successor is to be started once its first items are done.</summary>
+    public bool RefillSpare { get; set; }
+
     /// <summary>The retired child's disposal has been started.</summary>
     public bool Disposed { get; set; }
 }

@@ -34,6 +34,14 @@ public record PoolOptions
     /// <summary>Replace a child after it has answered this many items, to bound leaks in the body; null (the default): never.</summary>
     public int? RecycleAfter { get; init; }
 
+    /// <summary>
+    /// Keep one more child started and ready beside the pool's, to replace a child that dies at once instead of after a
+    /// fresh start (false by default). The spare costs a child's memory while it waits (see docs/dataflow.md) and a
+    /// start in the background after each replacement; it is started once the first child is ready, taking it counts as
+    /// a restart against <see cref="RestartIntensity"/>, and it is reaped with the pool.
+    /// </summary>
+    public bool WarmSpare { get; init; }
+
     /// <summary>More restarts than this within the window fail the pool with StartFailed instead of respawning forever.</summary>
     public RestartIntensity RestartIntensity { get; init; } = new(10, TimeSpan.FromSeconds(10));
 

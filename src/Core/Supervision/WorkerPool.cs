@@ -9,11 +9,13 @@ namespace Nursery;
 /// N supervised children running one body. Items go to the least busy child; a dead child is replaced when next
 /// needed; items that were queued in a child that died without starting them are sent to another child (their
 /// attempt does not change); too many restarts fail the pool (<see cref="ChildFailure.StartFailed"/>) instead of
-/// respawning forever. Every call completes exactly once; after <see cref="DisposeAsync"/> every child is reaped.
+/// respawning forever. With <see cref="PoolOptions.WarmSpare"/> a ready child waits beside them and replaces a dead one
+/// at once. Every call completes exactly once; after <see cref="DisposeAsync"/> every child, the spare too, is reaped.
 /// </summary>
 public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
 {
     private const int MaxRedispatch = 1000;
+    private static readonly TimeSpan SpareRefillDelay = TimeSpan.FromMilliseconds(100);
     private readonly Func<WorkerOptions, CancellationToken, Task<Either<ChildFailure, Worker<TIn, TOut>>>> _start;
     private readonly PoolOptions _options;
     private readonly WorkerOptions _childOptions;
@@ -27,6 +29,8 @@ public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
     private ChildFailure? _failure;
     private ChildFailure? _lastEnd;
     private int _starts;
+    private Worker<TIn, TOut>? _spare;
+    private Task? _spareStarting;
 
     /// <summary>Makes a pool; no child starts until <see cref="StartAsync"/> or the first item.</summary>
     /// <exception cref="ArgumentException">An option is out of range.</exception>
@@ -47,11 +51,21 @@ public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
         _budget = new RestartBudget(options);
     }
 
-    /// <summary>Every process id this pool has started, for accounting and tests.</summary>
+    /// <summary>Every process id this pool has started (its warm spares too), for accounting and tests.</summary>
     public IReadOnlyCollection<int> ProcessIds => [.. _processIds];
 
-    /// <summary>How many child processes this pool has started.</summary>
+    /// <summary>How many child processes this pool has started (its warm spares too).</summary>
     public int Spawns => Volatile.Read(ref _starts);
+
+    /// <summary>The pid of the warm spare when one is ready, else 0.</summary>
+    internal int SpareProcessId
+    {
+        get
+        {
+            lock (_gate)
+                return _spare?.ProcessId ?? 0;
+        }
+    }
 
     /// <summary>The failure that ended the pool (too many restarts), if it has failed.</summary>
     public Option<ChildFailure> Failure
@@ -227,8 +241,13 @@ public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
         await _disposing.CancelAsync().ConfigureAwait(false);
         var members = new List<Lease<Worker<TIn, TOut>>>();
         var starting = new List<Task>();
+        Worker<TIn, TOut>? spare;
         lock (_gate)
         {
+            spare = _spare;
+            _spare = null;
+            if (_spareStarting is not null)
+                starting.Add(_spareStarting);
             foreach (var slot in _leases.Slots)
             {
                 if (slot.Current is not null)
@@ -248,7 +267,10 @@ public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
                 slot.Current = null;
             }
         }
-        await Task.WhenAll(members.Select(member => member.Worker.DisposeAsync().AsTask())).ConfigureAwait(false);
+        var disposals = members.Select(member => member.Worker.DisposeAsync().AsTask()).ToList();
+        if (spare is not null)
+            disposals.Add(spare.DisposeAsync().AsTask());
+        await Task.WhenAll(disposals).ConfigureAwait(false);
         await Task.WhenAll(_background).ConfigureAwait(false);
         await _options.Worker.Launcher.AfterPoolAsync().ConfigureAwait(false);
         _disposing.Dispose();
@@ -295,6 +317,14 @@ public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
                 slot = _leases.Pick(items, out var ready);
                 if (ready is not null)
                     return ready;
+                if (slot.Starting is null && TakeSpare(slot) is { } taken)
+                {
+                    if (taken.IsLeft)
+                        return taken.Match(_ => throw new UnreachableException(), failure => Prelude.Left<ChildFailure, Lease<Worker<TIn, TOut>>>(failure with { Key = key, Attempt = attempt }));
+                    var member = taken.Match(m => m, _ => throw new UnreachableException());
+                    member.InFlight += items;
+                    return member;
+                }
                 slot.Waiting++;
                 starting = slot.Starting ??= StartMemberAsync(slot);
             }
@@ -348,6 +378,8 @@ public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
                     _background.Add(worker.DisposeAsync().AsTask());
                 else
                     _background.Add(WatchAsync(member));
+                lock (_gate)
+                    EnsureSpare();
                 return Prelude.Right<ChildFailure, Lease<Worker<TIn, TOut>>>(member);
             },
             failure =>
@@ -362,6 +394,106 @@ public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
                 return Prelude.Left<ChildFailure, Lease<Worker<TIn, TOut>>>(failure);
             }
         );
+    }
+
+    /// <summary>
+    /// Puts the warm spare, if one is ready, into the empty <paramref name="slot"/> and starts its successor in the
+    /// background; null when there is none. Taking it is a restart like any start after a slot's first, so it is counted
+    /// against <see cref="PoolOptions.RestartIntensity"/>: the failure when the budget is spent. Called under the lock.
+    /// </summary>
+    private Either<ChildFailure, Lease<Worker<TIn, TOut>>>? TakeSpare(LeaseSlot<Worker<TIn, TOut>> slot)
+    {
+        if (_spare is not { IsAlive: true } spare)
+            return null;
+        if (_budget.TryStart(Stopwatch.GetTimestamp()) is { } why)
+            return FailPool(why);
+        _spare = null;
+        var member = new Lease<Worker<TIn, TOut>>(spare, slot) { RefillSpare = true };
+        slot.Current = member;
+        _background.Add(WatchAsync(member));
+        _background.Add(RefillSpareSoonAsync());
+        return member;
+    }
+
+    /// <summary>
+    /// Starts the successor of a spare just taken once the item it was taken for is done (see <see cref="Release"/>)
+    /// or <see cref="SpareRefillDelay"/> has passed, whichever is first: a start at once would take the cores from the
+    /// replacement's first item, the one the spare is there to hurry.
+    /// </summary>
+    private async Task RefillSpareSoonAsync()
+    {
+        try
+        {
+            await Task.Delay(SpareRefillDelay, _disposing.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        lock (_gate)
+            EnsureSpare();
+    }
+
+    /// <summary>
+    /// Starts a warm spare in the background when the options ask for one and none is ready or starting. The spare's
+    /// own start is not a restart (taking it is), but a spare that fails to start counts as a failed start. Called
+    /// under the lock.
+    /// </summary>
+    private void EnsureSpare()
+    {
+        if (!_options.WarmSpare || _spare is not null || _spareStarting is not null || _failure is not null || _disposing.IsCancellationRequested)
+            return;
+        Interlocked.Increment(ref _starts);
+        _spareStarting = StartSpareAsync();
+    }
+
+    private async Task StartSpareAsync()
+    {
+        await Task.Yield();
+        var started = await _start(_childOptions, _disposing.Token).ConfigureAwait(false);
+        started.Match(worker => _processIds.Add(worker.ProcessId), failure => { if (failure.ProcessId > 0) _processIds.Add(failure.ProcessId); });
+        if (started.IsLeft)
+        {
+            var failure = started.Match(_ => throw new UnreachableException(), f => f);
+            lock (_gate)
+            {
+                _spareStarting = null;
+                _lastEnd = failure;
+                if (_budget.StartFailed(failure is ChildFailure.Cancelled) is { } why)
+                    FailPool(why);
+            }
+            return;
+        }
+        var spare = started.Match(w => w, _ => throw new UnreachableException());
+        bool keep;
+        lock (_gate)
+        {
+            _budget.Started();
+            _spareStarting = null;
+            keep = !_disposing.IsCancellationRequested && _failure is null;
+            if (keep)
+                _spare = spare;
+        }
+        if (!keep)
+        {
+            await spare.DisposeAsync().ConfigureAwait(false);
+            return;
+        }
+        _background.Add(WatchSpareAsync(spare));
+    }
+
+    /// <summary>A spare that ends while it waits is forgotten and reaped; its successor starts with the next child that does.</summary>
+    private async Task WatchSpareAsync(Worker<TIn, TOut> spare)
+    {
+        var ended = await spare.Completion.ConfigureAwait(false);
+        lock (_gate)
+        {
+            if (_spare != spare)
+                return;
+            _spare = null;
+            ended.IfSome(failure => _lastEnd = failure);
+        }
+        await spare.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>Fails the pool for good; every later item gets this StartFailed. Called under the lock.</summary>
@@ -395,7 +527,14 @@ public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
     {
         bool retire;
         lock (_gate)
+        {
             retire = Leases<Worker<TIn, TOut>>.Release(member, items, _options.RecycleAfter ?? 0);
+            if (member.RefillSpare)
+            {
+                member.RefillSpare = false;
+                EnsureSpare();
+            }
+        }
         if (retire)
             _background.Add(member.Worker.DisposeAsync().AsTask());
     }

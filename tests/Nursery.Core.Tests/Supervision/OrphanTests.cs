@@ -35,4 +35,33 @@ public sealed class OrphanTests
         }
     }
 
+    [Fact]
+    public async Task A_pools_warm_spare_is_gone_within_2_seconds_of_its_parent_being_killed_with_kill_9()
+    {
+        using var parent = ParentProcess.Start("spare");
+        int[] pids = [];
+        try
+        {
+            var line = await parent.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.NotNull(line);
+            var words = line.Split(' ');
+            Assert.Equal(["child", "spare"], [words[0], words[2]]);
+            pids = [int.Parse(words[1], System.Globalization.CultureInfo.InvariantCulture), int.Parse(words[3], System.Globalization.CultureInfo.InvariantCulture)];
+            Assert.NotEqual(pids[0], pids[1]);
+            Assert.All(pids, pid => Assert.True(Processes.IsAlive(pid), $"{pid} should be running while its parent lives"));
+
+            Processes.Signal(parent.Id, Processes.SigKill);
+            await parent.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+            foreach (var pid in pids)
+                Assert.True(await Processes.GoneWithinAsync(pid, TimeSpan.FromSeconds(2)), $"{pid} outlived its SIGKILLed parent: {Processes.Describe(pid)}");
+        }
+        finally
+        {
+            if (!parent.HasExited)
+                parent.Kill(entireProcessTree: true);
+            foreach (var pid in pids.Where(Processes.IsAlive))
+                Processes.Signal(pid, Processes.SigKill);
+        }
+    }
 }

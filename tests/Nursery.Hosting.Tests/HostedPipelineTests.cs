@@ -66,13 +66,17 @@ public sealed class HostedPipelineTests
         Environment.ExitCode = 0;
     }
 
-    /// <summary>The live children that carry the test's mark, once there are at least <paramref name="atLeast"/> of them.</summary>
+    /// <summary>
+    /// The live children of this process that carry the test's mark, once there are at least <paramref name="atLeast"/>
+    /// of them. Only direct children: each child host spawns its group keeper, which until its exec shares the host's
+    /// memory and so shows the host's environment, mark included, for a moment.
+    /// </summary>
     private static async Task<IReadOnlyList<int>> ChildrenAsync(string mark, int atLeast)
     {
         var deadline = DateTime.UtcNow + Bound;
         while (true)
         {
-            var found = Processes.Marked("NURSERY_HOSTING_TEST", mark);
+            var found = Processes.Marked("NURSERY_HOSTING_TEST", mark).Where(pid => Processes.ParentOf(pid) == Environment.ProcessId).ToList();
             if (found.Count >= atLeast || DateTime.UtcNow > deadline)
                 return found;
             await Task.Delay(100);

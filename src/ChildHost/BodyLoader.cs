@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
@@ -9,7 +8,13 @@ namespace Nursery.ChildHost;
 /// <summary>Finds the parent's methods in the user's assembly and makes them callable.</summary>
 internal static class BodyLoader
 {
-    private static readonly ConcurrentDictionary<string, BodyLoadContext> Contexts = new();
+    /// <summary>
+    /// One load context per assembly path, under <see cref="ContextsGate"/>: a plain dictionary, because a
+    /// ConcurrentDictionary would load System.Collections.Concurrent into every fresh child on its way to Ready.
+    /// </summary>
+    private static readonly Dictionary<string, BodyLoadContext> Contexts = [];
+
+    private static readonly Lock ContextsGate = new();
 
     public static IBodyInvoker LoadBody(MethodSpec spec, string codecTypeName)
     {
@@ -162,11 +167,20 @@ internal static class BodyLoader
         // The same build as the parent's: the token names the method. Otherwise (or with no build given) the names must
         // agree, or the method is looked up by name.
         if (found is MethodInfo method
-            && (spec.ModuleVersionId.Length > 0 && assembly.ManifestModule.ModuleVersionId.ToString("N") == spec.ModuleVersionId
+            && (spec.ModuleVersionId.Length > 0 && IsModuleVersionId(assembly.ManifestModule.ModuleVersionId, spec.ModuleVersionId)
                 || method.Name == spec.MethodName && method.DeclaringType?.FullName == spec.TypeName))
             return method;
 
         // The assembly was rebuilt since the parent loaded it: fall back to the name.
+        return FindByName(assembly, spec);
+    }
+
+    /// <summary>
+    /// The method named by <paramref name="spec"/>, looked up by name. A method of its own: its lambda and LINQ would
+    /// otherwise load System.Linq into every fresh child as <see cref="Resolve"/> starts, even when the token serves.
+    /// </summary>
+    private static MethodInfo FindByName(Assembly assembly, MethodSpec spec)
+    {
         var type = assembly.GetType(spec.TypeName, throwOnError: false)
             ?? throw new TypeLoadException($"The type '{spec.TypeName}' is not in '{spec.AssemblyPath}'.");
         var candidates = type.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance | BindingFlags.DeclaredOnly)
@@ -180,7 +194,42 @@ internal static class BodyLoader
         };
     }
 
-    private static BodyLoadContext ContextFor(string assemblyPath) => Contexts.GetOrAdd(Path.GetFullPath(assemblyPath), path => new BodyLoadContext(path));
+    private static BodyLoadContext ContextFor(string assemblyPath)
+    {
+        var path = Path.GetFullPath(assemblyPath);
+        lock (ContextsGate)
+        {
+            if (!Contexts.TryGetValue(path, out var context))
+                Contexts[path] = context = new BodyLoadContext(path);
+            return context;
+        }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="id"/> is the GUID written as 32 hex digits in <paramref name="digits"/> (its "N" form, as
+    /// the parent sends it). Compared digit by digit: formatting the GUID instead JIT-compiles the runtime's vectorised
+    /// formatter in every fresh child, milliseconds before its Ready.
+    /// </summary>
+    internal static bool IsModuleVersionId(Guid id, string digits)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        if (digits.Length != 32 || !id.TryWriteBytes(bytes, bigEndian: true, out _))
+            return false;
+        for (var i = 0; i < 16; i++)
+        {
+            if (HexValue(digits[2 * i]) != bytes[i] >> 4 || HexValue(digits[(2 * i) + 1]) != (bytes[i] & 0xF))
+                return false;
+        }
+        return true;
+    }
+
+    private static int HexValue(char digit) => digit switch
+    {
+        >= '0' and <= '9' => digit - '0',
+        >= 'a' and <= 'f' => digit - 'a' + 10,
+        >= 'A' and <= 'F' => digit - 'A' + 10,
+        _ => -1,
+    };
 
     private static ICodec CreateCodec(string codecTypeName, BodyLoadContext context)
     {

@@ -7,8 +7,10 @@ namespace Nursery.Tests.Supervision;
 /// <summary>The in-flight book: which items a child holds, in which order, which replies are dropped, and since when the head waits.</summary>
 public sealed class InFlightBookTests
 {
-    private sealed class Item(long id) : PendingItem(id, $"k{id}", 1)
+    private sealed class Item(long id) : PendingItem(id, 1)
     {
+        public override string Key => $"k{Id}";
+
         public bool Done { get; set; }
 
         public override bool IsCompleted => Done;
@@ -132,5 +134,34 @@ public sealed class InFlightBookTests
         Assert.Equal([items[0], items[2], items[3]], unanswered);
         Assert.Equal(0, book.Count);
         Assert.False(book.Holds(3));
+    }
+
+    [Fact]
+    public void Answers_out_of_send_order_and_sends_past_the_books_first_capacity_are_each_matched_to_their_item()
+    {
+        var book = new InFlightBook();
+        var next = 1L;
+        var held = new List<Item>();
+        for (var round = 0; round < 20; round++)
+        {
+            List<Item> sent = [.. Enumerable.Range(0, 50).Select(_ => new Item(next++))];
+            book.Register([.. sent], round);
+            held.AddRange(sent);
+            // The second item first, then the rest in order: each answer finds its own item.
+            var answered = held.Take(40).ToList();
+            (answered[0], answered[1]) = (answered[1], answered[0]);
+            foreach (var item in answered)
+            {
+                Assert.True(book.TryAnswer(item.Id, out var found, out var abandoned));
+                Assert.Same(item, found);
+                Assert.False(abandoned);
+                Assert.False(book.TryAnswer(item.Id, out _, out _));
+            }
+            book.DropAnsweredHead(round);
+            held.RemoveRange(0, 40);
+            Assert.Equal(held.Count, book.Count);
+            Assert.True(book.IsRunning(held[0].Id));
+        }
+        Assert.Equal(held.Select(item => item.Id), book.TakeAll().Select(item => item.Id));
     }
 }

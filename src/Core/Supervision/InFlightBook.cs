@@ -138,6 +138,14 @@ internal sealed class InFlightBook
     /// <summary>The offset of the unanswered entry of item <paramref name="id"/>, or -1.</summary>
     private int Find(long id)
     {
+        // Ids are consecutive within a batch and batches are usually sent in the order their ids were taken: try the
+        // offset that would give, then scan.
+        if (_answeredAhead < Count)
+        {
+            var guess = _answeredAhead + (id - At(_answeredAhead).Item.Id);
+            if (guess >= _answeredAhead && guess < Count && At((int)guess).Item.Id == id && !At((int)guess).Answered)
+                return (int)guess;
+        }
         for (var offset = _answeredAhead; offset < Count; offset++)
         {
             ref var entry = ref At(offset);

@@ -164,4 +164,26 @@ public sealed class InFlightBookTests
         }
         Assert.Equal(held.Select(item => item.Id), book.TakeAll().Select(item => item.Id));
     }
+
+    [Fact]
+    public void Items_sent_out_of_the_order_of_their_ids_are_found_abandoned_and_answered_by_id()
+    {
+        var book = new InFlightBook();
+        Item[] later = [new(11), new(12), new(13)];
+        Item[] earlier = [new(3), new(2), new(1)];
+        book.Register([.. later], 10);
+        book.Register([.. earlier], 20);
+
+        Assert.True(book.IsRunning(11));
+        Assert.True(book.Holds(2));
+        Assert.True(book.Abandon(1));
+        Assert.Same(earlier[0], book.Running(3));
+        Assert.True(book.TryAnswer(12, out var twelve, out var twelveAbandoned));
+        Assert.Same(later[1], twelve);
+        Assert.False(twelveAbandoned);
+        Assert.True(book.TryAnswer(1, out _, out var oneAbandoned));
+        Assert.True(oneAbandoned);
+        Assert.False(book.Holds(12));
+        Assert.Equal([11L, 13, 3, 2], book.TakeAll().Select(item => item.Id));
+    }
 }

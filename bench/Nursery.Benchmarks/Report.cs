@@ -11,7 +11,7 @@ internal static class Report
     private static readonly Dictionary<string, string> Limits = new()
     {
         ["1a"] =
-            "Per-item CPU on both sides, shared by the parent, the child and the harness's loop on 2 cores: in the parent a Task, a TaskCompletionSource and an Either per call, a JSON encode of the input and a decode of the result, the in-flight dictionary under a lock; in the child (a receiver thread reading frames with blocking reads, the main thread running items) the request read into a pooled buffer, an integer parsed and its digits written. Frames carry up to 1,024 items, so the pipe's system calls are amortised over many items.",
+            "Per-item CPU on both sides, shared by the parent, the child and the harness's loop on 2 cores: in the parent a Task, a TaskCompletionSource and an Either per call, a JSON encode of the input and a decode of the result, the in-flight book (a ring in send order) under a lock; in the child (a receiver thread reading frames with blocking reads, the main thread running items) the request read into a pooled buffer, an integer parsed and its digits written. Frames carry up to 1,024 items, so the pipe's system calls are amortised over many items.",
         ["1b"] = "One frame, one write + flush and one read system call per item in each direction; the child still batches its replies (up to 256 per frame while more requests are queued), so only the request side is unbatched.",
         ["1c"] = "A full pipe round trip per item: wake the writer, write, wake the child, run, write the reply, wake the reader, complete the task, wake the awaiting continuation: several context switches per item, no batching possible.",
         ["2"] =

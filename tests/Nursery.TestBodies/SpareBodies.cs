@@ -64,9 +64,10 @@ public static class ThrowingStaticConstructorBody
 /// <summary>An async body: its compiled state machine is what a prepared child has ready.</summary>
 public static class AsyncPreparedBody
 {
-    public static async Task<long> TicksAfterYield(int x)
+    /// <summary>A negative item waits a minute (the one a test kills the child in); any other returns its successor.</summary>
+    public static async Task<long> NextAfterYield(int x)
     {
-        await Task.Yield();
+        await Task.Delay(x < 0 ? 60_000 : 0);
         return x + 1L;
     }
 }

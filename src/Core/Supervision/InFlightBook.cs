@@ -96,21 +96,6 @@ internal sealed class InFlightBook
         return progressId != 0 && progressSince > HeadSince && _byId.ContainsKey(progressId) ? progressSince : HeadSince;
     }
 
-    /// <summary>
-    /// Takes every unanswered item but <paramref name="keep"/> (the one the child was running, see
-    /// <see cref="Running"/>) out of the book: those sent before it and those sent after it, in the order they were sent.
-    /// </summary>
-    public (PendingItem[] Before, PendingItem[] After) TakeAllBut(PendingItem? keep)
-    {
-        var unanswered = TakeAll();
-        var at = keep is null ? -1 : Array.IndexOf(unanswered, keep);
-        if (at < 0)
-            return ([], unanswered);
-        _byId[keep!.Id] = keep;
-        _order.Enqueue(keep);
-        return (unanswered[..at], unanswered[(at + 1)..]);
-    }
-
     /// <summary>Empties the book; returns the unanswered items in the order they were sent.</summary>
     public PendingItem[] TakeAll()
     {

@@ -364,10 +364,10 @@ internal sealed partial class WorkerCore
 
     /// <summary>
     /// The child's output has ended. Once it has also exited, nothing it held can be answered or started any more: its
-    /// end is handled now, with its exit status read from the runtime at once, instead of once CliWrap reports the exit
-    /// (after the runtime's exit notification, the pipes and its own clean-up). Its stderr is read to the end first,
-    /// for the failure's tail. A child that closed its stdout and lives on, or one that cannot be watched so, is left
-    /// to <see cref="FinishAsync"/>.
+    /// end is handled now, with the exit status the kernel keeps for it until it is reaped, instead of once CliWrap
+    /// reports the exit (after the runtime's exit notification, the pipes and its own clean-up). Its stderr is read to
+    /// the end first, for the failure's tail. A child the runtime has reaped already, one that closed its stdout and
+    /// lives on, and a remote child are left to <see cref="FinishAsync"/>.
     /// </summary>
     private async Task EndAtEndOfOutputAsync()
     {
@@ -381,48 +381,9 @@ internal sealed partial class WorkerCore
         var exit = process.ExitIfEnded(out var reaped);
         for (var read = 0; exit is null && !reaped && read < 20 && !process.HasExited; read++)
             exit = process.ExitIfEnded(out reaped);
-        // Reaped already: the items it had not started are sent elsewhere now; the one it was running waits for its
-        // status.
-        if (reaped)
-            ReleaseUnstarted();
         await Task.WhenAny(process.StderrEnded, process.Exit).ConfigureAwait(false);
         if (exit is not null)
-        {
             HandleEnd(exit);
-        }
-    }
-
-    /// <summary>
-    /// For a child known to be dead whose exit status is not known yet: completes, as not started, the items it held
-    /// but was not running, and those still queued for it, so that a pool sends them to another child at once. The
-    /// item it was running stays for <see cref="HandleEnd"/>, which gives it the child's end. Their failure names the
-    /// item that was running; the parent's own reason for ending the child, if it had one, is their cause.
-    /// </summary>
-    private void ReleaseUnstarted()
-    {
-        PendingItem[] before;
-        PendingItem[] after;
-        PendingItem? running;
-        ChildFailure? cause;
-        lock (_gate)
-        {
-            if (Volatile.Read(ref _endHandled) != 0 || _disposing)
-                return;
-            _ended = true;
-            running = _book.Running(_wire.Running().Id);
-            (before, after) = _book.TakeAllBut(running);
-            cause = _cause;
-        }
-        _queue.Writer.TryComplete();
-        foreach (var item in before)
-            item.TryFail(NotStarted(item, cause, $"its result was lost: its worker (pid {ProcessId}) ended, while running item {running!.Key}, before sending it; it may run again"));
-        foreach (var item in after)
-            item.TryFail(NotStarted(item, cause, $"not started: its worker (pid {ProcessId}) ended while item {running!.Key} was running"));
-        while (_queue.Reader.TryRead(out var queued))
-        {
-            foreach (var item in queued.Many ?? (queued.One is null ? [] : [queued.One]))
-                item.TryFail(NotStarted(item, cause, "not started: its worker ended before sending it"));
-        }
     }
 
     /// <summary>

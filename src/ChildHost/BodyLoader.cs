@@ -50,7 +50,55 @@ internal static class BodyLoader
             : method.CreateDelegate(typeof(Func<,>).MakeGenericType(input, returned), target);
         var invoker = (IBodyInvoker)Activator.CreateInstance(invokerType, function, codec)!;
         WarmUp(codec, input, output);
+        _body = method;
         return invoker;
+    }
+
+    /// <summary>The body's method once loaded, for <see cref="PrepareBody"/>.</summary>
+    private static MethodInfo? _body;
+
+    /// <summary>
+    /// Compiles the body's method (and, for an async body, its state machine's step) and the invoker's method that
+    /// calls it, without running either: for a child that waits idle for its first item (a pool's warm spare), so that
+    /// item does not wait for the JIT. What cannot be compiled ahead (a generic method, a type that fails to load) is
+    /// left to the first item, which then meets and reports whatever fails. Static constructors do not run here.
+    /// </summary>
+    public static void PrepareBody(IBodyInvoker invoker)
+    {
+        if (_body is not { } body)
+            return;
+        Prepare(body);
+        Prepare(StateMachineStep(body));
+        var invoke = invoker.GetType().GetMethod(nameof(IBodyInvoker.InvokeAsync));
+        Prepare(invoke);
+        Prepare(invoke is null ? null : StateMachineStep(invoke));
+    }
+
+    /// <summary>The MoveNext of an async method's state machine, closed over its declaring type's arguments; null for other methods.</summary>
+    private static MethodInfo? StateMachineStep(MethodInfo method)
+    {
+        if (method.GetCustomAttribute<AsyncStateMachineAttribute>()?.StateMachineType is not { } machine)
+            return null;
+        if (machine.IsGenericTypeDefinition && method.DeclaringType is { IsGenericType: true } declaring && machine.GetGenericArguments().Length == declaring.GenericTypeArguments.Length)
+            machine = machine.MakeGenericType(declaring.GenericTypeArguments);
+        return machine.GetMethod("MoveNext", BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
+    }
+
+    private static void Prepare(MethodInfo? method)
+    {
+        if (method is null || method.ContainsGenericParameters)
+            return;
+        try
+        {
+            if (method.DeclaringType is { IsGenericType: true } declaring)
+                RuntimeHelpers.PrepareMethod(method.MethodHandle, [.. declaring.GenericTypeArguments.Select(argument => argument.TypeHandle)]);
+            else
+                RuntimeHelpers.PrepareMethod(method.MethodHandle);
+        }
+        catch (Exception exception) when (exception is ArgumentException or InvalidOperationException or TypeLoadException or BadImageFormatException or TypeInitializationException or MissingMemberException or NotSupportedException or FileNotFoundException or FileLoadException)
+        {
+            // A preparation only: the first item compiles what it needs and reports what fails.
+        }
     }
 
     /// <summary>Released once the first reply has gone out: then the warm-up thread warms the error path.</summary>

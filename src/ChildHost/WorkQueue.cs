@@ -48,7 +48,21 @@ internal sealed class WorkQueue
         }
     }
 
-    /// <summary>Whether no frame is waiting (the server then sends what replies it holds).</summary>
+    /// <summary>Waits up to <paramref name="timeout"/> for a frame to be queued (without taking it); false if none came.</summary>
+    public bool WaitForWork(TimeSpan timeout)
+    {
+        lock (_gate)
+        {
+            if (_frames.Count > 0)
+                return true;
+            _waiting = true;
+            Monitor.Wait(_gate, timeout);
+            _waiting = false;
+            return _frames.Count > 0;
+        }
+    }
+
+        /// <summary>Whether no frame is waiting (the server then sends what replies it holds).</summary>
     public bool IsEmpty
     {
         get

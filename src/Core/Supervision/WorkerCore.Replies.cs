@@ -30,6 +30,7 @@ internal sealed partial class WorkerCore
             }
             catch (Exception exception) when (exception is IOException or ObjectDisposedException or OperationCanceledException) { }
             _ = ReapAfterEndOfOutputAsync();
+            await EndAtEndOfOutputAsync().ConfigureAwait(false);
         }
     }
 

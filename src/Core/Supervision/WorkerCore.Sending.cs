@@ -117,7 +117,7 @@ internal sealed partial class WorkerCore
     /// <summary>Items that were never sent, failed (not started) once the worker's end is known, with its cause.</summary>
     private async Task FailWhenEndedAsync(PendingItem[] items)
     {
-        await _completion.ConfigureAwait(false);
+        await _endSeen.Task.ConfigureAwait(false);
         ChildFailure? cause;
         lock (_gate)
             cause = _cause;

@@ -53,16 +53,16 @@ internal sealed class WorkQueue
     {
         lock (_gate)
         {
-            if (_frames.Count > 0)
+            if (_first is not null)
                 return true;
             _waiting = true;
             Monitor.Wait(_gate, timeout);
             _waiting = false;
-            return _frames.Count > 0;
+            return _first is not null;
         }
     }
 
-        /// <summary>Whether no frame is waiting (the server then sends what replies it holds).</summary>
+    /// <summary>Whether no frame is waiting (the server then sends what replies it holds).</summary>
     public bool IsEmpty
     {
         get

@@ -106,6 +106,23 @@ public static class Bodies
         return x;
     }
 
+    /// <summary>
+    /// <see cref="Garbage"/> through the descriptor a native library would find: <c>NURSERY_PROTOCOL_FD</c> in the
+    /// process's own environment block (/proc/self/environ), not the runtime's managed copy of it.
+    /// </summary>
+    public static int NativeGarbage(int x)
+    {
+        const string prefix = "NURSERY_PROTOCOL_FD=";
+        var entry = File.ReadAllText("/proc/self/environ").Split('\0').FirstOrDefault(e => e.StartsWith(prefix, StringComparison.Ordinal))
+            ?? throw new InvalidOperationException("NURSERY_PROTOCOL_FD is not in the process's environment block");
+        var descriptor = int.Parse(entry.AsSpan(prefix.Length), System.Globalization.CultureInfo.InvariantCulture);
+        using var channel = new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(descriptor, ownsHandle: false), FileAccess.Write, 1);
+        channel.Write("hello from a native print\n"u8);
+        channel.Flush();
+        Thread.Sleep(Timeout.Infinite);
+        return x;
+    }
+
     /// <summary>The id <see cref="ForgedReply"/> answers, which no parent ever gives.</summary>
     public const long ForgedId = 987_654_321_012;
 

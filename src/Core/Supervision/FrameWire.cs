@@ -13,6 +13,13 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init, bool st
 
     public override void WriteStops(FrameBuffer buffer, IReadOnlyList<long> ids) => Batch.EncodeStops(buffer, ids);
 
+    /// <summary>
+    /// The descriptor the child host is asked to move the protocol channel to, named in its environment from the start
+    /// so the host need not set the variable itself (it does when that descriptor is taken). Below 64, the size of a
+    /// process's first descriptor table.
+    /// </summary>
+    private const string DescriptorVariable = "NURSERY_PROTOCOL_FD", ProposedDescriptor = "63";
+
     private readonly TaskCompletionSource<byte[]> _initFrame = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _gate = new();
     private ProgressSlot? _progress;
@@ -48,7 +55,7 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init, bool st
         // no group yet, and the kill falls back to the process and its tree (ChildProcess.Kill).
         if (!OperatingSystem.IsLinux())
             return new(options.Host.DotnetExecutable, [options.Host.HostAssembly], environment, Environment.CurrentDirectory);
-        var own = new Dictionary<string, string>(environment) { ["NURSERY_SETSID"] = "1" };
+        var own = new Dictionary<string, string>(environment) { ["NURSERY_SETSID"] = "1", [DescriptorVariable] = ProposedDescriptor };
         return new(options.Host.DotnetExecutable, [options.Host.HostAssembly], own, Environment.CurrentDirectory, OwnProcessGroup: true);
     }
 
@@ -85,6 +92,7 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init, bool st
         var launcher = options.Launcher;
         var host = launcher.HostFor(options);
         var remoteEnvironment = environment.Where(pair => pair.Key != "NURSERY_PARENT_PID").ToDictionary(pair => pair.Key, pair => pair.Value);
+        remoteEnvironment[DescriptorVariable] = ProposedDescriptor;
         remoteEnvironment["NURSERY_PARENT_SILENCE_MS"] = ((long)launcher.ParentSilenceTimeout.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
         _remote = new RemoteLaunch(launcher, options.KillGrace > TimeSpan.Zero ? options.KillGrace : TimeSpan.FromSeconds(1));
         return launcher.Wrap(new LaunchSpec(host.DotnetExecutable, [host.HostAssembly], remoteEnvironment, Environment.CurrentDirectory), options, _remote);

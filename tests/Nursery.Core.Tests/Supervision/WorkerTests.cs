@@ -342,6 +342,18 @@ public sealed class WorkerTests
     }
 
     [Fact]
+    public async Task The_protocol_descriptor_is_named_in_the_environment_native_code_reads()
+    {
+        await using var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(Bodies.NativeGarbage));
+
+        var failure = EitherAssert.Left<ChildFailure.ProtocolViolation, int>(await worker.InvokeAsync(1, "native").WaitAsync(Bound));
+
+        Assert.Contains("hello from a native print", System.Text.Encoding.ASCII.GetString([.. failure.BytesSeen]), StringComparison.Ordinal);
+        await Processes.AssertGoneAsync(worker.ProcessId, TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public async Task A_well_formed_reply_for_an_item_never_sent_is_a_ProtocolViolation_and_the_child_is_killed()
     {
         await using var children = new Children();

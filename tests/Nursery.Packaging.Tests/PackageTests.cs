@@ -18,8 +18,9 @@ public sealed partial class PackageTests(PackedNursery packed) : IClassFixture<P
         var dataflow = Read("Nursery.Dataflow");
         var fsharp = Read("Nursery.FSharp");
 
-        foreach (var (id, package) in new[] { ("Nursery.Core", core), ("Nursery.Dataflow", dataflow), ("Nursery.FSharp", fsharp) })
+        foreach (var id in PackedNursery.Ids)
         {
+            var package = Read(id);
             Assert.Contains($"lib/net10.0/{id}.dll", package.Files);
             Assert.Contains($"lib/net10.0/{id}.xml", package.Files);
             Assert.Contains("README.md", package.Files);
@@ -36,6 +37,9 @@ public sealed partial class PackageTests(PackedNursery packed) : IClassFixture<P
         Assert.Equal(["CliWrap", "LanguageExt.Core", "MessagePack", "Microsoft.Extensions.Logging.Abstractions"], core.Dependencies.Order());
         Assert.Equal(["Nursery.Core"], dataflow.Dependencies);
         Assert.Equal(["FSharp.Core", "FSharp.SystemTextJson", "Nursery.Dataflow"], fsharp.Dependencies.Order());
+        Assert.Equal(["CliWrap", "Microsoft.CodeAnalysis.CSharp", "Nursery.Core"], Read("Nursery.Interactive").Dependencies.Order());
+        Assert.Equal(["FsCheck", "Nursery.Core", "Nursery.Dataflow"], Read("Nursery.Testing").Dependencies.Order());
+        Assert.Equal(["Microsoft.Extensions.Hosting.Abstractions", "Microsoft.Extensions.Options.ConfigurationExtensions", "Nursery.Dataflow"], Read("Nursery.Extensions.Hosting").Dependencies.Order());
     }
 
     [Fact]
@@ -98,6 +102,160 @@ public sealed partial class PackageTests(PackedNursery packed) : IClassFixture<P
         Assert.Contains("sum: 7", output);
         AssertChildrenGone(output);
     }
+
+    [Fact]
+    public async Task A_fresh_project_restored_from_Nursery_Interactive_compiles_a_cell_and_runs_its_function_in_children()
+    {
+        var project = WriteConsumer("InteractiveConsumer", "csproj", ConsumerProject("Nursery.Interactive", "Nursery.Dataflow"), ("Program.cs", InteractiveProgram));
+
+        var output = await BuildAndRunAsync(project, "InteractiveConsumer.dll");
+
+        Assert.Contains("completed: 4 inputs, 3 succeeded, 1 failed", output);
+        Assert.Contains("item 2: Faulted: System.FormatException", output);
+        Assert.Contains("sum: 14", output);
+        AssertChildrenGone(output);
+    }
+
+    [Fact]
+    public async Task A_fresh_project_restored_from_Nursery_Testing_alone_falsifies_a_crashing_property_and_shrinks_it()
+    {
+        var project = WriteConsumer("TestingConsumer", "csproj", ConsumerProject("Nursery.Testing"), ("Program.cs", TestingProgram));
+
+        var output = await BuildAndRunAsync(project, "TestingConsumer.dll");
+
+        Assert.Contains("falsified: True, failure: Crashed, counterexample: 6", output);
+        var parent = ParentLine().Match(output);
+        Assert.True(parent.Success, output);
+        Assert.Empty(Processes.Marked("NURSERY_PARENT_PID", parent.Groups[1].Value));
+    }
+
+    [Fact]
+    public async Task A_fresh_worker_service_restored_from_Nursery_Extensions_Hosting_runs_a_configured_pipeline_and_stops()
+    {
+        var project = WriteConsumer(
+            "HostingConsumer",
+            "csproj",
+            ConsumerProject("Nursery.Extensions.Hosting", ("Microsoft.Extensions.Hosting", "11.0.0")),
+            ("Program.cs", HostingProgram)
+        );
+
+        var output = await BuildAndRunAsync(project, "HostingConsumer.dll");
+
+        Assert.Contains("completed: 4 inputs, 3 succeeded, 1 failed", output);
+        Assert.Contains("item 2: Faulted: System.FormatException", output);
+        Assert.Contains("sum: 7", output);
+        AssertChildrenGone(output);
+    }
+
+    private string ConsumerProject(params object[] packages)
+    {
+        var references = string.Join(
+            "\n",
+            packages.Select(package => package switch
+            {
+                string id => $"""    <PackageReference Include="{id}" Version="{packed.Version}" />""",
+                (string id, string version) => $"""    <PackageReference Include="{id}" Version="{version}" />""",
+                _ => throw new ArgumentException($"not a package: {package}", nameof(packages)),
+            })
+        );
+        return $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+              </PropertyGroup>
+              <ItemGroup>
+            {references}
+              </ItemGroup>
+            </Project>
+            """;
+    }
+
+    // What every consumer prints of a run: its counts, each failure by kind, then (after the scope is disposed) the pids
+    // of the stage's children, for AssertChildrenGone.
+    private const string Report = """
+        static class Report
+        {
+            public static void Print(Nursery.PipelineResult result, int sum, IEnumerable<int> children)
+            {
+                Console.WriteLine($"{(result.Completed ? "completed" : "aborted")}: {result.Inputs} inputs, {result.Succeeded} succeeded, {result.Failed} failed");
+                foreach (var failure in result.Failures)
+                    Console.WriteLine($"item {failure.Key}: {failure.Kind}: {(failure is Nursery.ChildFailure.Faulted f ? f.Error.Type : failure.Summary)}");
+                Console.WriteLine($"sum: {sum}");
+                Console.WriteLine($"children: {string.Join(",", children)}");
+            }
+        }
+        """;
+
+    private const string InteractiveProgram = """
+        using Nursery;
+
+        var cell = Compile.CSharp("public static class Cell { public static int Twice(string text) => 2 * int.Parse(text, System.Globalization.CultureInfo.InvariantCulture); }");
+        var total = 0;
+        PipelineResult result;
+        Stage<string, int> twice;
+        await using (var scope = new NurseryScope(new NurseryOptions { DefaultPolicy = Policy.Skip }))
+        {
+            twice = scope.Stage(cell.Body<string, int>("Cell.Twice"), new StageOptions { Workers = 2 });
+            twice.LinkTo(scope.Sink<int>(x => Interlocked.Add(ref total, x)));
+            result = await scope.RunAsync(["1", "2", "x", "4"], twice).WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        Report.Print(result, total, twice.ProcessIds);
+
+        """ + Report;
+
+    private const string TestingProgram = """
+        Console.WriteLine($"parent: {Environment.ProcessId}");
+        var run = await Nursery.Testing.Isolated.RunAsync<int, int>(Work.CrashAboveFive, (x, y) => x == y).WaitAsync(TimeSpan.FromSeconds(120));
+        Console.WriteLine($"falsified: {run.Falsified}, failure: {run.Failure?.Kind}, counterexample: {run.Counterexample}");
+
+        static class Work
+        {
+            public static int CrashAboveFive(int x)
+            {
+                if (x > 5)
+                    Environment.FailFast("a case above five");
+                return x;
+            }
+        }
+        """;
+
+    private const string HostingProgram = """
+        using Microsoft.Extensions.Configuration;
+        using Microsoft.Extensions.DependencyInjection;
+        using Microsoft.Extensions.Hosting;
+        using Nursery;
+        using Nursery.Hosting;
+
+        var builder = Host.CreateApplicationBuilder(args);
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Nursery:DefaultPolicy"] = "Skip",
+            ["Nursery:StopHostWhenDone"] = "true",
+            ["Nursery:Stages:parse:Workers"] = "2",
+        });
+        var total = 0;
+        Stage<string, int>? parse = null;
+        builder.Services.AddNursery(builder.Configuration.GetSection("Nursery")).AddPipeline("parse", (context, cancellationToken) =>
+        {
+            parse = context.Scope.Stage<string, int>(Work.Parse, context.StageOptions("parse"));
+            parse.LinkTo(context.Scope.Sink<int>(x => Interlocked.Add(ref total, x)));
+            return context.Scope.RunAsync(["1", "2", "x", "4"], parse, cancellationToken: cancellationToken);
+        });
+        using var host = builder.Build();
+        var results = host.Services.GetRequiredService<NurseryPipelineResults>();
+        await host.RunAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        var result = await results.WhenEnded("parse").WaitAsync(TimeSpan.FromSeconds(5)) ?? throw new InvalidOperationException("the pipeline never ran");
+        Report.Print(result, total, parse!.ProcessIds);
+
+        static class Work
+        {
+            public static int Parse(string text) => int.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        """ + Report;
 
     private const string CSharpProgram = """
         using Nursery;
@@ -204,7 +362,7 @@ public sealed partial class PackageTests(PackedNursery packed) : IClassFixture<P
     [Fact]
     public void The_packages_name_their_repository_link_their_readme_absolutely_and_ship_no_path_of_the_build_machine()
     {
-        foreach (var id in new[] { "Nursery.Core", "Nursery.Dataflow", "Nursery.FSharp" })
+        foreach (var id in PackedNursery.Ids)
         {
             var package = Read(id);
             var repository = package.Nuspec.Descendants().Single(element => element.Name.LocalName == "repository");
@@ -265,4 +423,7 @@ public sealed partial class PackageTests(PackedNursery packed) : IClassFixture<P
 
     [GeneratedRegex(@"children: ([0-9,]+)")]
     private static partial Regex ChildrenLine();
+
+    [GeneratedRegex(@"parent: ([0-9]+)")]
+    private static partial Regex ParentLine();
 }

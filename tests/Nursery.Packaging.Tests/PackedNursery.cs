@@ -3,7 +3,7 @@ using Nursery.Tests.Support;
 namespace Nursery.Packaging.Tests;
 
 /// <summary>
-/// The three packages, packed once for this test class in Release (what users get, whatever this test's configuration:
+/// The six packages, packed once for this test class in Release (what users get, whatever this test's configuration:
 /// an optimised F# build inlines small library functions into the consumer, which a Debug pack never shows) into a temporary folder,
 /// with a nuget.config for consumers: Nursery.* from that folder only (package source mapping), everything else from
 /// this machine's packages folder or nuget.org. Consumers restore into a packages folder of their own, so a package
@@ -11,7 +11,10 @@ namespace Nursery.Packaging.Tests;
 /// </summary>
 public sealed class PackedNursery : IAsyncLifetime
 {
-    public static readonly string[] Projects = ["src/Core/Nursery.Core.csproj", "src/Dataflow/Nursery.Dataflow.csproj", "src/FSharp/Nursery.FSharp.fsproj"];
+    public static readonly string[] Projects = ["src/Core/Nursery.Core.csproj", "src/Dataflow/Nursery.Dataflow.csproj", "src/FSharp/Nursery.FSharp.fsproj", "src/Interactive/Nursery.Interactive.csproj", "src/Testing/Nursery.Testing.csproj", "src/Hosting/Nursery.Extensions.Hosting.csproj"];
+
+    /// <summary>The package ids of <see cref="Projects"/>, in the same order.</summary>
+    public static readonly string[] Ids = ["Nursery.Core", "Nursery.Dataflow", "Nursery.FSharp", "Nursery.Interactive", "Nursery.Testing", "Nursery.Extensions.Hosting"];
 
     public string Root { get; } = Directory.CreateTempSubdirectory("nursery-packaging-").FullName;
 

@@ -16,10 +16,14 @@ namespace Nursery.Launch;
 internal static unsafe partial class ExitWatcher
 {
     private static readonly Lock Gate = new();
-    private static readonly Dictionary<int, Watch> Watches = [];
+    private static readonly Dictionary<long, Watch> Watches = [];
     private static int _epoll = -1;
+    private static long _lastKey;
 
-    private sealed record Watch(int ProcessId, Action BeforeReap, TaskCompletionSource<int> Status);
+    private sealed record Watch(int ProcessId, Action BeforeReap, TaskCompletionSource<int> Status)
+    {
+        public int Pidfd { get; set; } = -1;
+    }
 
     /// <summary>
     /// Completes with the program's exit status as .NET reports it (the code, or 128 + n for signal n) once it has
@@ -39,8 +43,14 @@ internal static unsafe partial class ExitWatcher
         return watch.Status.Task;
     }
 
+    /// <remarks>
+    /// The event's key is a number of the watch's own, not the pidfd: a program spawned at the same moment on another
+    /// thread holds a copy of every descriptor until its exec, so a closed pidfd may still be in the epoll set for a
+    /// while, and its number may already be another watch's.
+    /// </remarks>
     private static bool Add(int pidfd, Watch watch)
     {
+        long key;
         lock (Gate)
         {
             if (_epoll < 0)
@@ -50,15 +60,17 @@ internal static unsafe partial class ExitWatcher
                     return false;
                 new Thread(Run) { IsBackground = true, Name = "Nursery exit watcher" }.Start();
             }
-            Watches[pidfd] = watch;
+            key = ++_lastKey;
+            watch.Pidfd = pidfd;
+            Watches[key] = watch;
         }
         var wanted = stackalloc byte[EventBytes];
         *(uint*)wanted = EpollIn;
-        *(ulong*)(wanted + DataOffset) = (ulong)pidfd;
+        *(ulong*)(wanted + DataOffset) = (ulong)key;
         if (epoll_ctl(_epoll, EpollCtlAdd, pidfd, wanted) == 0)
             return true;
         lock (Gate)
-            _ = Watches.Remove(pidfd);
+            _ = Watches.Remove(key);
         return false;
     }
 
@@ -74,14 +86,16 @@ internal static unsafe partial class ExitWatcher
             var count = epoll_wait(_epoll, events, Capacity, -1);
             for (var i = 0; i < count; i++)
             {
-                var pidfd = (int)*(ulong*)(events + (i * EventBytes) + DataOffset);
+                var key = (long)*(ulong*)(events + (i * EventBytes) + DataOffset);
                 Watch? watch;
                 lock (Gate)
                 {
-                    if (!Watches.Remove(pidfd, out watch))
+                    if (!Watches.Remove(key, out watch))
                         continue;
                 }
-                Reap(pidfd, watch);
+                // Out of the set before the close: a copy of the descriptor in a program not yet past its exec would keep it in.
+                _ = epoll_ctl(_epoll, EpollCtlDelete, watch.Pidfd, null);
+                Reap(watch.Pidfd, watch);
             }
         }
     }
@@ -107,7 +121,6 @@ internal static unsafe partial class ExitWatcher
             // A bug in the caller's step must not cost the exit status nor this thread.
             System.Diagnostics.Debug.Fail(exception.ToString());
         }
-        // Removed from the epoll set with its last descriptor.
         if (pidfd >= 0)
             _ = PosixSpawn.close(pidfd);
         int status;
@@ -134,6 +147,7 @@ internal static unsafe partial class ExitWatcher
 
     private const uint EpollIn = 1;
     private const int EpollCtlAdd = 1;
+    private const int EpollCtlDelete = 2;
     private const int Eintr = 4;
 
     /// <summary>pidfd_open's number, the same on every Linux architecture (5.3 and later).</summary>

@@ -13,8 +13,9 @@ internal interface IBodyInvoker
 
     /// <summary>
     /// Compiles what the first item will run in the codec, without running the body: called while the child waits for
-    /// its first request after Ready, time it would spend idle. (Compiling the invoker and the body ahead through
-    /// reflection was tried: it cost more than the first item then saved.)
+    /// its first request after Ready, time it would spend idle. The body and the invoker are compiled ahead only by a
+    /// child still idle a while later (<see cref="BodyLoader.PrepareBody"/>): for a first item that follows Ready at
+    /// once, compiling them ahead costs more than it saves.
     /// </summary>
     void Prepare();
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
@@ -9,7 +8,13 @@ namespace Nursery.ChildHost;
 /// <summary>Finds the parent's methods in the user's assembly and makes them callable.</summary>
 internal static class BodyLoader
 {
-    private static readonly ConcurrentDictionary<string, BodyLoadContext> Contexts = new();
+    /// <summary>
+    /// One load context per assembly path, under <see cref="ContextsGate"/>: a plain dictionary, because a
+    /// ConcurrentDictionary would load System.Collections.Concurrent into every fresh child on its way to Ready.
+    /// </summary>
+    private static readonly Dictionary<string, BodyLoadContext> Contexts = [];
+
+    private static readonly Lock ContextsGate = new();
 
     public static IBodyInvoker LoadBody(MethodSpec spec, string codecTypeName)
     {
@@ -45,7 +50,55 @@ internal static class BodyLoader
             : method.CreateDelegate(typeof(Func<,>).MakeGenericType(input, returned), target);
         var invoker = (IBodyInvoker)Activator.CreateInstance(invokerType, function, codec)!;
         WarmUp(codec, input, output);
+        _body = method;
         return invoker;
+    }
+
+    /// <summary>The body's method once loaded, for <see cref="PrepareBody"/>.</summary>
+    private static MethodInfo? _body;
+
+    /// <summary>
+    /// Compiles the body's method (and, for an async body, its state machine's step) and the invoker's method that
+    /// calls it, without running either: for a child that waits idle for its first item (a pool's warm spare), so that
+    /// item does not wait for the JIT. What cannot be compiled ahead (a generic method, a type that fails to load) is
+    /// left to the first item, which then meets and reports whatever fails. Static constructors do not run here.
+    /// </summary>
+    public static void PrepareBody(IBodyInvoker invoker)
+    {
+        if (_body is not { } body)
+            return;
+        Prepare(body);
+        Prepare(StateMachineStep(body));
+        var invoke = invoker.GetType().GetMethod(nameof(IBodyInvoker.InvokeAsync));
+        Prepare(invoke);
+        Prepare(invoke is null ? null : StateMachineStep(invoke));
+    }
+
+    /// <summary>The MoveNext of an async method's state machine, closed over its declaring type's arguments; null for other methods.</summary>
+    private static MethodInfo? StateMachineStep(MethodInfo method)
+    {
+        if (method.GetCustomAttribute<AsyncStateMachineAttribute>()?.StateMachineType is not { } machine)
+            return null;
+        if (machine.IsGenericTypeDefinition && method.DeclaringType is { IsGenericType: true } declaring && machine.GetGenericArguments().Length == declaring.GenericTypeArguments.Length)
+            machine = machine.MakeGenericType(declaring.GenericTypeArguments);
+        return machine.GetMethod("MoveNext", BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic);
+    }
+
+    private static void Prepare(MethodInfo? method)
+    {
+        if (method is null || method.ContainsGenericParameters)
+            return;
+        try
+        {
+            if (method.DeclaringType is { IsGenericType: true } declaring)
+                RuntimeHelpers.PrepareMethod(method.MethodHandle, [.. declaring.GenericTypeArguments.Select(argument => argument.TypeHandle)]);
+            else
+                RuntimeHelpers.PrepareMethod(method.MethodHandle);
+        }
+        catch (Exception exception) when (exception is ArgumentException or InvalidOperationException or TypeLoadException or BadImageFormatException or TypeInitializationException or MissingMemberException or NotSupportedException or FileNotFoundException or FileLoadException)
+        {
+            // A preparation only: the first item compiles what it needs and reports what fails.
+        }
     }
 
     /// <summary>Released once the first reply has gone out: then the warm-up thread warms the error path.</summary>
@@ -162,11 +215,20 @@ internal static class BodyLoader
         // The same build as the parent's: the token names the method. Otherwise (or with no build given) the names must
         // agree, or the method is looked up by name.
         if (found is MethodInfo method
-            && (spec.ModuleVersionId.Length > 0 && assembly.ManifestModule.ModuleVersionId.ToString("N") == spec.ModuleVersionId
+            && (spec.ModuleVersionId.Length > 0 && IsModuleVersionId(assembly.ManifestModule.ModuleVersionId, spec.ModuleVersionId)
                 || method.Name == spec.MethodName && method.DeclaringType?.FullName == spec.TypeName))
             return method;
 
         // The assembly was rebuilt since the parent loaded it: fall back to the name.
+        return FindByName(assembly, spec);
+    }
+
+    /// <summary>
+    /// The method named by <paramref name="spec"/>, looked up by name. A method of its own: its lambda and LINQ would
+    /// otherwise load System.Linq into every fresh child as <see cref="Resolve"/> starts, even when the token serves.
+    /// </summary>
+    private static MethodInfo FindByName(Assembly assembly, MethodSpec spec)
+    {
         var type = assembly.GetType(spec.TypeName, throwOnError: false)
             ?? throw new TypeLoadException($"The type '{spec.TypeName}' is not in '{spec.AssemblyPath}'.");
         var candidates = type.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance | BindingFlags.DeclaredOnly)
@@ -180,7 +242,42 @@ internal static class BodyLoader
         };
     }
 
-    private static BodyLoadContext ContextFor(string assemblyPath) => Contexts.GetOrAdd(Path.GetFullPath(assemblyPath), path => new BodyLoadContext(path));
+    private static BodyLoadContext ContextFor(string assemblyPath)
+    {
+        var path = Path.GetFullPath(assemblyPath);
+        lock (ContextsGate)
+        {
+            if (!Contexts.TryGetValue(path, out var context))
+                Contexts[path] = context = new BodyLoadContext(path);
+            return context;
+        }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="id"/> is the GUID written as 32 hex digits in <paramref name="digits"/> (its "N" form, as
+    /// the parent sends it). Compared digit by digit: formatting the GUID instead JIT-compiles the runtime's vectorised
+    /// formatter in every fresh child, milliseconds before its Ready.
+    /// </summary>
+    internal static bool IsModuleVersionId(Guid id, string digits)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        if (digits.Length != 32 || !id.TryWriteBytes(bytes, bigEndian: true, out _))
+            return false;
+        for (var i = 0; i < 16; i++)
+        {
+            if (HexValue(digits[2 * i]) != bytes[i] >> 4 || HexValue(digits[(2 * i) + 1]) != (bytes[i] & 0xF))
+                return false;
+        }
+        return true;
+    }
+
+    private static int HexValue(char digit) => digit switch
+    {
+        >= '0' and <= '9' => digit - '0',
+        >= 'a' and <= 'f' => digit - 'a' + 10,
+        >= 'A' and <= 'F' => digit - 'A' + 10,
+        _ => -1,
+    };
 
     private static ICodec CreateCodec(string codecTypeName, BodyLoadContext context)
     {

@@ -13,15 +13,14 @@ namespace Nursery.ChildHost;
 /// </summary>
 internal static class ChildTracing
 {
-    private static readonly ConcurrentDictionary<long, ItemTraceContext> Pending = new();
     private static readonly Lock Gate = new();
     private static readonly List<ChildSpan> Collected = [];
     private static ActivityTraceId _collecting;
     private static ActivityListener? _listener;
 
     /// <summary>
-    /// How many contexts wait in <see cref="Pending"/>: read first for every item, because an empty
-    /// ConcurrentDictionary answers IsEmpty by taking all of its locks.
+    /// How many contexts wait in <see cref="Contexts.Pending"/>: read first for every item, because an empty
+    /// ConcurrentDictionary answers IsEmpty by taking all of its locks, and an untraced child never makes it.
     /// </summary>
     private static int _pendingCount;
 
@@ -32,17 +31,17 @@ internal static class ChildTracing
             Listen();
         foreach (var context in contexts)
         {
-            if (Pending.TryAdd(context.Id, context))
+            if (Contexts.Pending.TryAdd(context.Id, context))
                 Interlocked.Increment(ref _pendingCount);
             else
-                Pending[context.Id] = context;
+                Contexts.Pending[context.Id] = context;
         }
     }
 
     /// <summary>Makes the item's span the current activity if the item is traced (serving thread); null otherwise.</summary>
     public static Activity? Begin(long id)
     {
-        if (Volatile.Read(ref _pendingCount) == 0 || !Pending.TryRemove(id, out var context))
+        if (Volatile.Read(ref _pendingCount) == 0 || !Contexts.Pending.TryRemove(id, out var context))
             return null;
         Interlocked.Decrement(ref _pendingCount);
         var standIn = new Activity("nursery.item");
@@ -107,5 +106,14 @@ internal static class ChildTracing
             return false;
         lock (Gate)
             return parent.TraceId == _collecting;
+    }
+
+    /// <summary>
+    /// The contexts of items about to run, made on the first one: a ConcurrentDictionary over a value-type key is not
+    /// precompiled, and a child that is never traced would JIT-compile it with its first item.
+    /// </summary>
+    private static class Contexts
+    {
+        public static readonly ConcurrentDictionary<long, ItemTraceContext> Pending = new();
     }
 }

@@ -70,6 +70,10 @@ internal static class Program
         channel.Send(FrameKind.Ready, []);
         // While the parent reads Ready and sends the first request.
         body.Prepare();
+        // A child still idle a while after Ready (a pool's warm spare, a pool started before its items) compiles the
+        // body meanwhile; one whose first item comes at once does not make it wait for that.
+        if (!work.WaitForWork(IdleBeforePreparing))
+            BodyLoader.PrepareBody(body);
         Serve(channel, body, work, stops, progress, init.MaxResultBytes > 0 ? init.MaxResultBytes : FrameBounds.DefaultMaxResultBytes);
         return 0;
     }
@@ -217,6 +221,9 @@ internal static class Program
             frame.Recycle();
         }
     }
+
+    /// <summary>How long a ready child waits for its first item before it compiles the body ahead of it.</summary>
+    private static readonly TimeSpan IdleBeforePreparing = TimeSpan.FromMilliseconds(50);
 
     private const int MaxRepliesPerFrame = 1024;
     private const int MaxHeldBytes = Batch.MaxHeldReplyBytes;

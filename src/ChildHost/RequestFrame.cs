@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using Nursery.Protocol;
 
 namespace Nursery.ChildHost;
@@ -14,10 +13,16 @@ internal sealed class RequestFrame
     /// <summary>A buffer larger than this goes back to the shared pool after its frame, not kept for the next one.</summary>
     private const int KeptBytes = 1 << 20;
 
-    private static readonly ConcurrentQueue<RequestFrame> Free = new();
+    /// <summary>Recycled frames, linked through <see cref="Next"/> under <see cref="FreeGate"/> (one lock per frame, not per item).</summary>
+    private static RequestFrame? _free;
+
+    private static readonly Lock FreeGate = new();
     private byte[] _bytes = [];
 
     private RequestFrame() { }
+
+    /// <summary>The next frame in the work queue or the free list; a frame is in at most one of them.</summary>
+    public RequestFrame? Next { get; set; }
 
     /// <summary>The requests, in the order the parent sent them; valid until <see cref="Recycle"/>.</summary>
     public RequestEntries Entries { get; } = new();
@@ -28,8 +33,15 @@ internal sealed class RequestFrame
     /// </summary>
     public static RequestFrame? TryRead(FrameSource source, int length, out string problem)
     {
-        if (!Free.TryDequeue(out var frame))
-            frame = new RequestFrame();
+        RequestFrame? frame;
+        lock (FreeGate)
+        {
+            frame = _free;
+            if (frame is not null)
+                _free = frame.Next;
+        }
+        frame ??= new RequestFrame();
+        frame.Next = null;
         if (frame._bytes.Length < length)
         {
             frame.ReturnBytes();
@@ -52,7 +64,11 @@ internal sealed class RequestFrame
         Entries.Clear();
         if (_bytes.Length > KeptBytes)
             ReturnBytes();
-        Free.Enqueue(this);
+        lock (FreeGate)
+        {
+            Next = _free;
+            _free = this;
+        }
     }
 
     private void ReturnBytes()

@@ -19,9 +19,10 @@ internal sealed class ChildProcess : IChildProcess
     private int _remoteKillRequested;
     private int _killRequested;
 
-    private ChildProcess(int processId, Task<CommandResult> running, StderrTail stderr, CancellationTokenSource kill, bool ownProcessGroup, RemoteLaunch? remote)
+    private ChildProcess(int processId, Task<CommandResult> running, StderrTail stderr, Task stderrEnded, CancellationTokenSource kill, bool ownProcessGroup, RemoteLaunch? remote)
     {
         _kill = kill;
+        StderrEnded = stderrEnded;
         _ownProcessGroup = ownProcessGroup;
         _remote = remote;
         ProcessId = processId;
@@ -40,6 +41,39 @@ internal sealed class ChildProcess : IChildProcess
 
     public bool HasExited => _exit.IsCompleted;
 
+    /// <summary>Completes when the child's stderr has reached its end and every line of it has been handled.</summary>
+    public Task StderrEnded { get; }
+
+    /// <summary>
+    /// How a local child ended, once it has exited and before it is reaped: its wait status as the kernel keeps it for
+    /// a zombie (/proc/pid/stat), the same status the reaping behind <see cref="Exit"/> reads, without waiting for the
+    /// runtime's exit notification and CliWrap's clean-up. Null while it runs, once it has been reaped, for a remote
+    /// child (its end needs the launcher's verdict) and off Linux. <paramref name="reaped"/> says the process is gone
+    /// already (reaped, its status out of reach until <see cref="Exit"/> reports it).
+    /// </summary>
+    public ChildExit? ExitIfEnded(out bool reaped)
+    {
+        reaped = false;
+        if (_remote is not null || !OperatingSystem.IsLinux())
+            return null;
+        string stat;
+        try
+        {
+            stat = File.ReadAllText($"/proc/{ProcessId}/stat");
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            reaped = exception is FileNotFoundException or DirectoryNotFoundException;
+            return null;
+        }
+        // The fields after the command name: the state is the first, the wait status (exit_code) the 50th.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        if (fields.Length < 50 || fields[0] != "Z" || !int.TryParse(fields[49], System.Globalization.CultureInfo.InvariantCulture, out var status))
+            return null;
+        var signal = status & 0x7f;
+        return new ChildExit(signal == 0 ? (status >> 8) & 0xff : 128 + signal, KillRequested);
+    }
+
     /// <summary>
     /// Starts the process on the spawner thread. <paramref name="feedStdin"/> writes the child's stdin and closes it by returning;
     /// <paramref name="readStdout"/> reads the child's stdout to its end.
@@ -53,6 +87,12 @@ internal sealed class ChildProcess : IChildProcess
     )
     {
         var stderr = new StderrTail();
+        var stderrEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var stderrLines = PipeTarget.ToDelegate(line =>
+        {
+            stderr.Add(line);
+            onStderrLine(line);
+        });
         var killSource = new CancellationTokenSource();
         if (spec.Remote is not null)
             feedStdin = SerializeStdin(feedStdin, spec.StdinPrelude);
@@ -67,16 +107,22 @@ internal sealed class ChildProcess : IChildProcess
             .WithStandardInputPipe(PipeSource.Create(feedStdin))
             .WithStandardOutputPipe(PipeTarget.Create(readStdout))
             .WithStandardErrorPipe(
-                PipeTarget.ToDelegate(line =>
+                PipeTarget.Create(async (stream, cancellationToken) =>
                 {
-                    stderr.Add(line);
-                    onStderrLine(line);
+                    try
+                    {
+                        await stderrLines.CopyFromAsync(stream, cancellationToken).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        stderrEnded.TrySetResult();
+                    }
                 })
             );
         try
         {
             var started = await Spawner.RunAsync(() => command.ExecuteAsync(killSource.Token)).ConfigureAwait(false);
-            return new ChildProcess(started.ProcessId, started.Task, stderr, killSource, spec.OwnProcessGroup, spec.Remote);
+            return new ChildProcess(started.ProcessId, started.Task, stderr, stderrEnded.Task, killSource, spec.OwnProcessGroup, spec.Remote);
         }
         catch (Exception exception) when (exception is Win32Exception or InvalidOperationException or IOException or UnauthorizedAccessException)
         {

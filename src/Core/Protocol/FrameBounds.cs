@@ -38,7 +38,7 @@ internal sealed class FrameBounds
     {
         _maxPayload = maxPayload;
         ReplyAdvice = replyAdvice;
-        Largest = maxPayload.Max();
+        Largest = LargestOf(maxPayload);
     }
 
     /// <summary>The largest payload of any kind.</summary>
@@ -76,10 +76,23 @@ internal sealed class FrameBounds
     /// <summary>The largest payload of a kind this channel carries.</summary>
     public int MaxPayload(FrameKind kind) => _maxPayload[(int)kind];
 
-    private static int[] Uniform(int maxPayload)
+    /// <summary>
+    /// The largest bound, by a plain loop: this runs in every fresh child before it reads its first frame, where LINQ's
+    /// Max would load System.Linq and JIT-compile its vectorised path.
+    /// </summary>
+    private static int LargestOf(int[] maxPayload)
+    {
+        var largest = int.MinValue;
+        foreach (var bound in maxPayload)
+            largest = Math.Max(largest, bound);
+        return largest;
+    }
+
+        private static int[] Uniform(int maxPayload)
     {
         var bounds = new int[(int)LastKind + 1];
-        Array.Fill(bounds, maxPayload);
+        for (var kind = 1; kind < bounds.Length; kind++)
+            bounds[kind] = maxPayload;
         bounds[0] = NotCarried;
         return bounds;
     }

@@ -1,27 +1,31 @@
 namespace Nursery.Supervision;
 
 /// <summary>
-/// The items a child holds: by id, in the order they were sent (the child runs them in that order), which of them
-/// were abandoned (their reply is dropped), and since when the head of the child's queue has waited. Not thread-safe:
-/// the worker calls it under its lock.
+/// The items a child holds: in the order they were sent (the child runs and answers them in that order), which of
+/// them were abandoned (their reply is dropped), and since when the head of the child's queue has waited. A ring of
+/// entries rather than a dictionary by id: a reply is matched to the first unanswered entry, which it names in the
+/// child's order, so the common case costs no hashing; a reply out of order is still found, by a scan. Not
+/// thread-safe: the worker calls it under its lock.
 /// </summary>
 internal sealed class InFlightBook
 {
-    private readonly Dictionary<long, PendingItem> _byId = [];
-    private readonly Queue<PendingItem> _order = new();
-    private readonly HashSet<long> _abandoned = [];
+    private Entry[] _ring = new Entry[64];
+    private int _head;
+
+    /// <summary>How many entries from the head are answered: the first unanswered one is at this offset.</summary>
+    private int _answeredAhead;
 
     /// <summary>How many sent items are in the queue (answered items behind the head included, until the head is answered).</summary>
-    public int Count => _order.Count;
+    public int Count { get; private set; }
 
     /// <summary>Since when (Stopwatch ticks) the head of the child's queue has waited: its send, or the last reply frame.</summary>
     public long HeadSince { get; private set; }
 
     /// <summary>Whether the item was sent and is not yet answered.</summary>
-    public bool Holds(long id) => _byId.ContainsKey(id);
+    public bool Holds(long id) => Find(id) >= 0;
 
     /// <summary>Whether the item is the one the child is running: the oldest unanswered one.</summary>
-    public bool IsRunning(long id) => _order.TryPeek(out var head) && head.Id == id && _byId.ContainsKey(id);
+    public bool IsRunning(long id) => Count > 0 && At(0).Item.Id == id && !At(0).Answered;
 
     /// <summary>
     /// The item the child is running: the one its progress slot names (<paramref name="progressId"/>, 0 when it keeps
@@ -29,32 +33,36 @@ internal sealed class InFlightBook
     /// </summary>
     public PendingItem? Running(long progressId)
     {
-        if (progressId != 0 && _byId.TryGetValue(progressId, out var named))
-            return named;
-        return _order.TryPeek(out var head) && _byId.TryGetValue(head.Id, out var oldest) ? oldest : null;
+        if (progressId != 0 && Find(progressId) is >= 0 and var named)
+            return At(named).Item;
+        return Count > 0 && !At(0).Answered ? At(0).Item : null;
     }
 
     /// <summary>Records items just sent, at <paramref name="now"/>. An item completed since it was encoded is sent, and abandoned.</summary>
     public void Register(List<PendingItem> items, long now)
     {
+        if (Count + items.Count > _ring.Length)
+            Grow(Count + items.Count);
+        var mask = _ring.Length - 1;
+        var at = (_head + Count) & mask;
         foreach (var item in items)
         {
             item.SentTimestamp = now;
-            _byId[item.Id] = item;
-            _order.Enqueue(item);
-            if (item.IsCompleted)
-                _abandoned.Add(item.Id);
+            _ring[at] = new Entry(item, answered: false, abandoned: item.IsCompleted);
+            at = (at + 1) & mask;
         }
-        if (_order.Count == items.Count)
+        Count += items.Count;
+        if (Count == items.Count)
             HeadSince = now;
     }
 
     /// <summary>Marks an unanswered item abandoned: its reply, when it comes, is dropped. False if the child does not hold it.</summary>
     public bool Abandon(long id)
     {
-        if (!_byId.ContainsKey(id))
+        var offset = Find(id);
+        if (offset < 0)
             return false;
-        _abandoned.Add(id);
+        At(offset).Abandoned = true;
         return true;
     }
 
@@ -64,12 +72,19 @@ internal sealed class InFlightBook
     /// </summary>
     public bool TryAnswer(long id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PendingItem? item, out bool abandoned)
     {
-        if (!_byId.Remove(id, out item))
+        var offset = _answeredAhead < Count && At(_answeredAhead).Item.Id == id ? _answeredAhead : Find(id);
+        if (offset < 0)
         {
+            item = null;
             abandoned = false;
             return false;
         }
-        abandoned = _abandoned.Count > 0 && _abandoned.Remove(id);
+        ref var entry = ref At(offset);
+        entry.Answered = true;
+        item = entry.Item;
+        abandoned = entry.Abandoned;
+        while (_answeredAhead < Count && At(_answeredAhead).Answered)
+            _answeredAhead++;
         return true;
     }
 
@@ -79,8 +94,14 @@ internal sealed class InFlightBook
     /// </summary>
     public void DropAnsweredHead(long replyRead)
     {
-        while (_order.TryPeek(out var head) && !_byId.ContainsKey(head.Id))
-            _order.Dequeue();
+        var mask = _ring.Length - 1;
+        for (var i = 0; i < _answeredAhead; i++)
+        {
+            _ring[_head] = default;
+            _head = (_head + 1) & mask;
+        }
+        Count -= _answeredAhead;
+        _answeredAhead = 0;
         HeadSince = replyRead;
     }
 
@@ -91,17 +112,65 @@ internal sealed class InFlightBook
     /// </summary>
     public long? RunningSince(long progressId, long progressSince)
     {
-        if (_order.Count == 0)
+        if (Count == 0)
             return null;
-        return progressId != 0 && progressSince > HeadSince && _byId.ContainsKey(progressId) ? progressSince : HeadSince;
+        return progressId != 0 && progressSince > HeadSince && Holds(progressId) ? progressSince : HeadSince;
     }
 
     /// <summary>Empties the book; returns the unanswered items in the order they were sent.</summary>
     public PendingItem[] TakeAll()
     {
-        PendingItem[] unanswered = [.. _order.Where(item => _byId.ContainsKey(item.Id))];
-        _byId.Clear();
-        _order.Clear();
-        return unanswered;
+        var unanswered = new List<PendingItem>(Count);
+        for (var offset = 0; offset < Count; offset++)
+        {
+            if (!At(offset).Answered)
+                unanswered.Add(At(offset).Item);
+        }
+        Array.Clear(_ring);
+        _head = 0;
+        _answeredAhead = 0;
+        Count = 0;
+        return [.. unanswered];
+    }
+
+    private ref Entry At(int offset) => ref _ring[(_head + offset) & (_ring.Length - 1)];
+
+    /// <summary>The offset of the unanswered entry of item <paramref name="id"/>, or -1.</summary>
+    private int Find(long id)
+    {
+        // Ids are consecutive within a batch and batches are usually sent in the order their ids were taken: try the
+        // offset that would give, then scan.
+        if (_answeredAhead < Count)
+        {
+            var guess = _answeredAhead + (id - At(_answeredAhead).Item.Id);
+            if (guess >= _answeredAhead && guess < Count && At((int)guess).Item.Id == id && !At((int)guess).Answered)
+                return (int)guess;
+        }
+        for (var offset = _answeredAhead; offset < Count; offset++)
+        {
+            ref var entry = ref At(offset);
+            if (entry.Item.Id == id && !entry.Answered)
+                return offset;
+        }
+        return -1;
+    }
+
+    private void Grow(int needed)
+    {
+        var size = _ring.Length * 2;
+        while (size < needed)
+            size *= 2;
+        var ring = new Entry[size];
+        for (var offset = 0; offset < Count; offset++)
+            ring[offset] = At(offset);
+        _ring = ring;
+        _head = 0;
+    }
+
+    private struct Entry(PendingItem item, bool answered, bool abandoned)
+    {
+        public readonly PendingItem Item = item;
+        public bool Answered = answered;
+        public bool Abandoned = abandoned;
     }
 }

@@ -106,13 +106,25 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable, ILeasable
     /// </summary>
     internal async Task<Either<ChildFailure, TOut>[]> InvokeBatchAsync(IReadOnlyList<TIn> inputs, Func<int, string> keyOf, int attempt, CancellationToken cancellationToken)
     {
+        var results = new (Either<ChildFailure, TOut> Result, int ProcessId)[inputs.Count];
+        await InvokeBatchAsync(inputs, keyOf, attempt, results, null, cancellationToken).ConfigureAwait(false);
+        return Array.ConvertAll(results, static ended => ended.Result);
+    }
+
+    /// <summary>
+    /// As <see cref="InvokeBatchAsync(IReadOnlyList{TIn}, Func{int, string}, int, CancellationToken)"/>, each item's
+    /// result and this child's pid written into <paramref name="results"/> at its position (<paramref name="positions"/>[i],
+    /// or i when null) as it ends, rather than into an array of the batch's own.
+    /// </summary>
+    internal async Task InvokeBatchAsync(IReadOnlyList<TIn> inputs, Func<int, string> keyOf, int attempt, (Either<ChildFailure, TOut> Result, int ProcessId)[] results, int[]? positions, CancellationToken cancellationToken)
+    {
         if (inputs.Count == 0)
-            return [];
-        var batch = new Batch(inputs, keyOf, attempt, _codecs, _core);
+            return;
+        var batch = new Batch(inputs, keyOf, attempt, _codecs, _core, results, positions);
         batch.Start(cancellationToken);
         try
         {
-            return await batch.Task.ConfigureAwait(false);
+            await batch.Task.ConfigureAwait(false);
         }
         finally
         {
@@ -123,8 +135,14 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable, ILeasable
     /// <summary>Closes the child's stdin, gives it <see cref="WorkerOptions.KillGrace"/> to leave, kills it if it has not, and waits until it is reaped. Items still in flight end Cancelled.</summary>
     public ValueTask DisposeAsync() => _core.DisposeAsync();
 
-    private sealed class Item(long id, string key, int attempt, TIn input, Codecs codecs, WorkerCore core) : PendingItem(id, key, attempt)
+    private sealed class Item(long id, string key, int attempt, TIn input, Codecs codecs, WorkerCore core) : PendingItem(id, attempt)
     {
+        public override string Key { get; } = key;
+
+        public CancellationTokenRegistration Registration { get; set; }
+
+        public override void Unregister() => Registration.Unregister();
+
         private readonly TaskCompletionSource<Either<ChildFailure, TOut>> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private TIn _input = input;
         private int _ended;
@@ -166,15 +184,14 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable, ILeasable
         }
     }
 
-    /// <summary>The shared state of a batch: the inputs, a result per item, and one completion when the last item ends.</summary>
-    private sealed class Batch(IReadOnlyList<TIn> inputs, Func<int, string> keyOf, int attempt, Codecs codecs, WorkerCore core)
+    /// <summary>The shared state of a batch: the inputs, where each item's result goes, and one completion when the last item ends.</summary>
+    private sealed class Batch(IReadOnlyList<TIn> inputs, Func<int, string> keyOf, int attempt, Codecs codecs, WorkerCore core, (Either<ChildFailure, TOut> Result, int ProcessId)[] results, int[]? positions)
     {
-        private readonly Either<ChildFailure, TOut>[] _results = new Either<ChildFailure, TOut>[inputs.Count];
-        private readonly TaskCompletionSource<Either<ChildFailure, TOut>[]> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private BatchItem[] _items = [];
         private int _remaining = inputs.Count;
 
-        public Task<Either<ChildFailure, TOut>[]> Task => _completion.Task;
+        public Task Task => _completion.Task;
 
         public CancellationTokenRegistration Registration { get; private set; }
 
@@ -208,9 +225,9 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable, ILeasable
 
         public void End(int index, Either<ChildFailure, TOut> result)
         {
-            _results[index] = result;
+            results[positions?[index] ?? index] = (result, core.ProcessId);
             if (Interlocked.Decrement(ref _remaining) == 0)
-                _completion.TrySetResult(_results);
+                _completion.TrySetResult();
         }
 
         private void CancelAll()
@@ -223,7 +240,7 @@ public sealed class Worker<TIn, TOut> : IAsyncDisposable, ILeasable
         }
     }
 
-    private sealed class BatchItem(long id, int attempt, Batch batch, int index) : PendingItem(id, null, attempt)
+    private sealed class BatchItem(long id, int attempt, Batch batch, int index) : PendingItem(id, attempt)
     {
         private int _ended;
 

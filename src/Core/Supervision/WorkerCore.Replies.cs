@@ -30,6 +30,7 @@ internal sealed partial class WorkerCore
             }
             catch (Exception exception) when (exception is IOException or ObjectDisposedException or OperationCanceledException) { }
             _ = ReapAfterEndOfOutputAsync();
+            await EndAtEndOfOutputAsync().ConfigureAwait(false);
         }
     }
 
@@ -115,7 +116,7 @@ internal sealed partial class WorkerCore
     /// <summary>Ends an answered item: its result, a failure to decode it, or the body's exception.</summary>
     private void End(PendingItem item, in ReadOnlySequence<byte> payload, RemoteError? error)
     {
-        item.Registration.Unregister();
+        item.Unregister();
         if (_stopping is not null && TakeStopped(item) is { } stopped)
         {
             // The child was asked to stop this item and answered: it ends as asked, and the child serves on.

@@ -114,10 +114,14 @@ internal sealed partial class WorkerCore
         return traceBuffer;
     }
 
-    /// <summary>Items that were never sent, failed (not started) once the worker's end is known, with its cause.</summary>
+    /// <summary>
+    /// Items that were never sent, failed (not started) once the worker's end is known, with its cause: when its end has
+    /// been handled, or when the clean-up after the reaping is over, whichever comes first (the clean-up ends even if
+    /// it failed before handling the end).
+    /// </summary>
     private async Task FailWhenEndedAsync(PendingItem[] items)
     {
-        await _completion.ConfigureAwait(false);
+        await Task.WhenAny(_endSeen.Task, _completion).ConfigureAwait(false);
         ChildFailure? cause;
         lock (_gate)
             cause = _cause;

@@ -33,6 +33,11 @@ internal sealed partial class WorkerCore
     private ChildFailure? _cause;
     private bool _ended;
     private bool _disposing;
+    private bool _endedDisposing;
+    private int _endHandled;
+
+    /// <summary>Completes once the child's end has been handled (<see cref="HandleEnd"/>): every item it held is complete.</summary>
+    private readonly TaskCompletionSource _endSeen = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _helloSeen;
     private bool _isReady;
     private long _lastHeard;
@@ -339,21 +344,64 @@ internal sealed partial class WorkerCore
             Terminate(expired);
     }
 
-    /// <summary>After the child is reaped: decide why it ended, complete every item it held, clean up.</summary>
+    /// <summary>
+    /// After the child is reaped: its end, unless <see cref="EndAtEndOfOutputAsync"/> handled it already (see
+    /// <see cref="HandleEnd"/>), then the clean-up.
+    /// </summary>
     private async Task<Option<ChildFailure>> FinishAsync(ChildProcess process)
     {
         var exit = await process.Exit.ConfigureAwait(false);
         _telemetry.ChildReaped();
         if (_watchdog is not null)
             await _watchdog.DisposeAsync().ConfigureAwait(false);
+        HandleEnd(exit);
+        if (_cgroup is not null)
+            await _cgroup.RemoveAsync().ConfigureAwait(false);
+        MarkEnded();
+        lock (_gate)
+            return _endedDisposing ? Option<ChildFailure>.None : _cause!;
+    }
 
+    /// <summary>
+    /// The child's output has ended. Once it has also exited, nothing it held can be answered or started any more: its
+    /// end is handled now, with the exit status the kernel keeps for it until it is reaped, instead of once CliWrap
+    /// reports the exit (after the runtime's exit notification, the pipes and its own clean-up). Its stderr is read to
+    /// the end first, for the failure's tail. A child the runtime has reaped already, one that closed its stdout and
+    /// lives on, and a remote child are left to <see cref="FinishAsync"/>.
+    /// </summary>
+    private async Task EndAtEndOfOutputAsync()
+    {
+        ChildProcess? process;
+        lock (_gate)
+            process = _process;
+        if (process is null)
+            return;
+        // Read at once: the runtime reaps the child as soon as it hears of its exit, and the status is then out of reach
+        // until CliWrap reports it. The output ends a moment before the exit is complete, so a few reads may be needed.
+        var exit = process.ExitIfEnded(out var reaped);
+        for (var read = 0; exit is null && !reaped && read < 20 && !process.HasExited; read++)
+            exit = process.ExitIfEnded(out reaped);
+        await Task.WhenAny(process.StderrEnded, process.Exit).ConfigureAwait(false);
+        if (exit is not null)
+            HandleEnd(exit);
+    }
+
+    /// <summary>
+    /// Decides why the child ended and completes every item it held, once: the item it was running with that failure,
+    /// the others as not started (so a pool sends them to another child). Called when the child has exited and its
+    /// output has ended, so no reply can come any more and its progress slot names the last item it started.
+    /// </summary>
+    private void HandleEnd(ChildExit exit)
+    {
+        if (Interlocked.Exchange(ref _endHandled, 1) != 0)
+            return;
         ChildFailure? cause;
         bool disposing;
         PendingItem[] inFlight;
         lock (_gate)
         {
             _ended = true;
-            disposing = _disposing;
+            disposing = _endedDisposing = _disposing;
             inFlight = _book.TakeAll();
             var memory = disposing || _cause is not null || _cgroup is null ? (MemoryFacts?)null : ReadMemoryFacts(_cgroup);
             cause = EndClassifier.Classify(exit, memory, _cause, disposing, _isReady, inFlight.Length);
@@ -379,9 +427,10 @@ internal sealed partial class WorkerCore
             else if (i > blamed)
                 inFlight[i].TryFail(NotStarted(inFlight[i], stampedCause, $"not started: its worker (pid {ProcessId}) ended while item {head!.Key} was running"));
         }
+        // A queue entry with neither an item nor a batch is a wake-up for stop requests.
         while (_queue.Reader.TryRead(out var queued))
         {
-            foreach (var item in queued.Many ?? [queued.One!])
+            foreach (var item in queued.Many ?? (queued.One is null ? [] : [queued.One]))
                 item.TryFail(NotStarted(item, stampedCause, "not started: its worker ended before sending it"));
         }
 
@@ -393,10 +442,7 @@ internal sealed partial class WorkerCore
             _stopping = null;
         }
         stopWaiter?.TrySetResult();
-        if (_cgroup is not null)
-            await _cgroup.RemoveAsync().ConfigureAwait(false);
-        MarkEnded();
-        return disposing ? Option<ChildFailure>.None : stampedCause;
+        _endSeen.TrySetResult();
     }
 
     /// <summary>The cgroup's facts; the peak is read only after an OOM kill, the only case that reports it.</summary>

@@ -204,12 +204,11 @@ public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
                 return results;
             }
             var member = lease.Match(m => m, _ => throw new UnreachableException());
-            Either<ChildFailure, TOut>[] done;
             // Timed from a ready child on, so a child's start-up is not taken for the items' cost.
             var sent = Stopwatch.GetTimestamp();
             try
             {
-                done = await member.Worker.InvokeBatchAsync(pending, index => keyOf(at?[index] ?? index), 1, cancellationToken).ConfigureAwait(false);
+                await member.Worker.InvokeBatchAsync(pending, at is null ? keyOf : index => keyOf(at[index]), 1, results, at, cancellationToken).ConfigureAwait(false);
             }
             finally
             {
@@ -218,13 +217,12 @@ public sealed class WorkerPool<TIn, TOut> : IAsyncDisposable
             _sizer.Observe(count, Stopwatch.GetTimestamp() - sent);
             List<int>? again = null;
             var redispatch = round < MaxRedispatch && !cancellationToken.IsCancellationRequested && !_disposing.IsCancellationRequested;
-            for (var i = 0; i < count; i++)
+            for (var i = 0; redispatch && i < count; i++)
             {
                 var position = at?[i] ?? i;
-                var result = done[i];
-                if (redispatch && result.IsLeft && result.Case is ChildFailure.Cancelled { ItemStarted: false })
+                var result = results[position].Result;
+                if (result.IsLeft && result.Case is ChildFailure.Cancelled { ItemStarted: false })
                     (again ??= []).Add(position);
-                results[position] = (result, member.Worker.ProcessId);
             }
             if (again is null)
                 return results;

@@ -7,8 +7,10 @@ namespace Nursery.Tests.Supervision;
 /// <summary>The in-flight book: which items a child holds, in which order, which replies are dropped, and since when the head waits.</summary>
 public sealed class InFlightBookTests
 {
-    private sealed class Item(long id) : PendingItem(id, $"k{id}", 1)
+    private sealed class Item(long id) : PendingItem(id, 1)
     {
+        public override string Key => $"k{Id}";
+
         public bool Done { get; set; }
 
         public override bool IsCompleted => Done;
@@ -132,5 +134,56 @@ public sealed class InFlightBookTests
         Assert.Equal([items[0], items[2], items[3]], unanswered);
         Assert.Equal(0, book.Count);
         Assert.False(book.Holds(3));
+    }
+
+    [Fact]
+    public void Answers_out_of_send_order_and_sends_past_the_books_first_capacity_are_each_matched_to_their_item()
+    {
+        var book = new InFlightBook();
+        var next = 1L;
+        var held = new List<Item>();
+        for (var round = 0; round < 20; round++)
+        {
+            List<Item> sent = [.. Enumerable.Range(0, 50).Select(_ => new Item(next++))];
+            book.Register([.. sent], round);
+            held.AddRange(sent);
+            // The second item first, then the rest in order: each answer finds its own item.
+            var answered = held.Take(40).ToList();
+            (answered[0], answered[1]) = (answered[1], answered[0]);
+            foreach (var item in answered)
+            {
+                Assert.True(book.TryAnswer(item.Id, out var found, out var abandoned));
+                Assert.Same(item, found);
+                Assert.False(abandoned);
+                Assert.False(book.TryAnswer(item.Id, out _, out _));
+            }
+            book.DropAnsweredHead(round);
+            held.RemoveRange(0, 40);
+            Assert.Equal(held.Count, book.Count);
+            Assert.True(book.IsRunning(held[0].Id));
+        }
+        Assert.Equal(held.Select(item => item.Id), book.TakeAll().Select(item => item.Id));
+    }
+
+    [Fact]
+    public void Items_sent_out_of_the_order_of_their_ids_are_found_abandoned_and_answered_by_id()
+    {
+        var book = new InFlightBook();
+        Item[] later = [new(11), new(12), new(13)];
+        Item[] earlier = [new(3), new(2), new(1)];
+        book.Register([.. later], 10);
+        book.Register([.. earlier], 20);
+
+        Assert.True(book.IsRunning(11));
+        Assert.True(book.Holds(2));
+        Assert.True(book.Abandon(1));
+        Assert.Same(earlier[0], book.Running(3));
+        Assert.True(book.TryAnswer(12, out var twelve, out var twelveAbandoned));
+        Assert.Same(later[1], twelve);
+        Assert.False(twelveAbandoned);
+        Assert.True(book.TryAnswer(1, out _, out var oneAbandoned));
+        Assert.True(oneAbandoned);
+        Assert.False(book.Holds(12));
+        Assert.Equal([11L, 13, 3, 2], book.TakeAll().Select(item => item.Id));
     }
 }

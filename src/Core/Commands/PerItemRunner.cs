@@ -185,7 +185,7 @@ public sealed class PerItemRunner<TIn, TOut> : IAsyncDisposable
         Microsoft.Extensions.Logging.ILogger logger
     )
     {
-        if (CommandLaunch.SpawnsDirectly(cgroup) && await OrphanGuard.ReadyAsync().ConfigureAwait(false))
+        if (CommandLaunch.SpawnsDirectly(cgroup) && OrphanGuard.Ready())
         {
             var direct = CommandLaunch.Direct(_command.Executable, arguments, environment, _command.WorkingDirectory);
             if (direct.Path is null)

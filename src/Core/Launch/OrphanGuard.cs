@@ -1,45 +1,59 @@
 using System.Globalization;
-using System.Text;
-using Microsoft.Extensions.Logging.Abstractions;
+using System.Runtime.InteropServices;
 
 namespace Nursery.Launch;
 
 /// <summary>
-/// Kills the process groups of the programs this process started with <see cref="PosixSpawn"/> when this process dies,
-/// by any cause, SIGKILL included: one small POSIX sh per process (<c>nursery-guard</c> in ps), started lazily through
-/// CliWrap on the <see cref="Spawner"/> thread in a session of its own, reads <c>+group</c> and <c>-group</c> lines on
-/// its stdin, a pipe whose only writer is this process. At end of file (the kernel closes the pipe when this process
-/// dies) it kills every group still registered, and every process whose environment holds this process's
-/// <see cref="Mark"/>, and leaves; SIGTERM does the same at once.
+/// Kills what the programs this process started with <see cref="PosixSpawn"/> left running when this process dies, by
+/// any cause, SIGKILL included: one small POSIX sh per process (<c>nursery-guard</c> in ps), started with
+/// <see cref="PosixSpawn"/> in a session of its own, reads lines on its stdin, a pipe whose only writer is this process,
+/// each written with one <c>write(2)</c> before the call that sends it returns. At end of file (the kernel closes the
+/// pipe when this process dies) it kills, and leaves; SIGTERM does the same at once.
 /// </summary>
 /// <remarks>
-/// A group is registered right after its program is spawned and unregistered once its leader has exited and its
-/// leftovers were killed, before the leader is reaped (so its id cannot have been reused). If the guard dies while
-/// this process lives, a new one is started and every live group registered again. The guard has no parent-death
-/// signal: it would arrive with the end of file and could end the guard before it has read the last lines still in
-/// the pipe. It leads a session of its own, so a kill of this process's group or a terminal's Ctrl-C leaves it to do
-/// its work. A program runs before its <c>+group</c> line can be written (the spawning thread resumes after its exec, and
-/// on a busy machine the program may start its own children first): the mark in its environment finds it if this
-/// process dies in between. What is not covered: a program still between its spawn and its exec when the guard looks
-/// (microseconds, not on this process's time), whose children or group it has not joined either; a process that left
-/// the group and cleared its environment; a process forked from this one without exec, which holds the pipe open; and
-/// a guard stopped with SIGSTOP, which acts only once continued.
+/// <para>
+/// The lines: <c>s</c> before each spawn (a program may exist that is not yet registered), <c>+id</c> once it is
+/// spawned (its id is its pid, its process group's and its session's), <c>x</c> for a spawn that failed, and
+/// <c>-id</c> once its leader has exited and its leftovers were killed, before the leader is reaped (so the id cannot
+/// have been reused). At the end the guard kills, again and again until a whole pass finds nothing alive to kill:
+/// every registered group; every process in a registered group or session (a shell with job control puts its jobs in
+/// groups of their own, in its session); and every process whose environment holds this process's <see cref="Mark"/>,
+/// with its group (a program between its spawn and its registration, a process that left the session and kept its
+/// environment). A process forked while a pass runs is found by the next. If a spawn was under way when this process
+/// died, the passes go on for a second more (the program may still be between its spawn and its exec, where it shows
+/// neither its session nor the mark).
+/// </para>
+/// <para>
+/// If the guard dies while this process lives, a new one is started and every live group registered again. The guard
+/// has no parent-death signal: it would arrive with the end of file and could end the guard before it has read the
+/// last lines still in the pipe. It leads a session of its own, so a kill of this process's group or a terminal's
+/// Ctrl-C leaves it to do its work. What is not covered: a process that left the session and cleared its environment;
+/// a process forked from this one without exec, which holds the pipe open; and a guard stopped with SIGSTOP, which acts
+/// only once continued.
+/// </para>
 /// </remarks>
-internal static class OrphanGuard
+internal static partial class OrphanGuard
 {
     /// <summary>
-    /// The guard's script: <c>$g</c> holds the registered groups, each between spaces; <c>$1</c> is <see cref="Mark"/>.
-    /// At the end, after the registered groups, every process whose environment holds the mark goes too, with its group:
-    /// a program this process had started but not yet registered when it died (and what that program started).
+    /// The guard's script: <c>$g</c> holds the registered ids, each between spaces; <c>$n</c> counts the spawns under way;
+    /// <c>$m</c> is <see cref="Mark"/>. <c>p</c> runs one pass and sets <c>$f</c> when it found a living process to kill
+    /// (zombies are skipped: a pass would find them again and again where nothing reaps them).
     /// </summary>
     private const string Script =
-        "g=' '; "
-        + "k() { for p in $g; do kill -s KILL -- \"-$p\" 2>/dev/null; done; "
-        + "grep -lzxF \"" + MarkVariable + "=$1\" /proc/[0-9]*/environ 2>/dev/null | while read -r f; do p=${f#/proc/}; p=${p%/environ}; kill -s KILL -- \"-$p\" \"$p\" 2>/dev/null; done; }; "
+        "exec >/dev/null 2>&1; m=$1; g=' '; n=0; "
+        + "p() { f=; for i in $g; do kill -s KILL -- \"-$i\"; done; "
+        + "for s in /proc/[0-9]*/stat; do read -r l < \"$s\" || continue; l=${l##*) }; set -f; set -- $l; set +f; "
+        + "case $1 in Z|X) continue ;; esac; "
+        + "case $g in *\" $3 \"*|*\" $4 \"*) i=${s#/proc/}; kill -s KILL \"${i%/stat}\"; f=1 ;; esac; done; "
+        + "for e in $(grep -lzxF \"" + MarkVariable + "=$m\" /proc/[0-9]*/environ); do i=${e#/proc/}; i=${i%/environ}; kill -s KILL -- \"-$i\" \"$i\"; f=1; done; }; "
+        + "k() { r=0; while [ $r -lt 100 ]; do p; [ -n \"$f\" ] || break; r=$((r+1)); done; "
+        + "if [ $n -gt 0 ]; then r=0; while [ $r -lt 10 ]; do sleep 0.1 || sleep 1; p; r=$((r+1)); done; fi; }; "
         + "trap 'k; exit 0' TERM; "
         + "while read -r l; do case $l in "
-        + "+*) g=\"$g${l#+} \" ;; "
-        + "-*) p=${l#-}; case $g in *\" $p \"*) g=\"${g%% $p *} ${g#* $p }\" ;; esac ;; "
+        + "s) n=$((n+1)) ;; "
+        + "x) n=$((n-1)) ;; "
+        + "+*) g=\"$g${l#+} \"; n=$((n-1)) ;; "
+        + "-*) i=${l#-}; case $g in *\" $i \"*) g=\"${g%% $i *} ${g#* $i }\" ;; esac ;; "
         + "esac; done; k";
 
     /// <summary>The variable in the environment of every program started directly, whose value is <see cref="Mark"/>.</summary>
@@ -51,11 +65,14 @@ internal static class OrphanGuard
     /// <summary>The guard's name in ps ($0).</summary>
     public const string Name = "nursery-guard";
 
+    private const int Eintr = 4;
+
     private static readonly Lock Gate = new();
     private static readonly HashSet<int> Groups = [];
-    private static Stream? _stdin;
-    private static ChildProcess? _guard;
-    private static Task<bool>? _starting;
+
+    /// <summary>This process's end of the running guard's stdin; -1 while there is none.</summary>
+    private static int _stdin = -1;
+    private static int _guard;
 
     /// <summary>The running guard's pid; 0 while there is none.</summary>
     internal static int ProcessId
@@ -63,28 +80,38 @@ internal static class OrphanGuard
         get
         {
             lock (Gate)
-                return _stdin is null ? 0 : _guard?.ProcessId ?? 0;
+                return _stdin < 0 ? 0 : _guard;
         }
     }
 
-    /// <summary>Completes with true once a guard runs (started now if there is none), false if none can be started.</summary>
-    public static Task<bool> ReadyAsync()
+    /// <summary>True once a guard runs (started now if there is none), false if none can be started.</summary>
+    public static bool Ready()
     {
         lock (Gate)
-        {
-            if (_stdin is not null)
-                return Task.FromResult(true);
-            return _starting ??= StartAsync();
-        }
+            return _stdin >= 0 || StartLocked();
     }
 
-    /// <summary>Registers the group <paramref name="group"/>, to be killed if this process dies.</summary>
+    /// <summary>Tells the guard a spawn begins: until it is registered (<see cref="Register"/>) or called off (<see cref="SpawnFailed"/>), the guard looks longer for it.</summary>
+    public static void Spawning()
+    {
+        lock (Gate)
+            Send("s\n"u8);
+    }
+
+    /// <summary>Tells the guard the spawn announced by <see cref="Spawning"/> started nothing.</summary>
+    public static void SpawnFailed()
+    {
+        lock (Gate)
+            Send("x\n"u8);
+    }
+
+    /// <summary>Registers the group and session <paramref name="group"/>, to be killed if this process dies; ends a spawn announced by <see cref="Spawning"/>.</summary>
     public static void Register(int group)
     {
         lock (Gate)
         {
             Groups.Add(group);
-            Send($"+{group.ToString(CultureInfo.InvariantCulture)}\n");
+            SendId((byte)'+', group);
         }
     }
 
@@ -94,88 +121,85 @@ internal static class OrphanGuard
         lock (Gate)
         {
             if (Groups.Remove(group))
-                Send($"-{group.ToString(CultureInfo.InvariantCulture)}\n");
+                SendId((byte)'-', group);
         }
     }
 
-    /// <summary>Writes a line to the guard; a guard that is gone gets nothing (its successor is sent every group).</summary>
-    private static void Send(string line)
+    private static void SendId(byte sign, int id)
     {
-        if (_stdin is null)
+        Span<byte> line = stackalloc byte[16];
+        line[0] = sign;
+        _ = id.TryFormat(line[1..], out var digits, provider: CultureInfo.InvariantCulture);
+        line[1 + digits] = (byte)'\n';
+        Send(line[..(digits + 2)]);
+    }
+
+    /// <summary>
+    /// Writes a line to the guard with one write(2) (a line is far shorter than PIPE_BUF, so it arrives whole); a guard
+    /// that is gone gets nothing (its successor is sent every group). Called under <see cref="Gate"/>.
+    /// </summary>
+    private static unsafe void Send(ReadOnlySpan<byte> line)
+    {
+        if (_stdin < 0)
             return;
-        try
+        fixed (byte* bytes = line)
         {
-            _stdin.Write(Encoding.ASCII.GetBytes(line));
-            _stdin.Flush();
-        }
-        catch (Exception exception) when (exception is IOException or ObjectDisposedException)
-        {
-            // The guard died; its exit starts the next one.
-            _stdin = null;
+            while (true)
+            {
+                var written = write(_stdin, bytes, line.Length);
+                if (written == line.Length)
+                    return;
+                if (written < 0 && Marshal.GetLastPInvokeError() == Eintr)
+                    continue;
+                // EPIPE (the runtime ignores SIGPIPE): the guard died; its exit starts the next one.
+                _ = PosixSpawn.close(_stdin);
+                _stdin = -1;
+                return;
+            }
         }
     }
 
-    private static async Task<bool> StartAsync()
+    /// <summary>Starts a guard and sends it every live group; called under <see cref="Gate"/>.</summary>
+    private static bool StartLocked()
     {
-        var stdin = new TaskCompletionSource<Stream>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var shell = (IReadOnlyList<string>)["/bin/sh", "-c", Script, Name, Mark];
-        var spec = Commands.CommandLaunch.HasSetsid
-            ? new LaunchSpec(Commands.CommandLaunch.Setsid, shell, new Dictionary<string, string>(), Environment.CurrentDirectory)
-            : new LaunchSpec(shell[0], shell.Skip(1).ToList(), new Dictionary<string, string>(), Environment.CurrentDirectory);
-        var started = await ChildProcess
-            .StartAsync(
-                spec,
-                async (stream, token) =>
-                {
-                    stdin.TrySetResult(stream);
-                    try
-                    {
-                        await Task.Delay(Timeout.Infinite, token).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        // The guard has exited.
-                    }
-                },
-                async (stream, token) => await stream.CopyToAsync(Stream.Null, token).ConfigureAwait(false),
-                _ => { },
-                NullLogger.Instance
-            )
-            .ConfigureAwait(false);
+        var environment = new List<string>();
+        foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
+        {
+            if ((string)entry.Key != MarkVariable)
+                environment.Add($"{entry.Key}={entry.Value}");
+        }
+        var started = PosixSpawn.Start("/bin/sh", ["/bin/sh", "-c", Script, Name, Mark], environment, "/");
         if (started.IsLeft)
-        {
-            lock (Gate)
-                _starting = null;
             return false;
-        }
-        var guard = started.Match(process => process, _ => throw new InvalidOperationException());
-        var stream = await Task.WhenAny(stdin.Task, guard.Exit).ConfigureAwait(false) == stdin.Task ? await stdin.Task.ConfigureAwait(false) : null;
-        lock (Gate)
-        {
-            _starting = null;
-            if (stream is null)
-                return false;
-            _guard = guard;
-            _stdin = stream;
-            foreach (var group in Groups)
-                Send($"+{group.ToString(CultureInfo.InvariantCulture)}\n");
-        }
-        _ = ReplaceWhenGoneAsync(guard);
+        var guard = started.Match(right => right, _ => default);
+        // The script sends its output to /dev/null first thing; these ends are not needed.
+        _ = PosixSpawn.close(guard.Stdout);
+        _ = PosixSpawn.close(guard.Stderr);
+        _guard = guard.ProcessId;
+        _stdin = guard.Stdin;
+        foreach (var group in Groups)
+            SendId((byte)'+', group);
+        _ = ReplaceWhenGoneAsync(guard.ProcessId);
         return true;
     }
 
     /// <summary>When the guard dies while this process lives, starts the next one, which is sent every live group.</summary>
-    private static async Task ReplaceWhenGoneAsync(ChildProcess guard)
+    private static async Task ReplaceWhenGoneAsync(int guard)
     {
-        await guard.Exit.ConfigureAwait(false);
+        _ = await ExitWatcher.WatchAsync(guard, static () => { }).ConfigureAwait(false);
         lock (Gate)
         {
-            if (ReferenceEquals(_guard, guard))
+            if (_guard == guard)
             {
-                _guard = null;
-                _stdin = null;
+                if (_stdin >= 0)
+                    _ = PosixSpawn.close(_stdin);
+                _stdin = -1;
+                _guard = 0;
+                _ = StartLocked();
             }
         }
-        _ = await ReadyAsync().ConfigureAwait(false);
     }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial nint write(int fd, byte* buffer, nint count);
 }

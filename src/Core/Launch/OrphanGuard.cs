@@ -19,9 +19,9 @@ namespace Nursery.Launch;
 /// every registered group; every process in a registered group or session (a shell with job control puts its jobs in
 /// groups of their own, in its session); and every process whose environment holds this process's <see cref="Mark"/>,
 /// with its group (a program between its spawn and its registration, a process that left the session and kept its
-/// environment). A process forked while a pass runs is found by the next. If a spawn was under way when this process
-/// died, the passes go on for a second more (the program may still be between its spawn and its exec, where it shows
-/// neither its session nor the mark).
+/// environment). A process forked while a pass runs is found by the next. Then a pass runs every tenth of a second for a
+/// second more: a program whose spawn was under way when this process died may still be between its spawn and its exec,
+/// where it shows neither its session nor the mark.
 /// </para>
 /// <para>
 /// If the guard dies while this process lives, a new one is started and every live group registered again. The guard
@@ -35,24 +35,23 @@ namespace Nursery.Launch;
 internal static partial class OrphanGuard
 {
     /// <summary>
-    /// The guard's script: <c>$g</c> holds the registered ids, each between spaces; <c>$n</c> counts the spawns under way;
-    /// <c>$m</c> is <see cref="Mark"/>. <c>p</c> runs one pass and sets <c>$f</c> when it found a living process to kill
-    /// (zombies are skipped: a pass would find them again and again where nothing reaps them).
+    /// The guard's script: <c>$g</c> holds the registered ids, each between spaces; <c>$m</c> is <see cref="Mark"/>.
+    /// <c>p</c> runs one pass and sets <c>$f</c> when it found a living process to kill (zombies are skipped: a pass would
+    /// find them again and again where nothing reaps them); <c>q</c> runs passes until one finds none (at most 100: a
+    /// process that cannot die at once, in uninterruptible sleep, still has its SIGKILL).
     /// </summary>
     private const string Script =
-        "exec >/dev/null 2>&1; m=$1; g=' '; n=0; "
+        "exec >/dev/null 2>&1; m=$1; g=' '; "
         + "p() { f=; for i in $g; do kill -s KILL -- \"-$i\"; done; "
         + "for s in /proc/[0-9]*/stat; do read -r l < \"$s\" || continue; l=${l##*) }; set -f; set -- $l; set +f; "
         + "case $1 in Z|X) continue ;; esac; "
         + "case $g in *\" $3 \"*|*\" $4 \"*) i=${s#/proc/}; kill -s KILL \"${i%/stat}\"; f=1 ;; esac; done; "
         + "for e in $(grep -lzxF \"" + MarkVariable + "=$m\" /proc/[0-9]*/environ); do i=${e#/proc/}; i=${i%/environ}; kill -s KILL -- \"-$i\" \"$i\"; f=1; done; }; "
-        + "k() { r=0; while [ $r -lt 100 ]; do p; [ -n \"$f\" ] || break; r=$((r+1)); done; "
-        + "if [ $n -gt 0 ]; then r=0; while [ $r -lt 10 ]; do sleep 0.1 || sleep 1; p; r=$((r+1)); done; fi; }; "
+        + "q() { r=0; while [ $r -lt 100 ]; do p; [ -n \"$f\" ] || break; r=$((r+1)); done; }; "
+        + "k() { q; t=0; while [ $t -lt 10 ]; do sleep 0.1 || sleep 1; q; t=$((t+1)); done; }; "
         + "trap 'k; exit 0' TERM; "
         + "while read -r l; do case $l in "
-        + "s) n=$((n+1)) ;; "
-        + "x) n=$((n-1)) ;; "
-        + "+*) g=\"$g${l#+} \"; n=$((n-1)) ;; "
+        + "+*) g=\"$g${l#+} \" ;; "
         + "-*) i=${l#-}; case $g in *\" $i \"*) g=\"${g%% $i *} ${g#* $i }\" ;; esac ;; "
         + "esac; done; k";
 
@@ -91,21 +90,7 @@ internal static partial class OrphanGuard
             return _stdin >= 0 || StartLocked();
     }
 
-    /// <summary>Tells the guard a spawn begins: until it is registered (<see cref="Register"/>) or called off (<see cref="SpawnFailed"/>), the guard looks longer for it.</summary>
-    public static void Spawning()
-    {
-        lock (Gate)
-            Send("s\n"u8);
-    }
-
-    /// <summary>Tells the guard the spawn announced by <see cref="Spawning"/> started nothing.</summary>
-    public static void SpawnFailed()
-    {
-        lock (Gate)
-            Send("x\n"u8);
-    }
-
-    /// <summary>Registers the group and session <paramref name="group"/>, to be killed if this process dies; ends a spawn announced by <see cref="Spawning"/>.</summary>
+    /// <summary>Registers the group and session <paramref name="group"/>, to be killed if this process dies.</summary>
     public static void Register(int group)
     {
         lock (Gate)

@@ -39,7 +39,7 @@ internal sealed class SpawnedProcess : IChildProcess
 
     /// <summary>
     /// Starts the program (see <see cref="PosixSpawn.Start"/>) on the calling thread and registers its group with the
-    /// guard, which must be running (told first that a spawn begins). <paramref name="feedStdin"/> writes the program's stdin and closes it by
+    /// guard, which must be running. <paramref name="feedStdin"/> writes the program's stdin and closes it by
     /// returning; <paramref name="readStdout"/> reads its stdout to the end.
     /// </summary>
     public static LanguageExt.Either<PosixSpawn.Refused, SpawnedProcess> Start(
@@ -52,13 +52,9 @@ internal sealed class SpawnedProcess : IChildProcess
         Action<string> onStderrLine
     )
     {
-        OrphanGuard.Spawning();
         var spawned = PosixSpawn.Start(path, arguments, environment, workingDirectory);
         if (spawned.IsLeft)
-        {
-            OrphanGuard.SpawnFailed();
             return spawned.Match(_ => default(PosixSpawn.Refused), refused => refused);
-        }
         var started = spawned.Match(right => right, _ => default);
         OrphanGuard.Register(started.ProcessId);
         var process = new SpawnedProcess(started.ProcessId);

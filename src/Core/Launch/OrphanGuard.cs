@@ -12,8 +12,7 @@ namespace Nursery.Launch;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The lines: <c>s</c> before each spawn (a program may exist that is not yet registered), <c>+id</c> once it is
-/// spawned (its id is its pid, its process group's and its session's), <c>x</c> for a spawn that failed, and
+/// The lines: <c>+id</c> once a program is spawned (its id is its pid, its process group's and its session's), and
 /// <c>-id</c> once its leader has exited and its leftovers were killed, before the leader is reaped (so the id cannot
 /// have been reused). At the end the guard kills, again and again until a whole pass finds nothing alive to kill:
 /// every registered group; every process in a registered group or session (a shell with job control puts its jobs in

@@ -72,8 +72,6 @@ public class JsonCodec : ICodec
         return info;
     }
 
-    private static readonly bool TmpNoPlain = Environment.GetEnvironmentVariable("NURSERY_TMP_NOPLAIN") == "1";
-
     [ThreadStatic]
     private static Utf8JsonWriter? _writer;
 
@@ -97,7 +95,7 @@ public class JsonCodec : ICodec
             WriteInteger((long)(object)value!, output);
             return;
         }
-        if (typeof(T) == typeof(string) && !TmpNoPlain && value is string text && TryWritePlainString(text, output))
+        if (typeof(T) == typeof(string) && value is string text && TryWritePlainString(text, output))
             return;
         var writer = _writer;
         if (writer is null)
@@ -135,7 +133,7 @@ public class JsonCodec : ICodec
             if (integer is >= int.MinValue and <= int.MaxValue)
                 return (T)(object)(int)integer;
         }
-        if (typeof(T) == typeof(string) && !TmpNoPlain && TryReadPlainString(input, out var plain))
+        if (typeof(T) == typeof(string) && TryReadPlainString(input, out var plain))
             return (T)(object)plain;
         if (IsPrimitive<T>() && TryReadPrimitive(input, out T value))
             return value;

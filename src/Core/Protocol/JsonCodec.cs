@@ -95,6 +95,8 @@ public class JsonCodec : ICodec
             WriteInteger((long)(object)value!, output);
             return;
         }
+        if (typeof(T) == typeof(string) && value is string text && TryWritePlainString(text, output))
+            return;
         var writer = _writer;
         if (writer is null)
             _writer = writer = new Utf8JsonWriter(output, WriterOptions);
@@ -131,13 +133,26 @@ public class JsonCodec : ICodec
             if (integer is >= int.MinValue and <= int.MaxValue)
                 return (T)(object)(int)integer;
         }
+        if (typeof(T) == typeof(string) && TryReadPlainString(input, out var plain))
+            return (T)(object)plain;
         if (IsPrimitive<T>() && TryReadPrimitive(input, out T value))
             return value;
         // An item's payload is one contiguous slice of a frame: the span overload skips the reader's scan for the value's end.
         if (input.IsSingleSegment)
             return JsonSerializer.Deserialize(input.FirstSpan, TypeInfo<T>(ref _lastRead))!;
-        var reader = new Utf8JsonReader(input);
-        return JsonSerializer.Deserialize(ref reader, TypeInfo<T>(ref _lastRead))!;
+        // A payload split across the parent's read buffers is made contiguous, so that it is read by the same rules: a
+        // reader over the segments would stop after the first value and accept whatever follows it.
+        var length = checked((int)input.Length);
+        var rented = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            input.CopyTo(rented);
+            return JsonSerializer.Deserialize(rented.AsSpan(0, length), TypeInfo<T>(ref _lastRead))!;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
     }
 
     /// <summary>
@@ -295,6 +310,87 @@ public class JsonCodec : ICodec
         }
         value = negative ? -magnitude : magnitude;
         return true;
+    }
+
+    /// <summary>What the direct path for strings searches for, made on its first use.</summary>
+    private static class PlainStrings
+    {
+        /// <summary>
+        /// The characters the writer's encoder leaves as they are and that take one byte each: printable ASCII but the
+        /// quote and the backslash.
+        /// </summary>
+        public static readonly SearchValues<char> Ascii = SearchValues.Create(" !#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~");
+
+        /// <summary>The bytes that end the plain run of a JSON string: the quote, the backslash and the control characters.</summary>
+        public static readonly SearchValues<byte> Specials = SearchValues.Create(
+            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, (byte)'"', (byte)'\\']
+        );
+
+        /// <summary>UTF-8 that throws on invalid bytes instead of replacing them, as the JSON reader refuses them.</summary>
+        public static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    }
+
+    /// <summary>
+    /// A string of printable ASCII without a quote or a backslash, the common case of text items, written between quotes
+    /// in one narrowing pass: the bytes the writer would produce, without its escaping scan and set-up. False (nothing
+    /// written) for any other string, which the writer then escapes.
+    /// </summary>
+    private static bool TryWritePlainString(string text, IBufferWriter<byte> output)
+    {
+        if (text.AsSpan().ContainsAnyExcept(PlainStrings.Ascii))
+            return false;
+        var span = output.GetSpan(text.Length + 2);
+        span[0] = (byte)'"';
+        if (System.Text.Ascii.FromUtf16(text, span[1..], out var written) != OperationStatus.Done)
+            return false;
+        span[written + 1] = (byte)'"';
+        output.Advance(written + 2);
+        return true;
+    }
+
+    /// <summary>
+    /// A JSON string with no escape in it, read without a reader: a quote, then UTF-8 without a quote, a backslash or a
+    /// control character, then a quote, and nothing around them (the form the writer produces for such text). The text
+    /// is what the reader would give. Anything else, and invalid UTF-8, gives false and goes the reader's way, which
+    /// reads or refuses it as before. A value split across segments is copied into one pooled buffer first.
+    /// </summary>
+    private static bool TryReadPlainString(in ReadOnlySequence<byte> input, out string text)
+    {
+        if (input.IsSingleSegment)
+            return TryReadPlainString(input.FirstSpan, out text);
+        text = "";
+        if (input.Length > int.MaxValue)
+            return false;
+        var length = (int)input.Length;
+        var rented = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            input.CopyTo(rented);
+            return TryReadPlainString(rented.AsSpan(0, length), out text);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private static bool TryReadPlainString(ReadOnlySpan<byte> json, out string text)
+    {
+        text = "";
+        if (json.Length < 2 || json[0] != (byte)'"' || json[^1] != (byte)'"')
+            return false;
+        var inner = json[1..^1];
+        if (inner.ContainsAny(PlainStrings.Specials))
+            return false;
+        try
+        {
+            text = PlainStrings.StrictUtf8.GetString(inner);
+            return true;
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            return false;
+        }
     }
 
     private static bool IsJsonWhitespace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r';

@@ -142,6 +142,34 @@ public sealed class JsonCodecProperties
     public void A_string_is_read_or_refused_as_the_serializer_does(string json) => ReadOrRefusedAsTheSerializerDoes<string>(json);
 
     [Fact]
+    public void Every_ASCII_character_is_written_as_the_serializer_writes_it_and_read_back()
+    {
+        for (var code = 0; code < 0x80; code++)
+        {
+            var character = (char)code;
+            WrittenAndReadAsTheSerializerDoes(new string(character, 3));
+            WrittenAndReadAsTheSerializerDoes("plain " + character + " text");
+        }
+    }
+
+    [Property(MaxTest = 500, QuietOnSuccess = true)]
+    public Property A_string_split_across_segments_is_read_or_refused_as_the_serializer_does() =>
+        Prop.ForAll(Arb.From(StringLikeBytes), Arb.From(Gen.Choose(0, 100)), (bytes, cut) =>
+        {
+            byte[] json = [0x22, .. bytes, 0x22];
+            var at = cut % (json.Length + 1);
+            var first = new Segment(json.AsMemory(0, at));
+            var last = first.Append(json.AsMemory(at));
+            var expected = Record.Exception(() => JsonSerializer.Deserialize<string>(json, SerializerOptions));
+
+            string? read = null;
+            var refused = Record.Exception(() => read = Codec.Deserialize<string>(new ReadOnlySequence<byte>(first, 0, last, last.Memory.Length)));
+
+            Assert.Equal(expected?.GetType(), refused?.GetType());
+            Assert.Equal(expected is null ? JsonSerializer.Deserialize<string>(json, SerializerOptions) : null, read);
+        });
+
+    [Fact]
     public void A_value_split_across_segments_is_read()
     {
         var first = new Segment(Encoding.UTF8.GetBytes("12"));

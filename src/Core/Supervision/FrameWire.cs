@@ -61,10 +61,10 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init, bool st
 
     public override bool CarriesTraceContext => true;
 
-    public override ChildProgress Progress()
+    public override (long Id, long Since) Running()
     {
         lock (_gate)
-            return _progress?.Read() ?? default;
+            return _progress?.Running() ?? (0, 0);
     }
 
     public override void Started()

@@ -31,9 +31,13 @@ internal sealed class NdjsonWire(string executable, IReadOnlyList<string> argume
     private static readonly byte[] BatchPrefix = "{\"first\":"u8.ToArray();
     private static readonly byte[] BatchMiddle = ",\"items\":["u8.ToArray();
     private static readonly byte[] BatchEnd = "]}\n"u8.ToArray();
+    private static readonly byte[] StopPrefix = "{\"stop\":["u8.ToArray();
 
     /// <summary>The worker's ready line offered the batch form; set by the reader before the worker is ready, so before any item is written.</summary>
     private volatile bool _batches;
+
+    /// <summary>The worker's ready line offered stop requests (its handler can stop an item); set with <see cref="_batches"/>.</summary>
+    private volatile bool _stops;
 
     /// <summary>
     /// The batch line being written (the writer's own): whether one is open, the id of its last item and where the buffer
@@ -46,6 +50,20 @@ internal sealed class NdjsonWire(string executable, IReadOnlyList<string> argume
     private BatchLine _beforeLast;
 
     public override bool PlacesItselfInCgroup => true;
+
+    public override bool StopsItems => _stops;
+
+    public override void WriteStops(FrameBuffer buffer, IReadOnlyList<long> ids)
+    {
+        buffer.Write(StopPrefix);
+        for (var i = 0; i < ids.Count; i++)
+        {
+            if (i > 0)
+                buffer.WriteByte((byte)',');
+            WriteId(buffer, ids[i]);
+        }
+        buffer.Write(BatchEnd);
+    }
 
     public override Option<string> Preflight() => CommandLaunch.Preflight(executable);
 
@@ -234,6 +252,7 @@ internal sealed class NdjsonWire(string executable, IReadOnlyList<string> argume
             {
                 ready = true;
                 _batches = message.Batch;
+                _stops = message.Stop;
                 listener.Ready();
             }
             return true;
@@ -266,6 +285,7 @@ internal sealed class NdjsonWire(string executable, IReadOnlyList<string> argume
         public int? Level;
         public bool Ready;
         public bool Batch;
+        public bool Stop;
         public bool Heartbeat;
     }
 
@@ -304,6 +324,12 @@ internal sealed class NdjsonWire(string executable, IReadOnlyList<string> argume
             {
                 reader.Read();
                 message.Batch = reader.TokenType == JsonTokenType.True;
+                reader.Skip();
+            }
+            else if (reader.ValueTextEquals("stop"u8))
+            {
+                reader.Read();
+                message.Stop = reader.TokenType == JsonTokenType.True;
                 reader.Skip();
             }
             else if (reader.ValueTextEquals("error"u8))

@@ -8,17 +8,33 @@
 
     nursery_worker.serve(double)
 
+A handler with a second (required) parameter is given a threading.Event, set when the parent asks for the item to stop (the
+run was cancelled, the item passed its deadline, the worker is being disposed): check stop.is_set() or wait on it,
+then return or raise; the worker lives on. The parent kills a worker that has not answered within its kill grace.
+
+    def crunch(path, stop):
+        total = 0
+        for line in open(path):
+            if stop.is_set():
+                raise RuntimeError("stopped")
+            total += len(line)
+        return total
+
 and in .NET: scope.CommandStage(Command.Python<int, int>("double.py"), options).
 
 The wire format (docs/commands.md): one JSON message a line on each side, UTF-8, newline-terminated.
 
     worker -> parent  {"ready": true, "batch": true}    once, after init() ran; "batch" offers the batch form
+                      {"ready": true, "batch": true, "stop": true}     from a handler that takes a stop event
     parent -> worker  {"id": 7, "item": ...}            one item
     worker -> parent  {"id": 7, "ok": ...}              its result
     parent -> worker  {"first": 7, "items": [a, b, c]}  a batch: items 7, 8 and 9 (sent only to a worker that offered it)
     worker -> parent  {"first": 7, "ok": [a2, b2]}      results of consecutive items, from 7 on
     worker -> parent  {"id": 9, "error": {"type", "message", "traceback"}}   that item raised
     worker -> parent  {"heartbeat": true}               every heartbeat_seconds, from a thread
+    parent -> worker  {"stop": [7, 9]}                  stop items 7 and 9 (sent only to a worker that offered it):
+                                                        the running one's event is set, a waiting one is answered
+                                                        with a Stopped error without being run
 
 A batch is answered in order: runs of results, each run a line, and an error line for each item that raised (the
 others of its batch succeed). A batch's results go out in one write once the batch is done (the parent sizes
@@ -29,14 +45,20 @@ sys.stdout) at stderr, so nothing a handler or a C extension prints can corrupt 
 worker leaves at stdin EOF and when its parent process dies.
 """
 
+import inspect
 import json
 import os
+import queue
 import sys
 import threading
 import time
 import traceback
 
-__all__ = ["serve"]
+__all__ = ["serve", "Stopped"]
+
+
+class Stopped(Exception):
+    """The answer to an item the parent asked to stop before the worker started it."""
 
 # One encoder for every reply: json.dumps with separators builds a new encoder per call.
 _encode = json.JSONEncoder(separators=(",", ":")).encode
@@ -79,10 +101,64 @@ def _result_lines(first, results, out):
     out.append(('{"first":%d,"ok":%s}\n' % (first, text)).encode("utf-8"))
 
 
+def _takes_stop(handler):
+    """Whether handler requires a second positional argument (the stop event); one with a default is left alone."""
+    try:
+        parameters = inspect.signature(handler).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature takes what it takes: one item
+        return False
+    required = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
+    return len(required) >= 2
+
+
+class _Stops:
+    """The stop requests of a worker whose handler takes a stop event, read by a thread while the handler runs.
+
+    Items run in id order, so the handler's calls are numbered from a request's first id. Under one lock an item is
+    checked against the requests and marked running, and a request sets the event of the item marked running, so a
+    stop that races an item's start or end reaches that item and no other.
+    """
+
+    def __init__(self, handler):
+        self._handler = handler
+        self._lock = threading.Lock()
+        self._requested = set()
+        self._running = None
+        self._event = threading.Event()
+        self.next_id = 0
+
+    def __call__(self, item):
+        item_id = self.next_id
+        self.next_id = item_id + 1
+        with self._lock:
+            if item_id in self._requested:
+                self._requested.discard(item_id)
+                raise Stopped(f"the parent asked to stop item {item_id} before it started")
+            if self._event.is_set():
+                self._event = threading.Event()
+            event = self._event
+            self._running = item_id
+        try:
+            return self._handler(item, event)
+        finally:
+            with self._lock:
+                self._running = None
+                if self._requested:
+                    # A request for an item already answered is dropped: ids only grow.
+                    self._requested = {i for i in self._requested if i > item_id}
+
+    def request(self, ids):
+        with self._lock:
+            self._requested.update(ids)
+            if self._running in self._requested:
+                self._event.set()
+
+
 def serve(handler, init=None, heartbeat_seconds=1.0, batch=True):
     """Answer requests with handler(item) until stdin ends; init() runs once before the first item.
 
-    batch=False answers one item a line only (the parent then sends no batches).
+    A handler(item, stop) is given a threading.Event set when the parent asks for the item to stop. batch=False
+    answers one item a line only (the parent then sends no batches).
     """
     protocol = os.dup(1)
     os.dup2(2, 1)
@@ -103,7 +179,10 @@ def serve(handler, init=None, heartbeat_seconds=1.0, batch=True):
             send((_encode({"error": _error(exc)}) + "\n").encode("utf-8"))
             sys.stderr.flush()
             os._exit(2)
-    send(b'{"ready":true,"batch":true}\n' if batch else b'{"ready":true}\n')
+    stops = _Stops(handler) if _takes_stop(handler) else None
+    if stops is not None:
+        handler = stops
+    send(('{"ready":true%s%s}\n' % (',"batch":true' if batch else "", ',"stop":true' if stops else "")).encode("ascii"))
 
     def beat():
         while True:
@@ -139,13 +218,18 @@ def serve(handler, init=None, heartbeat_seconds=1.0, batch=True):
         send(b"".join(out))
 
     loads = json.loads
-    for line in sys.stdin.buffer:
-        request = loads(line)
+    requests = sys.stdin.buffer if stops is None else _read_with_stops(stops)
+    for line in requests:
+        request = loads(line) if stops is None else line
         first = request.get("first")
         if first is not None:
+            if stops is not None:
+                stops.next_id = first
             run_batch(first, request["items"])
             continue
         item_id = request["id"]
+        if stops is not None:
+            stops.next_id = item_id
         try:
             data = (_encode({"id": item_id, "ok": handler(request["item"])}) + "\n").encode("utf-8")
         except Exception as exc:  # noqa: BLE001 - the body's exception is the item's failure
@@ -153,3 +237,25 @@ def serve(handler, init=None, heartbeat_seconds=1.0, batch=True):
         send(data)
     sys.stderr.flush()
     os._exit(0)
+
+
+def _read_with_stops(stops):
+    """The requests, read by a thread so that a stop request reaches a handler still running; leaves at stdin EOF."""
+    waiting = queue.SimpleQueue()
+
+    def read():
+        loads = json.loads
+        for line in sys.stdin.buffer:
+            request = loads(line)
+            stop = request.get("stop")
+            if stop is not None:
+                stops.request(stop)
+            else:
+                waiting.put(request)
+        # As the .NET host does: stdin's end is the parent's word to leave, even in the middle of an item.
+        sys.stderr.flush()
+        os._exit(0)
+
+    threading.Thread(target=read, name="nursery-stdin", daemon=True).start()
+    while True:
+        yield waiting.get()

@@ -32,12 +32,16 @@ internal sealed class NdjsonWire(string executable, IReadOnlyList<string> argume
     private static readonly byte[] BatchMiddle = ",\"items\":["u8.ToArray();
     private static readonly byte[] BatchEnd = "]}\n"u8.ToArray();
     private static readonly byte[] StopPrefix = "{\"stop\":["u8.ToArray();
+    private static readonly byte[] TracePrefix = "{\"trace\":{"u8.ToArray();
 
     /// <summary>The worker's ready line offered the batch form; set by the reader before the worker is ready, so before any item is written.</summary>
     private volatile bool _batches;
 
     /// <summary>The worker's ready line offered stop requests (its handler can stop an item); set with <see cref="_batches"/>.</summary>
     private volatile bool _stops;
+
+    /// <summary>The worker's ready line offered to take trace contexts; set with <see cref="_batches"/>.</summary>
+    private volatile bool _traces;
 
     /// <summary>
     /// The batch line being written (the writer's own): whether one is open, the id of its last item and where the buffer
@@ -52,6 +56,35 @@ internal sealed class NdjsonWire(string executable, IReadOnlyList<string> argume
     public override bool PlacesItselfInCgroup => true;
 
     public override bool StopsItems => _stops;
+
+    public override bool CarriesTraceContext => _traces;
+
+    /// <summary>One line, <c>{"trace":{"17":"00-…-…-01",…}}</c>: each item's W3C <c>traceparent</c>, by id.</summary>
+    public override void WriteTraceContexts(FrameBuffer buffer, IReadOnlyList<ItemTraceContext> contexts)
+    {
+        buffer.Write(TracePrefix);
+        for (var i = 0; i < contexts.Count; i++)
+        {
+            var context = contexts[i];
+            if (i > 0)
+                buffer.WriteByte((byte)',');
+            buffer.WriteByte((byte)'"');
+            WriteId(buffer, context.Id);
+            buffer.Write("\":\"00-"u8);
+            WriteAscii(buffer, context.TraceId.ToHexString());
+            buffer.WriteByte((byte)'-');
+            WriteAscii(buffer, context.SpanId.ToHexString());
+            buffer.Write((context.Flags & System.Diagnostics.ActivityTraceFlags.Recorded) != 0 ? "-01\""u8 : "-00\""u8);
+        }
+        buffer.Write("}}\n"u8);
+    }
+
+    private static void WriteAscii(FrameBuffer buffer, string text)
+    {
+        var span = buffer.GetSpan(text.Length);
+        var written = Encoding.ASCII.GetBytes(text, span);
+        buffer.Advance(written);
+    }
 
     public override void WriteStops(FrameBuffer buffer, IReadOnlyList<long> ids)
     {
@@ -253,6 +286,7 @@ internal sealed class NdjsonWire(string executable, IReadOnlyList<string> argume
                 ready = true;
                 _batches = message.Batch;
                 _stops = message.Stop;
+                _traces = message.Trace;
                 listener.Ready();
             }
             return true;
@@ -286,6 +320,7 @@ internal sealed class NdjsonWire(string executable, IReadOnlyList<string> argume
         public bool Ready;
         public bool Batch;
         public bool Stop;
+        public bool Trace;
         public bool Heartbeat;
     }
 
@@ -321,17 +356,11 @@ internal sealed class NdjsonWire(string executable, IReadOnlyList<string> argume
                 reader.Skip();
             }
             else if (reader.ValueTextEquals("batch"u8))
-            {
-                reader.Read();
-                message.Batch = reader.TokenType == JsonTokenType.True;
-                reader.Skip();
-            }
+                message.Batch = ReadTrue(ref reader);
             else if (reader.ValueTextEquals("stop"u8))
-            {
-                reader.Read();
-                message.Stop = reader.TokenType == JsonTokenType.True;
-                reader.Skip();
-            }
+                message.Stop = ReadTrue(ref reader);
+            else if (reader.ValueTextEquals("trace"u8))
+                message.Trace = ReadTrue(ref reader);
             else if (reader.ValueTextEquals("error"u8))
                 message.Error = ReadValue(ref reader);
             else if (reader.ValueTextEquals("log"u8))
@@ -360,6 +389,15 @@ internal sealed class NdjsonWire(string executable, IReadOnlyList<string> argume
                 reader.Skip();
             replies.Add(new ReplyEntry(id++, ReplyStatus.Ok, Slice(source, start, reader.BytesConsumed - start)));
         }
+    }
+
+    /// <summary>Whether the member's value is <c>true</c>; anything else (and its contents) is passed over.</summary>
+    private static bool ReadTrue(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        var value = reader.TokenType == JsonTokenType.True;
+        reader.Skip();
+        return value;
     }
 
     private static long? ReadInt64(ref Utf8JsonReader reader)

@@ -61,6 +61,8 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init, bool st
 
     public override bool CarriesTraceContext => true;
 
+    public override void WriteTraceContexts(FrameBuffer buffer, IReadOnlyList<ItemTraceContext> contexts) => TraceFrames.WriteContexts(buffer, contexts);
+
     public override (long Id, long Since) Running()
     {
         lock (_gate)

@@ -38,8 +38,11 @@ internal abstract class Wire
     /// <summary>Reads the child's output to its end, reporting each message; never throws past its boundary.</summary>
     public abstract Task ReadAsync(Stream stdout, IWireListener listener, CancellationToken cancellationToken);
 
-    /// <summary>Whether the child takes a TraceContext frame before a request (the .NET child host does; commands do not).</summary>
+    /// <summary>Whether the child takes the trace contexts of its items before their request (the .NET child host does; a persistent command when its ready line offers it).</summary>
     public virtual bool CarriesTraceContext => false;
+
+    /// <summary>Writes the trace contexts of items about to be written (only when <see cref="CarriesTraceContext"/>).</summary>
+    public virtual void WriteTraceContexts(FrameBuffer buffer, IReadOnlyList<ItemTraceContext> contexts) => throw new NotSupportedException("this wire carries no trace context");
 
     /// <summary>The item the child says it last started and when (Stopwatch ticks); (0, 0) when the wire cannot tell.</summary>
     public virtual (long Id, long Since) Running() => (0, 0);

@@ -110,7 +110,7 @@ internal sealed partial class WorkerCore
             return null;
         traceBuffer ??= new FrameBuffer(1024);
         traceBuffer.Clear();
-        TraceFrames.WriteContexts(traceBuffer, contexts);
+        _wire.WriteTraceContexts(traceBuffer, contexts);
         return traceBuffer;
     }
 

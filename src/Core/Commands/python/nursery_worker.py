@@ -8,9 +8,10 @@
 
     nursery_worker.serve(double)
 
-A handler with a second (required) parameter is given a threading.Event, set when the parent asks for the item to stop (the
-run was cancelled, the item passed its deadline, the worker is being disposed): check stop.is_set() or wait on it,
-then return or raise; the worker lives on. The parent kills a worker that has not answered within its kill grace.
+A handler with a second (required) parameter is given a threading.Event, set when the parent asks for the item
+to stop (the run was cancelled, the item passed its deadline, the worker is being disposed): check stop.is_set()
+or wait on it, then return or raise; the worker lives on. The parent kills a worker that has not answered within
+its kill grace.
 
     def crunch(path, stop):
         total = 0
@@ -20,18 +21,23 @@ then return or raise; the worker lives on. The parent kills a worker that has no
             total += len(line)
         return total
 
+nursery_worker.traceparent() is the running item's W3C traceparent when the parent records its span (an
+OpenTelemetry listener there), to start the handler's own spans under it.
+
 and in .NET: scope.CommandStage(Command.Python<int, int>("double.py"), options).
 
 The wire format (docs/commands.md): one JSON message a line on each side, UTF-8, newline-terminated.
 
-    worker -> parent  {"ready": true, "batch": true}    once, after init() ran; "batch" offers the batch form
-                      {"ready": true, "batch": true, "stop": true}     from a handler that takes a stop event
+    worker -> parent  {"ready": true, "batch": true, "trace": true}   once, after init() ran; "batch" offers the
+                                                        batch form, "trace" takes trace lines; "stop": true is added
+                                                        for a handler that takes a stop event
     parent -> worker  {"id": 7, "item": ...}            one item
     worker -> parent  {"id": 7, "ok": ...}              its result
     parent -> worker  {"first": 7, "items": [a, b, c]}  a batch: items 7, 8 and 9 (sent only to a worker that offered it)
     worker -> parent  {"first": 7, "ok": [a2, b2]}      results of consecutive items, from 7 on
     worker -> parent  {"id": 9, "error": {"type", "message", "traceback"}}   that item raised
     worker -> parent  {"heartbeat": true}               every heartbeat_seconds, from a thread
+    parent -> worker  {"trace": {"7": "00-…-…-01"}}     the traceparents of items written next (only when recorded)
     parent -> worker  {"stop": [7, 9]}                  stop items 7 and 9 (sent only to a worker that offered it):
                                                         the running one's event is set, a waiting one is answered
                                                         with a Stopped error without being run
@@ -54,7 +60,16 @@ import threading
 import time
 import traceback
 
-__all__ = ["serve", "Stopped"]
+__all__ = ["serve", "traceparent", "Stopped"]
+
+# The W3C traceparent of the item being handled, when the parent records its span.
+_traceparent = None
+
+
+def traceparent():
+    """The item's W3C traceparent ("00-<trace id>-<span id>-<flags>"): its span in the parent, to start spans under
+    with OpenTelemetry's propagator. None when the parent records no trace (nobody listens there)."""
+    return _traceparent
 
 
 class Stopped(Exception):
@@ -154,6 +169,25 @@ class _Stops:
                 self._event.set()
 
 
+class _Traced:
+    """Numbers a request's handler calls from its first id and makes each traced item's traceparent current."""
+
+    def __init__(self, handler, traces, first):
+        self._handler = handler
+        self._traces = traces
+        self._next = first
+
+    def __call__(self, item):
+        global _traceparent
+        item_id = self._next
+        self._next = item_id + 1
+        _traceparent = self._traces.pop(str(item_id), None)
+        try:
+            return self._handler(item)
+        finally:
+            _traceparent = None
+
+
 def serve(handler, init=None, heartbeat_seconds=1.0, batch=True):
     """Answer requests with handler(item) until stdin ends; init() runs once before the first item.
 
@@ -182,7 +216,7 @@ def serve(handler, init=None, heartbeat_seconds=1.0, batch=True):
     stops = _Stops(handler) if _takes_stop(handler) else None
     if stops is not None:
         handler = stops
-    send(('{"ready":true%s%s}\n' % (',"batch":true' if batch else "", ',"stop":true' if stops else "")).encode("ascii"))
+    send(('{"ready":true%s%s,"trace":true}\n' % (',"batch":true' if batch else "", ',"stop":true' if stops else "")).encode("ascii"))
 
     def beat():
         while True:
@@ -193,7 +227,7 @@ def serve(handler, init=None, heartbeat_seconds=1.0, batch=True):
 
     threading.Thread(target=beat, name="nursery-heartbeat", daemon=True).start()
 
-    def run_batch(first, items):
+    def run_batch(first, items, call):
         out = []
         results = []
         append = results.append
@@ -202,7 +236,7 @@ def serve(handler, init=None, heartbeat_seconds=1.0, batch=True):
         while True:
             try:
                 for item in remaining:
-                    append(handler(item))
+                    append(call(item))
                 break
             except Exception as exc:  # noqa: BLE001 - the body's exception is its item's failure
                 failed = base + len(results)
@@ -219,19 +253,28 @@ def serve(handler, init=None, heartbeat_seconds=1.0, batch=True):
 
     loads = json.loads
     requests = sys.stdin.buffer if stops is None else _read_with_stops(stops)
+    traces = {}
     for line in requests:
         request = loads(line) if stops is None else line
-        first = request.get("first")
-        if first is not None:
-            if stops is not None:
-                stops.next_id = first
-            run_batch(first, request["items"])
+        trace = request.get("trace")
+        if trace is not None:
+            traces.update(trace)
             continue
-        item_id = request["id"]
+        first = request.get("first")
+        item_id = request["id"] if first is None else first
         if stops is not None:
             stops.next_id = item_id
+        call = handler
+        if traces:
+            # An entry before this request's ids is of an item never written (the parent could not encode it).
+            for stale in [key for key in traces if int(key) < item_id]:
+                del traces[stale]
+            call = _Traced(handler, traces, item_id)
+        if first is not None:
+            run_batch(first, request["items"], call)
+            continue
         try:
-            data = (_encode({"id": item_id, "ok": handler(request["item"])}) + "\n").encode("utf-8")
+            data = (_encode({"id": item_id, "ok": call(request["item"])}) + "\n").encode("utf-8")
         except Exception as exc:  # noqa: BLE001 - the body's exception is the item's failure
             data = _error_line(item_id, exc)
         send(data)

@@ -155,7 +155,7 @@ public abstract partial record ChildFailure
         public override string Summary =>
             Limit switch
             {
-                TimeoutKind.ItemDeadline when !ChildKilled => $"the item ran past its deadline of {Units.Duration(LimitValue)}; its body stopped when its cancellation token was cancelled, and the child lives on",
+                TimeoutKind.ItemDeadline when !ChildKilled => $"the item ran past its deadline of {Units.Duration(LimitValue)}; its body stopped when asked to, and the child lives on",
                 TimeoutKind.ItemDeadline => $"the item ran past its deadline of {Units.Duration(LimitValue)}; the child was killed",
                 _ => $"the child sent no heartbeat for {Units.Duration(LimitValue)} (stopped or deadlocked); it was killed",
             };

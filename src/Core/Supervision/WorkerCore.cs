@@ -182,7 +182,7 @@ internal sealed partial class WorkerCore
         {
             StopRunning(
                 item,
-                new ChildFailure.Cancelled("cancelled by the caller while the child was running it; its body stopped when its cancellation token was cancelled, and the child lives on", Option<ChildFailure>.None, true),
+                new ChildFailure.Cancelled("cancelled by the caller while the child was running it; its body stopped when asked to, and the child lives on", Option<ChildFailure>.None, true),
                 new ChildFailure.Cancelled("cancelled by the caller while the child was running it; the child was killed", Option<ChildFailure>.None, true)
             );
             return;
@@ -269,7 +269,7 @@ internal sealed partial class WorkerCore
             // stdin EOF, even in the middle of an item); the watchdog kills the child if the grace passes.
             StopRunning(
                 running,
-                new ChildFailure.Cancelled("the worker was disposed while the child was running the item; its body stopped when its cancellation token was cancelled", Option<ChildFailure>.None, true),
+                new ChildFailure.Cancelled("the worker was disposed while the child was running the item; its body stopped when asked to", Option<ChildFailure>.None, true),
                 new ChildFailure.Cancelled("the worker was disposed while the child was running the item; its body did not stop within the kill grace, so the child was killed", Option<ChildFailure>.None, true)
             );
             Task? stopped;

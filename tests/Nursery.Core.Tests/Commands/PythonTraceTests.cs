@@ -16,17 +16,7 @@ public sealed class PythonTraceTests
     public async Task Each_item_of_a_batch_sees_its_own_item_spans_traceparent()
     {
         var stopped = new List<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name is NurseryTelemetry.ActivitySourceName or TestSourceName,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activity =>
-            {
-                lock (stopped)
-                    stopped.Add(activity);
-            },
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var listener = Spans.Listen(stopped, TestSourceName);
         await using var children = new Children();
         var started = await Nursery.Worker.StartAsync(Command.Python<int, string>(Path.Combine(AppContext.BaseDirectory, "python", "traced.py")), Children.Options("py-trace")).WaitAsync(Children.Bound);
         var worker = started.Match(w => w, failure => throw new Xunit.Sdk.XunitException($"the worker did not start: {failure}"));

@@ -65,20 +65,5 @@ public sealed class ItemSpanTests
         Assert.Equal(Enumerable.Range(0, 50).Select(index => $"k{index}").Order(), items.Select(item => (string)item.GetTagItem("nursery.key")!).Order());
     }
 
-    private static ActivityListener Listen(List<Activity> stopped)
-    {
-        var listener = new ActivityListener
-        {
-            // By name: a listener asked about a source whose creation it triggers would miss it.
-            ShouldListenTo = source => source.Name is NurseryTelemetry.ActivitySourceName or TestSourceName,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activity =>
-            {
-                lock (stopped)
-                    stopped.Add(activity);
-            },
-        };
-        ActivitySource.AddActivityListener(listener);
-        return listener;
-    }
+    private static ActivityListener Listen(List<Activity> stopped) => Spans.Listen(stopped, TestSourceName);
 }

@@ -5,6 +5,7 @@ using LanguageExt;
 using Nursery.Commands;
 using Nursery.Launch;
 using Nursery.Supervision;
+using Nursery.Telemetry;
 
 namespace Nursery;
 
@@ -53,6 +54,33 @@ public sealed class PerItemRunner<TIn, TOut> : IAsyncDisposable
     /// </summary>
     public async Task<(Either<ChildFailure, TOut> Result, int ProcessId)> InvokeWithProcessIdAsync(TIn input, string key, int attempt, long memoryLimit, CancellationToken cancellationToken)
     {
+        // The item's span, as a worker's item span: from the call to the result, under the caller's current activity.
+        var span = Tracing.Source.HasListeners() ? Tracing.StartDetached("nursery.item", ActivityKind.Internal) : null;
+        if (span is null)
+            return await InvokeCoreAsync(input, key, attempt, memoryLimit, null, cancellationToken).ConfigureAwait(false);
+        span.SetTag("nursery.stage", _options.Worker.NameOrDefault);
+        span.SetTag("nursery.key", key);
+        span.SetTag("nursery.attempt", attempt);
+        try
+        {
+            var ended = await InvokeCoreAsync(input, key, attempt, memoryLimit, span.Recorded ? TraceParent(span) : null, cancellationToken).ConfigureAwait(false);
+            if (ended.ProcessId > 0)
+                span.SetTag("nursery.pid", ended.ProcessId);
+            ended.Result.Match(_ => span.SetTag("nursery.outcome", "Succeeded"), failure => Tracing.Fail(span, failure));
+            return ended;
+        }
+        finally
+        {
+            Tracing.StopDetached(span);
+        }
+    }
+
+    /// <summary>A span's W3C traceparent, which a program reads from its <c>TRACEPARENT</c> variable.</summary>
+    private static string TraceParent(Activity span) =>
+        $"00-{span.TraceId.ToHexString()}-{span.SpanId.ToHexString()}-{((span.ActivityTraceFlags & ActivityTraceFlags.Recorded) != 0 ? "01" : "00")}";
+
+    private async Task<(Either<ChildFailure, TOut> Result, int ProcessId)> InvokeCoreAsync(TIn input, string key, int attempt, long memoryLimit, string? traceParent, CancellationToken cancellationToken)
+    {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
         try
         {
@@ -64,7 +92,7 @@ public sealed class PerItemRunner<TIn, TOut> : IAsyncDisposable
         }
         try
         {
-            return await RunAsync(input, key, attempt, memoryLimit > 0 ? memoryLimit : _options.Worker.MemoryLimit ?? 0, linked.Token).ConfigureAwait(false);
+            return await RunAsync(input, key, attempt, memoryLimit > 0 ? memoryLimit : _options.Worker.MemoryLimit ?? 0, traceParent, linked.Token).ConfigureAwait(false);
         }
         finally
         {
@@ -84,7 +112,7 @@ public sealed class PerItemRunner<TIn, TOut> : IAsyncDisposable
         await Task.WhenAll(running.Select(process => process.Exit)).ConfigureAwait(false);
     }
 
-    private async Task<(Either<ChildFailure, TOut>, int)> RunAsync(TIn input, string key, int attempt, long memoryLimit, CancellationToken cancellationToken)
+    private async Task<(Either<ChildFailure, TOut>, int)> RunAsync(TIn input, string key, int attempt, long memoryLimit, string? traceParent, CancellationToken cancellationToken)
     {
         string text;
         try
@@ -104,7 +132,7 @@ public sealed class PerItemRunner<TIn, TOut> : IAsyncDisposable
             MemoryCgroup.Create(memoryLimit).Match(made => cgroup = made, reason => Log.NoMemoryCgroup((_options.Worker.Logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance), reason));
         try
         {
-            return await RunInCgroupAsync(text, key, attempt, cgroup, cancellationToken).ConfigureAwait(false);
+            return await RunInCgroupAsync(text, key, attempt, cgroup, traceParent, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -113,9 +141,11 @@ public sealed class PerItemRunner<TIn, TOut> : IAsyncDisposable
         }
     }
 
-    private async Task<(Either<ChildFailure, TOut>, int)> RunInCgroupAsync(string text, string key, int attempt, MemoryCgroup? cgroup, CancellationToken cancellationToken)
+    private async Task<(Either<ChildFailure, TOut>, int)> RunInCgroupAsync(string text, string key, int attempt, MemoryCgroup? cgroup, string? traceParent, CancellationToken cancellationToken)
     {
         var environment = new Dictionary<string, string>(_options.Worker.Environment) { ["NURSERY_ITEM_KEY"] = key };
+        if (traceParent is not null)
+            environment["TRACEPARENT"] = traceParent;
         foreach (var (name, value) in _command.Environment)
             environment[name] = value;
         var spec = CommandLaunch.Build(_command.Executable, _command.ArgumentsFor(text, key), environment, _command.WorkingDirectory, cgroup);

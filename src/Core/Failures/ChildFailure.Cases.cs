@@ -134,7 +134,8 @@ public abstract partial record ChildFailure
 
     /// <summary>
     /// A limit on time ran out: the item's deadline, or the child stopped sending heartbeats. The child was killed, unless
-    /// the body takes a cancellation token and stopped when it was cancelled (<see cref="ChildKilled"/> false).
+    /// its body can be stopped (it takes a cancellation token; a persistent command offers stops) and stopped when
+    /// asked (<see cref="ChildKilled"/> false).
     /// </summary>
     /// <param name="Limit">Which limit ran out.</param>
     /// <param name="LimitValue">The limit's value.</param>
@@ -172,7 +173,8 @@ public abstract partial record ChildFailure
 
     /// <summary>
     /// The child wrote something that is not the protocol (the child was killed), or a result for this item that the
-    /// parent cannot decode as the output type (this item only; the channel is intact, so the child goes on).
+    /// parent cannot decode as the output type or that is over <see cref="WorkerOptions.MaxResultBytes"/> (this item
+    /// only; the channel is intact, so the child goes on).
     /// </summary>
     /// <param name="Detail">What was wrong.</param>
     /// <param name="BytesSeen">The first bytes of what was read (at most 64), for the report.</param>

@@ -9,6 +9,11 @@ using Nursery.TestBodies;
 //                  a worker whose body started `sleep 300` (pipes of its own), and a per-item command busy with
 //                  `sh -c 'sleep 300 & sleep 300'`, all with NURSERY_TEST_MARK=<marker> in their environment;
 //                  prints "child <pid> sleeper <pid>" once the body has started its sleeper.
+//   unregistered <marker>
+//                  `sh -c 'sleep 300 & sleep 300'` started directly (one posix_spawn, with the orphan guard's mark and
+//                  NURSERY_TEST_MARK=<marker> in its environment) and never registered with the guard, as a program is
+//                  between its spawn and its registration; prints "child <pid>" ("child 0" where programs are not
+//                  started directly).
 //   journal ...    a pipeline with a job log, for the resume-after-kill test (see JournalRun).
 //   spare          a one-worker pool with a warm spare, its worker busy with a long item; prints
 //                  "child <pid> spare <pid>" once the spare has been started.
@@ -16,6 +21,8 @@ using Nursery.TestBodies;
 //                  prints "child <pid>".
 if (args.Length == 2 && args[0] == "grandchildren")
     return await Grandchildren(args[1]);
+if (args.Length == 2 && args[0] == "unregistered")
+    return await Unregistered(args[1]);
 if (args.Length > 0 && args[0] == "journal")
     return await Nursery.TestParent.JournalRun.RunAsync(args[1..]);
 if (args is ["cgroup"])
@@ -45,6 +52,21 @@ static async Task<int> Grandchildren(string marker)
     var runner = new PerItemRunner<string, string>(command, new PoolOptions { Workers = 1 });
     _ = runner.InvokeAsync("", "busy");
     Console.WriteLine($"child {worker.ProcessId} sleeper {sleeper}");
+    await Task.Delay(TimeSpan.FromMinutes(5));
+    return 0;
+}
+
+static async Task<int> Unregistered(string marker)
+{
+    if (!Nursery.Launch.PosixSpawn.Available || !Nursery.Launch.OrphanGuard.Ready())
+    {
+        Console.WriteLine("child 0");
+        return 0;
+    }
+    var direct = Nursery.Commands.CommandLaunch.Direct("sh", ["-c", "sleep 300 & sleep 300"], new Dictionary<string, string> { ["NURSERY_TEST_MARK"] = marker }, "");
+    var started = Nursery.Launch.PosixSpawn.Start(direct.Path!, direct.Arguments, direct.Environment, direct.WorkingDirectory);
+    var pid = started.Match(program => program.ProcessId, refused => throw new InvalidOperationException(refused.Reason));
+    Console.WriteLine($"child {pid}");
     await Task.Delay(TimeSpan.FromMinutes(5));
     return 0;
 }

@@ -77,6 +77,38 @@ public sealed class GrandchildTests
         }
     }
 
+    /// <summary>
+    /// A per-item program runs before its group is registered with the orphan guard; if the parent dies in between, the
+    /// guard finds it, and what it started, by the mark in their environment.
+    /// </summary>
+    [Fact]
+    public async Task A_program_started_directly_and_not_yet_registered_is_gone_with_its_children_after_the_parent_SIGKILL()
+    {
+        var marker = $"grandchild-unregistered-{Guid.NewGuid():N}";
+        using var parent = ParentProcess.Start("unregistered", marker);
+        try
+        {
+            var line = await parent.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.NotNull(line);
+            var program = int.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture);
+            if (program == 0)
+                return;
+            await WaitForAsync(() => Marked(marker).Count(pid => CommandName(pid) == "sleep") >= 2, "the program's sleeps did not start");
+            var before = Marked(marker).Append(program).Distinct().ToList();
+
+            Processes.Signal(parent.Id, Processes.SigKill);
+            await parent.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+            await AssertAllGoneAsync(before, marker);
+        }
+        finally
+        {
+            if (!parent.HasExited)
+                parent.Kill(entireProcessTree: true);
+            CleanUp(marker, 0);
+        }
+    }
+
     [Fact]
     public async Task What_a_body_and_a_commands_shell_started_is_gone_when_they_are_disposed()
     {

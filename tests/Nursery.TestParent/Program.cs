@@ -14,6 +14,10 @@ using Nursery.TestBodies;
 //                  NURSERY_TEST_MARK=<marker> in its environment) and never registered with the guard, as a program is
 //                  between its spawn and its registration; prints "child <pid>" ("child 0" where programs are not
 //                  started directly).
+//   released <marker>
+//                  a per-item runner runs one program that leaves a sleep in a session of its own (with the mark
+//                  NURSERY_TEST_MARK=<marker>), prints "guard <pid>" (0 where programs are not started directly), is
+//                  disposed, prints "released", and the process lives on.
 //   journal ...    a pipeline with a job log, for the resume-after-kill test (see JournalRun).
 //   spare          a one-worker pool with a warm spare, its worker busy with a long item; prints
 //                  "child <pid> spare <pid>" once the spare has been started.
@@ -23,6 +27,8 @@ if (args.Length == 2 && args[0] == "grandchildren")
     return await Grandchildren(args[1]);
 if (args.Length == 2 && args[0] == "unregistered")
     return await Unregistered(args[1]);
+if (args.Length == 2 && args[0] == "released")
+    return await Released(args[1]);
 if (args.Length > 0 && args[0] == "journal")
     return await Nursery.TestParent.JournalRun.RunAsync(args[1..]);
 if (args is ["cgroup"])
@@ -58,7 +64,7 @@ static async Task<int> Grandchildren(string marker)
 
 static async Task<int> Unregistered(string marker)
 {
-    if (!Nursery.Launch.PosixSpawn.Available || !Nursery.Launch.OrphanGuard.Ready())
+    if (!Nursery.Launch.PosixSpawn.Available || !Nursery.Launch.OrphanGuard.Hold())
     {
         Console.WriteLine("child 0");
         return 0;
@@ -67,6 +73,20 @@ static async Task<int> Unregistered(string marker)
     var started = Nursery.Launch.PosixSpawn.Start(direct.Path!, direct.Arguments, direct.Environment, direct.WorkingDirectory);
     var pid = started.Match(program => program.ProcessId, refused => throw new InvalidOperationException(refused.Reason));
     Console.WriteLine($"child {pid}");
+    await Task.Delay(TimeSpan.FromMinutes(5));
+    return 0;
+}
+
+static async Task<int> Released(string marker)
+{
+    var environment = new Dictionary<string, string> { ["NURSERY_TEST_MARK"] = marker };
+    var runner = new PerItemRunner<string, string>(Command.PerItem<string, string>("sh", "-c", "setsid sleep 300 </dev/null >/dev/null 2>&1 & echo started").WithEnvironment(environment), new PoolOptions { Workers = 1 });
+    var result = await runner.InvokeAsync("x", "leaves-a-sleep").WaitAsync(TimeSpan.FromSeconds(60));
+    if (result.IsLeft)
+        throw new InvalidOperationException($"the program failed: {result}");
+    Console.WriteLine($"guard {Nursery.Launch.OrphanGuard.ProcessId}");
+    await runner.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(60));
+    Console.WriteLine("released");
     await Task.Delay(TimeSpan.FromMinutes(5));
     return 0;
 }

@@ -23,6 +23,8 @@ public sealed class PerItemRunner<TIn, TOut> : IAsyncDisposable
     private readonly ConcurrentDictionary<IChildProcess, byte> _running = new();
     private readonly CancellationTokenSource _disposing = new();
     private int _spawns;
+    private readonly Lock _guardGate = new();
+    private bool _guardHeld;
 
     /// <summary>Makes a runner; nothing starts until the first item.</summary>
     /// <exception cref="ArgumentException">An option is out of range.</exception>
@@ -82,6 +84,28 @@ public sealed class PerItemRunner<TIn, TOut> : IAsyncDisposable
         foreach (var process in running)
             process.Kill();
         await Task.WhenAll(running.Select(process => process.Exit)).ConfigureAwait(false);
+        bool held;
+        lock (_guardGate)
+        {
+            held = _guardHeld;
+            _guardHeld = false;
+        }
+        if (held)
+            await OrphanGuard.ReleaseAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Whether the orphan guard runs, held for this runner from its first direct start until it is disposed (so the
+    /// guard does not outlive the runners that use it); false once disposing, or when no guard can be started.
+    /// </summary>
+    private bool HoldGuard()
+    {
+        lock (_guardGate)
+        {
+            if (!_guardHeld && !_disposing.IsCancellationRequested)
+                _guardHeld = OrphanGuard.Hold();
+            return _guardHeld;
+        }
     }
 
     private async Task<(Either<ChildFailure, TOut>, int)> RunAsync(TIn input, string key, int attempt, long memoryLimit, CancellationToken cancellationToken)
@@ -185,7 +209,7 @@ public sealed class PerItemRunner<TIn, TOut> : IAsyncDisposable
         Microsoft.Extensions.Logging.ILogger logger
     )
     {
-        if (CommandLaunch.SpawnsDirectly(cgroup) && OrphanGuard.Ready())
+        if (CommandLaunch.SpawnsDirectly(cgroup) && HoldGuard())
         {
             var direct = CommandLaunch.Direct(_command.Executable, arguments, environment, _command.WorkingDirectory);
             if (direct.Path is null)

@@ -23,6 +23,8 @@ namespace Nursery.Launch;
 /// where it shows neither its session nor the mark.
 /// </para>
 /// <para>
+/// The line <c>.</c> stops the guard while this process lives: it makes one pass (for the mark: nothing is registered
+/// then) and leaves. It is sent when the last user lets go (<see cref="ReleaseAsync"/>) with no program registered.
 /// If the guard dies while this process lives, a new one is started and every live group registered again. The guard
 /// has no parent-death signal: it would arrive with the end of file and could end the guard before it has read the
 /// last lines still in the pipe. It leads a session of its own, so a kill of this process's group or a terminal's
@@ -52,13 +54,22 @@ internal static partial class OrphanGuard
         + "while read -r l; do case $l in "
         + "+*) g=\"$g${l#+} \" ;; "
         + "-*) i=${l#-}; case $g in *\" $i \"*) g=\"${g%% $i *} ${g#* $i }\" ;; esac ;; "
+        + ".) q; exit 0 ;; "
         + "esac; done; k";
 
     /// <summary>The variable in the environment of every program started directly, whose value is <see cref="Mark"/>.</summary>
     public const string MarkVariable = "NURSERY_STARTED_BY";
 
-    /// <summary>This process's mark: its pid and a random number, so that no other process's programs share it.</summary>
-    public static readonly string Mark = string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId}.{Random.Shared.NextInt64(1L << 62)}");
+    /// <summary>
+    /// This process's mark: its pid and a random number, so that no other process's programs share it. A guard stopped
+    /// on purpose (<see cref="ReleaseAsync"/>) takes its mark with it: the next guard and its programs get a new one, so
+    /// the stopped guard's last pass cannot reach them.
+    /// </summary>
+    public static string Mark => Volatile.Read(ref _mark);
+
+    private static string _mark = NewMark();
+
+    private static string NewMark() => string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId}.{Random.Shared.NextInt64(1L << 62)}");
 
     /// <summary>The guard's name in ps ($0).</summary>
     public const string Name = "nursery-guard";
@@ -82,11 +93,59 @@ internal static partial class OrphanGuard
         }
     }
 
-    /// <summary>True once a guard runs (started now if there is none), false if none can be started.</summary>
-    public static bool Ready()
+    /// <summary>How long <see cref="ReleaseAsync"/> waits for a stopped guard to be reaped.</summary>
+    private static readonly TimeSpan StopWait = TimeSpan.FromSeconds(5);
+
+    /// <summary>How many users hold the guard (<see cref="Hold"/>); the guard stops when the last lets go.</summary>
+    private static int _holders;
+
+    /// <summary>Completes once the running guard has been reaped.</summary>
+    private static Task _guardGone = Task.CompletedTask;
+
+    /// <summary>
+    /// Holds a guard for a user of direct starts (a per-item runner): true once one runs (started now if there is
+    /// none), false if none can be started. Each true is matched by one <see cref="ReleaseAsync"/>.
+    /// </summary>
+    public static bool Hold()
     {
         lock (Gate)
-            return _stdin >= 0 || StartLocked();
+        {
+            if (_stdin < 0 && !StartLocked())
+                return false;
+            _holders++;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Lets go of a <see cref="Hold"/>. The last one, with no program registered, stops the guard: it kills, once, what
+    /// still carries this process's mark (what a program left outside its group), leaves, and is reaped before this
+    /// completes (or <see cref="StopWait"/> passes). No process of Nursery's then outlives the runners that used it.
+    /// </summary>
+    public static async Task ReleaseAsync()
+    {
+        Task gone;
+        lock (Gate)
+        {
+            _holders--;
+            gone = StopIfUnusedLocked();
+        }
+        await gone.WaitAsync(StopWait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    /// <summary>Stops the guard when nobody holds it and no program is registered; the task completes once it is reaped.</summary>
+    private static Task StopIfUnusedLocked()
+    {
+        if (_holders > 0 || Groups.Count > 0 || _stdin < 0)
+            return Task.CompletedTask;
+        // Not replaced when it exits (ReplaceWhenGoneAsync compares the pid).
+        _guard = 0;
+        Send(".\n"u8);
+        if (_stdin >= 0)
+            _ = PosixSpawn.close(_stdin);
+        _stdin = -1;
+        Volatile.Write(ref _mark, NewMark());
+        return _guardGone;
     }
 
     /// <summary>Registers the group and session <paramref name="group"/>, to be killed if this process dies.</summary>
@@ -105,7 +164,10 @@ internal static partial class OrphanGuard
         lock (Gate)
         {
             if (Groups.Remove(group))
+            {
                 SendId((byte)'-', group);
+                _ = StopIfUnusedLocked();
+            }
         }
     }
 
@@ -163,7 +225,7 @@ internal static partial class OrphanGuard
         _stdin = guard.Stdin;
         foreach (var group in Groups)
             SendId((byte)'+', group);
-        _ = ReplaceWhenGoneAsync(guard.ProcessId);
+        _guardGone = ReplaceWhenGoneAsync(guard.ProcessId);
         return true;
     }
 

@@ -109,6 +109,38 @@ public sealed class GrandchildTests
         }
     }
 
+    /// <summary>
+    /// The orphan guard lives only while a runner that started a program directly lives: disposing the last one stops
+    /// it, after a last pass that kills what a program left outside its group (here a sleep in a session of its own),
+    /// while the parent lives on.
+    /// </summary>
+    [Fact]
+    public async Task Disposing_the_last_per_item_runner_stops_the_orphan_guard_and_kills_what_its_programs_left_behind()
+    {
+        var marker = $"grandchild-released-{Guid.NewGuid():N}";
+        using var parent = ParentProcess.Start("released", marker);
+        try
+        {
+            var line = await parent.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.NotNull(line);
+            var guard = int.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture);
+            if (guard == 0)
+                return;
+            Assert.True(Processes.IsAlive(guard), $"the guard (pid {guard}) is not running while the runner lives");
+            Assert.Equal("released", await parent.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)));
+
+            Assert.True(Processes.IsGone(guard), $"the guard (pid {guard}) outlived the runner's disposal: {Processes.Describe(guard)}");
+            Assert.Empty(Marked(marker));
+            Assert.False(parent.HasExited);
+        }
+        finally
+        {
+            if (!parent.HasExited)
+                parent.Kill(entireProcessTree: true);
+            CleanUp(marker, 0);
+        }
+    }
+
     [Fact]
     public async Task What_a_body_and_a_commands_shell_started_is_gone_when_they_are_disposed()
     {

@@ -1,3 +1,4 @@
+using System.IO.Pipes;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 
@@ -59,9 +60,9 @@ internal sealed class SpawnedProcess : IChildProcess
         OrphanGuard.Register(started.ProcessId);
         var process = new SpawnedProcess(started.ProcessId);
         var reaped = ExitWatcher.WatchAsync(started.ProcessId, process.KillLeftoversAndForget);
-        var stdin = Open(started.Stdin, FileAccess.Write);
-        var stdout = Open(started.Stdout, FileAccess.Read);
-        var stderr = Open(started.Stderr, FileAccess.Read);
+        var stdin = Open(started.Stdin, PipeDirection.Out);
+        var stdout = Open(started.Stdout, PipeDirection.In);
+        var stderr = Open(started.Stderr, PipeDirection.In);
         // Cancelled when the program has exited: a feed still writing stops.
         var stdinStop = new CancellationTokenSource();
         process.Exit = process.ObserveAsync(reaped, stdinStop, [FeedAsync(stdin, feedStdin, stdinStop.Token), DrainAsync(stdout, readStdout), process.ReadLinesAsync(stderr, onStderrLine)]);
@@ -124,7 +125,7 @@ internal sealed class SpawnedProcess : IChildProcess
         return new ChildExit(status, KillRequested);
     }
 
-    private static async Task FeedAsync(FileStream stdin, Func<Stream, CancellationToken, Task> feedStdin, CancellationToken stop)
+    private static async Task FeedAsync(Stream stdin, Func<Stream, CancellationToken, Task> feedStdin, CancellationToken stop)
     {
         try
         {
@@ -147,13 +148,13 @@ internal sealed class SpawnedProcess : IChildProcess
         }
     }
 
-    private static async Task DrainAsync(FileStream stdout, Func<Stream, CancellationToken, Task> readStdout)
+    private static async Task DrainAsync(Stream stdout, Func<Stream, CancellationToken, Task> readStdout)
     {
         await using (stdout.ConfigureAwait(false))
             await readStdout(stdout, CancellationToken.None).ConfigureAwait(false);
     }
 
-    private async Task ReadLinesAsync(FileStream stderr, Action<string> onLine)
+    private async Task ReadLinesAsync(Stream stderr, Action<string> onLine)
     {
         using var reader = new StreamReader(stderr, Encoding.UTF8);
         while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
@@ -163,6 +164,10 @@ internal sealed class SpawnedProcess : IChildProcess
         }
     }
 
-    /// <summary>One end of a pipe as a stream without a buffer of its own; reads and writes block a pool thread, as <see cref="System.Diagnostics.Process"/>'s do.</summary>
-    private static FileStream Open(int fd, FileAccess access) => new(new SafeFileHandle(fd, ownsHandle: true), access, bufferSize: 0, isAsync: false);
+    /// <summary>
+    /// One end of a pipe as a stream whose asynchronous reads and writes wait in the runtime's socket engine (epoll), as
+    /// <see cref="System.Diagnostics.Process"/>'s do, not on a pool thread: a program waiting for its stdin while the pool's
+    /// threads all sat in blocking reads of other programs' stdout and stderr would wait for the pool to grow.
+    /// </summary>
+    private static AnonymousPipeClientStream Open(int fd, PipeDirection direction) => new(direction, new SafePipeHandle(fd, ownsHandle: true));
 }

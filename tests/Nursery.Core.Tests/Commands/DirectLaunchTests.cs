@@ -133,6 +133,38 @@ public sealed class DirectLaunchTests
         }
     }
 
+    /// <summary>
+    /// A program's pipes are read and written without holding a pool thread: in a parent whose thread pool cannot grow
+    /// past one thread per core, one program more than there are cores, each waiting for all of them to have read their
+    /// stdin, all complete (a blocking read per pipe would hold every thread while a program's stdin waits in the queue).
+    /// </summary>
+    [Fact]
+    public async Task Programs_waiting_on_each_other_complete_when_the_parents_thread_pool_cannot_grow()
+    {
+        var directory = Directory.CreateTempSubdirectory("nursery-one-pool-thread-").FullName;
+        var marker = $"one-pool-thread-{Guid.NewGuid():N}";
+        using var parent = ParentProcess.Start("one-pool-thread-per-core", directory, marker);
+        try
+        {
+            var line = await parent.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+
+            Assert.NotNull(line);
+            var results = line.Split(' ')[1..];
+            Assert.True(results.Length >= 2, line);
+            Assert.Equal(Enumerable.Range(0, results.Length).Select(index => $"item{index}"), results);
+            await parent.WaitForExitAsync().WaitAsync(Bound);
+            Assert.Empty(Processes.Marked("NURSERY_TEST_MARK", marker));
+        }
+        finally
+        {
+            if (!parent.HasExited)
+                parent.Kill(entireProcessTree: true);
+            foreach (var pid in Processes.Marked("NURSERY_TEST_MARK", marker))
+                _ = Processes.TrySignal(pid, Processes.SigKill);
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
     private static async Task WaitForAsync(Func<bool> condition, string what)
     {
         var deadline = Stopwatch.StartNew();

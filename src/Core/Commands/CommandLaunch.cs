@@ -5,14 +5,16 @@ namespace Nursery.Commands;
 
 /// <summary>
 /// Starts any program safely as a child: never through a shell's parsing (arguments go as a list), in a session and
-/// process group of its own, with a parent-death signal and, under a memory limit, inside its cgroup before the
-/// program's first instruction.
+/// process group of its own, killed with its group when this process dies and, under a memory limit, inside its
+/// cgroup before the program's first instruction.
 /// </summary>
 /// <remarks>
-/// With setsid at hand the program runs under a small POSIX sh, the group's leader (<see cref="Keeper"/>): started
-/// through <c>setpriv --pdeathsig TERM</c>, it traps that signal and kills the whole group, so whatever the program
-/// started goes with it when this process dies, even by SIGKILL. The program is the keeper's only job; its exit status
-/// is the keeper's.
+/// Two ways. Directly (<see cref="Direct"/>, on Linux without a memory limit): one <c>posix_spawn</c> of the program
+/// itself, its group registered with the <see cref="OrphanGuard"/>. Wrapped (<see cref="Build"/>): with setsid at hand
+/// the program runs under a small POSIX sh, the group's leader (<see cref="Keeper"/>): started through
+/// <c>setpriv --pdeathsig TERM</c>, it traps that signal and kills the whole group, so whatever the program started goes
+/// with it when this process dies, even by SIGKILL. The program is the keeper's only job; its exit status is the
+/// keeper's.
 /// </remarks>
 internal static class CommandLaunch
 {
@@ -66,6 +68,59 @@ internal static class CommandLaunch
         var program = HasSetpriv ? Setpriv : chain[0];
         var rest = HasSetpriv ? chain : chain.Skip(1).ToList();
         return new LaunchSpec(program, rest, environment, workingDirectory.Length == 0 ? Environment.CurrentDirectory : workingDirectory, OwnProcessGroup: HasSetsid);
+    }
+
+    /// <summary>
+    /// Set to 1 in this process's environment (read once) to start per-item programs through the wrappers of
+    /// <see cref="Build"/> even where they could be started directly.
+    /// </summary>
+    public const string WrappersVariable = "NURSERY_COMMAND_WRAPPERS";
+
+    private static readonly bool WrappersForced = Environment.GetEnvironmentVariable(WrappersVariable) == "1";
+
+    /// <summary>Whether a per-item program can be started with one exec (<see cref="Direct"/>): on Linux with glibc's posix_spawn extensions, and no memory cgroup to enter first.</summary>
+    public static bool SpawnsDirectly(MemoryCgroup? cgroup) => cgroup is null && PosixSpawn.Available && !WrappersForced;
+
+    /// <summary>What <see cref="PosixSpawn.Start"/> is given for a program started directly.</summary>
+    /// <param name="Path">The file to exec, found as sh would find it; null when it is not on the program's PATH.</param>
+    /// <param name="Arguments">argv: the executable as given, then its arguments.</param>
+    /// <param name="Environment">This process's environment with <c>environment</c> over it and the guard's mark, as NAME=value.</param>
+    /// <param name="WorkingDirectory">The working directory; null for this process's.</param>
+    public sealed record DirectLaunch(string? Path, string[] Arguments, string[] Environment, string? WorkingDirectory);
+
+    /// <summary>The program, its argv, its environment and its working directory for a start without wrappers.</summary>
+    public static DirectLaunch Direct(string executable, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, string workingDirectory)
+    {
+        var merged = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry entry in Environment.GetEnvironmentVariables())
+            merged[(string)entry.Key] = entry.Value as string ?? "";
+        foreach (var (name, value) in environment)
+            merged[name] = value;
+        merged[OrphanGuard.MarkVariable] = OrphanGuard.Mark;
+        var directory = workingDirectory.Length == 0 ? null : workingDirectory;
+        var path = executable.Contains('/', StringComparison.Ordinal) ? executable : Search(executable, merged.GetValueOrDefault("PATH") ?? "", directory);
+        return new DirectLaunch(path, [executable, .. arguments], [.. merged.Select(pair => $"{pair.Key}={pair.Value}")], directory);
+    }
+
+    /// <summary>
+    /// The program's file as sh's PATH search finds it: the first executable regular file named <paramref name="name"/>
+    /// in the directories of <paramref name="path"/> (relative ones from the working directory), else the first such
+    /// file at all (its start then fails with EACCES, as sh's does), else null.
+    /// </summary>
+    private static string? Search(string name, string path, string? workingDirectory)
+    {
+        string? notExecutable = null;
+        foreach (var directory in path.Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = System.IO.Path.Combine(directory, name);
+            var file = workingDirectory is null || System.IO.Path.IsPathRooted(candidate) ? candidate : System.IO.Path.Combine(workingDirectory, candidate);
+            if (!File.Exists(file))
+                continue;
+            if (OperatingSystem.IsWindows() || (File.GetUnixFileMode(file) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0)
+                return candidate;
+            notExecutable ??= candidate;
+        }
+        return notExecutable;
     }
 
     /// <summary>Why an executable cannot be started, checked before anything is spawned (wrappers hide exec errors).</summary>

@@ -21,9 +21,11 @@ public sealed class PerItemRunner<TIn, TOut> : IAsyncDisposable
     private readonly PoolOptions _options;
     private readonly SemaphoreSlim _slots;
     private readonly ConcurrentBag<int> _processIds = [];
-    private readonly ConcurrentDictionary<ChildProcess, byte> _running = new();
+    private readonly ConcurrentDictionary<IChildProcess, byte> _running = new();
     private readonly CancellationTokenSource _disposing = new();
     private int _spawns;
+    private readonly Lock _guardGate = new();
+    private bool _guardHeld;
 
     /// <summary>Makes a runner; nothing starts until the first item.</summary>
     /// <exception cref="ArgumentException">An option is out of range.</exception>
@@ -110,6 +112,28 @@ public sealed class PerItemRunner<TIn, TOut> : IAsyncDisposable
         foreach (var process in running)
             process.Kill();
         await Task.WhenAll(running.Select(process => process.Exit)).ConfigureAwait(false);
+        bool held;
+        lock (_guardGate)
+        {
+            held = _guardHeld;
+            _guardHeld = false;
+        }
+        if (held)
+            await OrphanGuard.ReleaseAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Whether the orphan guard runs, held for this runner from its first direct start until it is disposed (so the
+    /// guard does not outlive the runners that use it); false once disposing, or when no guard can be started.
+    /// </summary>
+    private bool HoldGuard()
+    {
+        lock (_guardGate)
+        {
+            if (!_guardHeld && !_disposing.IsCancellationRequested)
+                _guardHeld = OrphanGuard.Hold();
+            return _guardHeld;
+        }
     }
 
     private async Task<(Either<ChildFailure, TOut>, int)> RunAsync(TIn input, string key, int attempt, long memoryLimit, string? traceParent, CancellationToken cancellationToken)
@@ -148,17 +172,20 @@ public sealed class PerItemRunner<TIn, TOut> : IAsyncDisposable
             environment["TRACEPARENT"] = traceParent;
         foreach (var (name, value) in _command.Environment)
             environment[name] = value;
-        var spec = CommandLaunch.Build(_command.Executable, _command.ArgumentsFor(text, key), environment, _command.WorkingDirectory, cgroup);
+        var arguments = _command.ArgumentsFor(text, key);
         var stdin = _command.ItemToStdin ? Encoding.UTF8.GetBytes(text) : [];
         var output = new MemoryStream();
         var overflow = false;
+        var logger = _options.Worker.Logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         var started = Stopwatch.GetTimestamp();
-        var launched = await ChildProcess.StartAsync(
-                spec,
+        var launched = await StartAsync(
+                arguments,
+                environment,
+                cgroup,
                 async (stream, token) => await stream.WriteAsync(stdin, token).ConfigureAwait(false),
                 async (stream, token) => overflow = await CopyBoundedAsync(stream, output, _command.MaxOutputBytes, token).ConfigureAwait(false),
-                line => Log.ChildStderr((_options.Worker.Logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance), _options.Worker.NameOrDefault, 0, line),
-                (_options.Worker.Logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance)
+                line => Log.ChildStderr(logger, _options.Worker.NameOrDefault, 0, line),
+                logger
             )
             .ConfigureAwait(false);
         if (launched.IsLeft)
@@ -195,6 +222,40 @@ public sealed class PerItemRunner<TIn, TOut> : IAsyncDisposable
         {
             _running.TryRemove(process, out _);
         }
+    }
+
+    /// <summary>
+    /// Starts the program with one exec where it can (<see cref="CommandLaunch.SpawnsDirectly"/>, with the orphan guard
+    /// running), else through the wrappers of <see cref="CommandLaunch.Build"/>: under a memory limit, off Linux, and for
+    /// a file the kernel cannot run (a script without <c>#!</c>, which the wrappers' sh runs as a shell script).
+    /// </summary>
+    private async Task<Either<string, IChildProcess>> StartAsync(
+        IReadOnlyList<string> arguments,
+        IReadOnlyDictionary<string, string> environment,
+        MemoryCgroup? cgroup,
+        Func<Stream, CancellationToken, Task> feedStdin,
+        Func<Stream, CancellationToken, Task> readStdout,
+        Action<string> onStderrLine,
+        Microsoft.Extensions.Logging.ILogger logger
+    )
+    {
+        if (CommandLaunch.SpawnsDirectly(cgroup) && HoldGuard())
+        {
+            var direct = CommandLaunch.Direct(_command.Executable, arguments, environment, _command.WorkingDirectory);
+            if (direct.Path is null)
+                return $"the executable '{_command.Executable}' was not found on the program's PATH ({environment.GetValueOrDefault("PATH") ?? Environment.GetEnvironmentVariable("PATH")}); install it or give its full path";
+            if (direct.WorkingDirectory is not null && !Directory.Exists(direct.WorkingDirectory))
+                return $"cannot start '{_command}': the working directory '{direct.WorkingDirectory}' does not exist";
+            var spawned = SpawnedProcess.Start(direct.Path, direct.Arguments, direct.Environment, direct.WorkingDirectory, feedStdin, readStdout, onStderrLine);
+            if (spawned.IsRight)
+                return Prelude.Right<string, IChildProcess>(spawned.Match(process => process, _ => throw new UnreachableException()));
+            var refused = spawned.Match(_ => default, refusal => refusal);
+            if (refused.Error != PosixSpawn.Enoexec)
+                return $"cannot start '{direct.Path}': {refused.Reason}. Check that it exists, is executable, and that the path is right ({_command}).";
+        }
+        var spec = CommandLaunch.Build(_command.Executable, arguments, environment, _command.WorkingDirectory, cgroup);
+        var launched = await ChildProcess.StartAsync(spec, feedStdin, readStdout, onStderrLine, logger).ConfigureAwait(false);
+        return launched.Map(process => (IChildProcess)process);
     }
 
     private Either<ChildFailure, TOut> Classify(ChildExit exit, MemoryStream output, bool overflow, MemoryCgroup? cgroup, bool timedOut, bool cancelled)

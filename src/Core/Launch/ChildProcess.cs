@@ -9,7 +9,7 @@ namespace Nursery.Launch;
 /// One child process started through CliWrap: stdin and stdout are the channel (fed and drained by the caller's
 /// functions), stderr is kept as lines, and <see cref="Kill"/> ends the whole process tree.
 /// </summary>
-internal sealed class ChildProcess
+internal sealed class ChildProcess : IChildProcess
 {
     private readonly CancellationTokenSource _kill;
     private readonly Task<ChildExit> _exit;

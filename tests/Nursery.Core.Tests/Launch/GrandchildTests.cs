@@ -77,6 +77,70 @@ public sealed class GrandchildTests
         }
     }
 
+    /// <summary>
+    /// A per-item program runs before its group is registered with the orphan guard; if the parent dies in between, the
+    /// guard finds it, and what it started, by the mark in their environment.
+    /// </summary>
+    [Fact]
+    public async Task A_program_started_directly_and_not_yet_registered_is_gone_with_its_children_after_the_parent_SIGKILL()
+    {
+        var marker = $"grandchild-unregistered-{Guid.NewGuid():N}";
+        using var parent = ParentProcess.Start("unregistered", marker);
+        try
+        {
+            var line = await parent.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.NotNull(line);
+            var program = int.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture);
+            if (program == 0)
+                return;
+            await WaitForAsync(() => Marked(marker).Count(pid => CommandName(pid) == "sleep") >= 2, "the program's sleeps did not start");
+            var before = Marked(marker).Append(program).Distinct().ToList();
+
+            Processes.Signal(parent.Id, Processes.SigKill);
+            await parent.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+            await AssertAllGoneAsync(before, marker);
+        }
+        finally
+        {
+            if (!parent.HasExited)
+                parent.Kill(entireProcessTree: true);
+            CleanUp(marker, 0);
+        }
+    }
+
+    /// <summary>
+    /// The orphan guard lives only while a runner that started a program directly lives: disposing the last one stops
+    /// it, after a last pass that kills what a program left outside its group (here a sleep in a session of its own),
+    /// while the parent lives on.
+    /// </summary>
+    [Fact]
+    public async Task Disposing_the_last_per_item_runner_stops_the_orphan_guard_and_kills_what_its_programs_left_behind()
+    {
+        var marker = $"grandchild-released-{Guid.NewGuid():N}";
+        using var parent = ParentProcess.Start("released", marker);
+        try
+        {
+            var line = await parent.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.NotNull(line);
+            var guard = int.Parse(line.Split(' ')[1], CultureInfo.InvariantCulture);
+            if (guard == 0)
+                return;
+            Assert.True(Processes.IsAlive(guard), $"the guard (pid {guard}) is not running while the runner lives");
+            Assert.Equal("released", await parent.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60)));
+
+            Assert.True(Processes.IsGone(guard), $"the guard (pid {guard}) outlived the runner's disposal: {Processes.Describe(guard)}");
+            Assert.Empty(Marked(marker));
+            Assert.False(parent.HasExited);
+        }
+        finally
+        {
+            if (!parent.HasExited)
+                parent.Kill(entireProcessTree: true);
+            CleanUp(marker, 0);
+        }
+    }
+
     [Fact]
     public async Task What_a_body_and_a_commands_shell_started_is_gone_when_they_are_disposed()
     {

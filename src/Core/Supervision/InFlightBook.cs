@@ -30,15 +30,17 @@ internal sealed class InFlightBook
     public bool IsRunning(long id) => Count > 0 && At(0).Item.Id == id && !At(0).Answered;
 
     /// <summary>
-    /// The item the child is running: with a progress slot, the one it names as started and not finished, while
-    /// unanswered (null when the child is between items); without one, the oldest unanswered item (the child then
-    /// answers each item before it starts the next); null when it holds none.
+    /// The item to stop when the child's current work is to be stopped (cancel, disposal, item deadline): the item its
+    /// progress slot names as last started while unanswered, else the oldest unanswered item, the one the child runs
+    /// next; null when it holds none. Between items this names the item the child is about to start, so a Stop frame
+    /// reaches it whether it starts before or after the frame arrives. Which item a dead child was running is
+    /// <see cref="Fates"/>'s to say, not this.
     /// </summary>
-    public PendingItem? Running(ChildProgress progress)
+    public PendingItem? ToStop(ChildProgress progress)
     {
-        if (progress.Kept)
-            return progress.Running != 0 && Find(progress.Running) is >= 0 and var named ? At(named).Item : null;
-        return Count > 0 && !At(0).Answered ? At(0).Item : null;
+        if (progress.Started != 0 && Find(progress.Started) is >= 0 and var named)
+            return At(named).Item;
+        return _answeredAhead < Count ? At(_answeredAhead).Item : null;
     }
 
     /// <summary>

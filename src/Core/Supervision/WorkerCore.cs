@@ -165,8 +165,9 @@ internal sealed partial class WorkerCore
     /// <summary>
     /// Cancels one item. Still queued, or waiting in the child behind another item: it completes Cancelled (not started)
     /// at once and its reply, if one comes, is ignored (a child whose body takes a token is also told not to start it).
-    /// Running in the child: a body that takes a token is asked to stop (<see cref="StopRunning"/>); any other child is
-    /// killed, since its work cannot be stopped otherwise.
+    /// Running in the child (for a body that takes a token, also the item an idle child runs next, see
+    /// <see cref="InFlightBook.ToStop"/>): a body that takes a token is asked to stop (<see cref="StopRunning"/>); any
+    /// other child is killed, since its work cannot be stopped otherwise.
     /// </summary>
     public void Cancel(PendingItem item)
     {
@@ -174,7 +175,7 @@ internal sealed partial class WorkerCore
         var held = false;
         lock (_gate)
         {
-            running = _wire.StopsItems ? !_ended && ReferenceEquals(_book.Running(_wire.Progress()), item) : _book.IsRunning(item.Id);
+            running = _wire.StopsItems ? !_ended && ReferenceEquals(_book.ToStop(_wire.Progress()), item) : _book.IsRunning(item.Id);
             if (!running)
                 held = _book.Abandon(item.Id);
         }
@@ -260,7 +261,7 @@ internal sealed partial class WorkerCore
             {
                 _disposing = true;
                 if (_wire.StopsItems && _options.KillGrace > TimeSpan.Zero)
-                    running = _book.Running(_wire.Progress());
+                    running = _book.ToStop(_wire.Progress());
             }
         }
         if (running is not null)
@@ -334,7 +335,7 @@ internal sealed partial class WorkerCore
             expired = Watchdog.Expired(_options, now, _startTimestamp, _isReady, _helloSeen, Volatile.Read(ref _lastHeard), runningSince);
             // An item past its deadline is asked to stop first when its body takes a token; a silent child cannot be asked.
             if (expired is ChildFailure.TimedOut { Limit: TimeoutKind.ItemDeadline } && _wire.StopsItems && _options.KillGrace > TimeSpan.Zero)
-                overdue = _book.Running(progress);
+                overdue = _book.ToStop(progress);
         }
         if (graceOver is not null)
             Terminate(graceOver);

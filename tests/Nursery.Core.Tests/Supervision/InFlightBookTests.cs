@@ -126,14 +126,18 @@ public sealed class InFlightBookTests
     }
 
     [Fact]
-    public void With_a_progress_slot_the_running_item_is_the_one_started_and_not_finished_and_none_between_items()
+    public void The_item_to_stop_is_the_one_the_slot_names_while_unanswered_else_the_oldest_unanswered_even_between_items()
     {
         var (book, items) = Sent(3, 100);
 
-        Assert.Same(items[1], book.Running(Started(2, 200) with { Finished = 1 }));
-        Assert.Null(book.Running(Started(2, 200) with { Finished = 2 }));
-        Assert.Null(book.Running(new ChildProgress(true, 0, 0, 0)));
-        Assert.Same(items[0], book.Running(default));
+        Assert.Same(items[1], book.ToStop(Started(2, 200) with { Finished = 1 }));
+        Assert.Same(items[1], book.ToStop(Started(2, 200) with { Finished = 2 }));
+        Assert.Same(items[0], book.ToStop(new ChildProgress(true, 0, 0, 0)));
+        Assert.Same(items[0], book.ToStop(default));
+        book.TryAnswer(1, out _, out _);
+        // Between items 1 and 2, item 1 answered: the item the child starts next is the one to stop.
+        Assert.Same(items[1], book.ToStop(Started(1, 150) with { Finished = 1 }));
+        Assert.Null(new InFlightBook().ToStop(Started(1, 150)));
     }
 
     [Theory]
@@ -219,7 +223,7 @@ public sealed class InFlightBookTests
         Assert.True(book.IsRunning(11));
         Assert.True(book.Holds(2));
         Assert.True(book.Abandon(1));
-        Assert.Same(earlier[0], book.Running(Started(3, 30)));
+        Assert.Same(earlier[0], book.ToStop(Started(3, 30)));
         Assert.True(book.TryAnswer(12, out var twelve, out var twelveAbandoned));
         Assert.Same(later[1], twelve);
         Assert.False(twelveAbandoned);

@@ -168,8 +168,8 @@ internal static class Program
     /// <summary>
     /// Runs items in order, on the main thread. Without a progress slot each reply is sent before the next item
     /// starts: the reply frame is then the parent's only proof of which item ran, so holding replies back would get a
-    /// finished item blamed for a later item's crash. With a slot (the child stores there which item it is starting),
-    /// replies of consecutive fast items go out together: the batch is sent when no more work is queued (no further
+    /// finished item blamed for a later item's crash. With a slot (the child stores there which item it is starting,
+    /// and that it has finished it, so a child that dies between items is known to have been running none), replies of consecutive fast items go out together: the batch is sent when no more work is queued (no further
     /// item in this request frame and no other frame waiting), when an item took longer than <see cref="SlowItem"/>,
     /// when the oldest held reply is older than <see cref="MaxHold"/>, when it is large, or when it holds
     /// <see cref="MaxRepliesPerFrame"/> replies. Never returns: the receiver ends the process.
@@ -199,6 +199,7 @@ internal static class Program
                 progress?.Starting(entry.Id, started);
                 var traced = ChildTracing.Begin(entry.Id);
                 Answer(body, stops, entry.Id, entry.Payload, replies, maxResultBytes);
+                progress?.Finished(entry.Id);
                 if (traced is not null)
                     ChildTracing.End(traced, channel);
                 count++;

@@ -20,6 +20,7 @@ internal sealed unsafe class ProgressMapping
     {
         _slot = slot;
         _view = view;
+        ProgressSlotLayout.Keep(slot);
     }
 
     /// <summary>Maps the slot the parent made at <paramref name="path"/>, or null when it cannot (the child then answers item by item).</summary>
@@ -53,4 +54,7 @@ internal sealed unsafe class ProgressMapping
 
     /// <summary>Item <paramref name="id"/> starts now (<paramref name="timestamp"/>: the clock the caller has just read).</summary>
     public void Starting(long id, long timestamp) => ProgressSlotLayout.Store(_slot, id, timestamp);
+
+    /// <summary>Item <paramref name="id"/>, the one last started, has finished: its reply is written, if not yet sent.</summary>
+    public void Finished(long id) => ProgressSlotLayout.Finish(_slot, id);
 }

@@ -12,13 +12,30 @@ public static class SpareBodies
         _initialized = true;
     }
 
+    private static string _record = "";
+
+    /// <summary>
+    /// <see cref="SlowInitializer"/> with a file that each item that sleeps writes the pid to as it starts: state is
+    /// the milliseconds, a space and the file's path.
+    /// </summary>
+    public static void SlowInitializerRecordingTo(string state)
+    {
+        var space = state.IndexOf(' ', StringComparison.Ordinal);
+        _record = state[(space + 1)..];
+        SlowInitializer(int.Parse(state[..space], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     /// <summary>-1 if the initializer has not run in this child; else sleeps <paramref name="milliseconds"/> and returns the pid.</summary>
     public static int PidAfterSleep(int milliseconds)
     {
         if (!_initialized)
             return -1;
         if (milliseconds > 0)
+        {
+            if (_record.Length > 0)
+                File.AppendAllText(_record, $"{Environment.ProcessId}\n");
             Thread.Sleep(milliseconds);
+        }
         return Environment.ProcessId;
     }
 }

@@ -4,9 +4,10 @@ namespace Nursery.Protocol;
 
 /// <summary>
 /// A few bytes of memory shared by the parent and one child host: the child stores the id of the item it is about to
-/// run, and when it started, before running it. That lets the child batch its replies (one write for many fast
+/// run, and when it started, before running it, and the id again once it has finished it. That lets the child batch its replies (one write for many fast
 /// items) and still lets the parent tell, when the child dies or hangs, which item was running: the reply frames
-/// alone would blame the oldest unanswered item, which may have finished with its reply still in the child's buffer.
+/// alone would blame the oldest unanswered item, which may have finished with its reply still in the child's buffer,
+/// or may not have started at all.
 /// The bytes are <see cref="ProgressSlotLayout"/>'s. The parent makes the file (in
 /// /dev/shm when it can), the child maps it at Init (with mmap directly, see the child host's ProgressMapping), and the
 /// parent unlinks it once the child is ready. The file is made with mode 0600.
@@ -57,8 +58,8 @@ internal sealed unsafe class ProgressSlot : IDisposable
         }
     }
 
-    /// <summary>Parent: the item the child last started and when (Stopwatch ticks, comparable across processes on Linux), or (0, 0) if none.</summary>
-    public (long Id, long Since) Running() => ProgressSlotLayout.Load(_pointer);
+    /// <summary>Parent: what the child last started, when, and what it last finished.</summary>
+    public ChildProgress Read() => ProgressSlotLayout.Load(_pointer);
 
     /// <summary>Removes the file (both sides keep their mapping).</summary>
     public void Unlink()

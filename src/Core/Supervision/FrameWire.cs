@@ -63,10 +63,10 @@ internal sealed class FrameWire(WorkerOptions options, InitMessage init, bool st
 
     public override void WriteTraceContexts(FrameBuffer buffer, IReadOnlyList<ItemTraceContext> contexts) => TraceFrames.WriteContexts(buffer, contexts);
 
-    public override (long Id, long Since) Running()
+    public override ChildProgress Progress()
     {
         lock (_gate)
-            return _progress?.Running() ?? (0, 0);
+            return _progress?.Read() ?? default;
     }
 
     public override void Started()

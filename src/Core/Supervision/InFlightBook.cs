@@ -1,3 +1,5 @@
+using Nursery.Protocol;
+
 namespace Nursery.Supervision;
 
 /// <summary>
@@ -28,14 +30,42 @@ internal sealed class InFlightBook
     public bool IsRunning(long id) => Count > 0 && At(0).Item.Id == id && !At(0).Answered;
 
     /// <summary>
-    /// The item the child is running: the one its progress slot names (<paramref name="progressId"/>, 0 when it keeps
-    /// none) while unanswered, else the oldest unanswered one; null when it holds none.
+    /// The item to stop when the child's current work is to be stopped (cancel, disposal, item deadline): the item its
+    /// progress slot names as last started while unanswered, else the oldest unanswered item, the one the child runs
+    /// next; null when it holds none. Between items this names the item the child is about to start, so a Stop frame
+    /// reaches it whether it starts before or after the frame arrives. Which item a dead child was running is
+    /// <see cref="Fates"/>'s to say, not this.
     /// </summary>
-    public PendingItem? Running(long progressId)
+    public PendingItem? ToStop(ChildProgress progress)
     {
-        if (progressId != 0 && Find(progressId) is >= 0 and var named)
+        if (progress.Started != 0 && Find(progress.Started) is >= 0 and var named)
             return At(named).Item;
-        return Count > 0 && !At(0).Answered ? At(0).Item : null;
+        return _answeredAhead < Count ? At(_answeredAhead).Item : null;
+    }
+
+    /// <summary>
+    /// What became of the unanswered items of a child that has ended (<paramref name="unanswered"/>, from
+    /// <see cref="TakeAll"/>, in the order sent, which is the order the child runs them in): the first
+    /// <c>Finished</c> ran to the end, their replies lost with the child; the one at <c>Running</c> (-1: none) was
+    /// running; the rest never started. With a progress slot that is what it says; without one, the oldest is blamed.
+    /// </summary>
+    public static (int Finished, int Running) Fates(IReadOnlyList<PendingItem> unanswered, ChildProgress progress)
+    {
+        if (!progress.Kept)
+            return (0, unanswered.Count > 0 ? 0 : -1);
+        var started = -1;
+        for (var i = 0; progress.Started != 0 && i < unanswered.Count; i++)
+        {
+            if (unanswered[i].Id == progress.Started)
+            {
+                started = i;
+                break;
+            }
+        }
+        // Not among them: the item last started was answered, and every unanswered item was sent after it.
+        if (started < 0)
+            return (0, -1);
+        return progress.Running == progress.Started ? (started, started) : (started + 1, -1);
     }
 
     /// <summary>Records items just sent, at <paramref name="now"/>. An item completed since it was encoded is sent, and abandoned.</summary>
@@ -106,15 +136,15 @@ internal sealed class InFlightBook
     }
 
     /// <summary>
-    /// When the item now running started: the child's own word (<paramref name="progressId"/> started at
-    /// <paramref name="progressSince"/>, from its progress slot; id 0 when it keeps none) when that item is still
-    /// unanswered and started after the head's wait began; else <see cref="HeadSince"/>. Null when the child holds nothing.
+    /// When the item now running started: the child's own word (its progress slot's start time) when that item is
+    /// still unanswered and started after the head's wait began; else <see cref="HeadSince"/>. Null when the child
+    /// holds nothing.
     /// </summary>
-    public long? RunningSince(long progressId, long progressSince)
+    public long? RunningSince(ChildProgress progress)
     {
         if (Count == 0)
             return null;
-        return progressId != 0 && progressSince > HeadSince && Holds(progressId) ? progressSince : HeadSince;
+        return progress.Running != 0 && progress.Since > HeadSince && Holds(progress.Running) ? progress.Since : HeadSince;
     }
 
     /// <summary>Empties the book; returns the unanswered items in the order they were sent.</summary>

@@ -44,8 +44,8 @@ internal abstract class Wire
     /// <summary>Writes the trace contexts of items about to be written (only when <see cref="CarriesTraceContext"/>).</summary>
     public virtual void WriteTraceContexts(FrameBuffer buffer, IReadOnlyList<ItemTraceContext> contexts) => throw new NotSupportedException("this wire carries no trace context");
 
-    /// <summary>The item the child says it last started and when (Stopwatch ticks); (0, 0) when the wire cannot tell.</summary>
-    public virtual (long Id, long Since) Running() => (0, 0);
+    /// <summary>What the child says it last started and finished; not <see cref="ChildProgress.Kept"/> when the wire cannot tell.</summary>
+    public virtual ChildProgress Progress() => default;
 
     /// <summary>Whether the child can be asked to stop an item (its body takes a cancellation token); else stopping an item means killing the child.</summary>
     public virtual bool StopsItems => false;
@@ -56,7 +56,7 @@ internal abstract class Wire
     /// <summary>The child is ready: files only needed to start it can go.</summary>
     public virtual void Started() { }
 
-    /// <summary>The child is gone and <see cref="Running"/> has been read for the last time: release what the wire holds.</summary>
+    /// <summary>The child is gone and <see cref="Progress"/> has been read for the last time: release what the wire holds.</summary>
     public virtual void Release() { }
 }
 

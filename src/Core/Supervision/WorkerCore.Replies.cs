@@ -67,19 +67,24 @@ internal sealed partial class WorkerCore
         var items = _frameItems;
         var taken = 0;
         var completed = 0;
+        PendingItem? stoppedAbandoned = null;
         lock (_gate)
         {
             for (; taken < replies.Count; taken++)
             {
                 if (!_book.TryAnswer(replies[taken].Id, out var item, out var abandoned))
                     break;
-                // An abandoned item's reply is dropped (as in Complete).
+                // An abandoned item's reply is dropped (as in Complete), but it still ends a stop asked for it.
                 items[taken] = abandoned ? null : item;
                 if (!abandoned)
                     completed++;
+                else if (ReferenceEquals(_stopping, item))
+                    stoppedAbandoned = item;
             }
             _book.DropAnsweredHead(Volatile.Read(ref _lastHeard));
         }
+        if (stoppedAbandoned is not null)
+            _ = TakeStopped(stoppedAbandoned);
         Interlocked.Add(ref _itemsCompleted, completed);
         for (var i = 0; i < taken; i++)
         {
@@ -107,7 +112,11 @@ internal sealed partial class WorkerCore
         if (!given || item is null)
             return NotGiven(id);
         if (abandoned)
+        {
+            // Dropped, but the child has answered: a stop asked for the item is over (whoever waits for it goes on).
+            _ = TakeStopped(item);
             return true;
+        }
         Interlocked.Increment(ref _itemsCompleted);
         End(item, payload, error);
         return true;

@@ -165,8 +165,9 @@ internal sealed partial class WorkerCore
     /// <summary>
     /// Cancels one item. Still queued, or waiting in the child behind another item: it completes Cancelled (not started)
     /// at once and its reply, if one comes, is ignored (a child whose body takes a token is also told not to start it).
-    /// Running in the child: a body that takes a token is asked to stop (<see cref="StopRunning"/>); any other child is
-    /// killed, since its work cannot be stopped otherwise.
+    /// Running in the child (for a body that takes a token, also the item an idle child runs next, see
+    /// <see cref="InFlightBook.ToStop"/>): a body that takes a token is asked to stop (<see cref="StopRunning"/>); any
+    /// other child is killed, since its work cannot be stopped otherwise.
     /// </summary>
     public void Cancel(PendingItem item)
     {
@@ -174,7 +175,7 @@ internal sealed partial class WorkerCore
         var held = false;
         lock (_gate)
         {
-            running = _wire.StopsItems ? !_ended && ReferenceEquals(_book.Running(_wire.Running().Id), item) : _book.IsRunning(item.Id);
+            running = _wire.StopsItems ? !_ended && ReferenceEquals(_book.ToStop(_wire.Progress()), item) : _book.IsRunning(item.Id);
             if (!running)
                 held = _book.Abandon(item.Id);
         }
@@ -260,7 +261,7 @@ internal sealed partial class WorkerCore
             {
                 _disposing = true;
                 if (_wire.StopsItems && _options.KillGrace > TimeSpan.Zero)
-                    running = _book.Running(_wire.Running().Id);
+                    running = _book.ToStop(_wire.Progress());
             }
         }
         if (running is not null)
@@ -325,16 +326,16 @@ internal sealed partial class WorkerCore
             if (_stopping is not null && Stopwatch.GetElapsedTime(_stopAskedAt, now) > _options.KillGrace)
                 graceOver = _killFailure;
             long? runningSince = null;
-            long runningId = 0;
+            var progress = default(ChildProgress);
             if (Watchdog.WatchesItems(_options) && _book.Count > 0)
             {
-                (runningId, var since) = _wire.Running();
-                runningSince = _book.RunningSince(runningId, since);
+                progress = _wire.Progress();
+                runningSince = _book.RunningSince(progress);
             }
             expired = Watchdog.Expired(_options, now, _startTimestamp, _isReady, _helloSeen, Volatile.Read(ref _lastHeard), runningSince);
             // An item past its deadline is asked to stop first when its body takes a token; a silent child cannot be asked.
             if (expired is ChildFailure.TimedOut { Limit: TimeoutKind.ItemDeadline } && _wire.StopsItems && _options.KillGrace > TimeSpan.Zero)
-                overdue = _book.Running(runningId);
+                overdue = _book.ToStop(progress);
         }
         if (graceOver is not null)
             Terminate(graceOver);
@@ -410,22 +411,23 @@ internal sealed partial class WorkerCore
         _queue.Writer.TryComplete();
         _wire.Abandon();
 
-        // The item that was running: the one the child's progress slot names, else the oldest unanswered one. Items
-        // before it finished, but their replies were still in the child's batch: they go back as not started.
-        var (runningId, _) = _wire.Running();
-        var blamed = runningId == 0 ? 0 : Math.Max(0, Array.FindIndex(inFlight, item => item.Id == runningId));
-        var head = inFlight.Length > 0 ? inFlight[blamed] : null;
+        // What the child's progress slot says (without one, the oldest unanswered item was running): items it finished
+        // had their replies still in its batch and go back as not started, like the items it never began; only the
+        // item it had begun and not finished gets the failure.
+        var (finished, running) = InFlightBook.Fates(inFlight, _wire.Progress());
+        var head = running >= 0 ? inFlight[running] : null;
         var stampedCause = Stamp(cause, head);
         lock (_gate)
             _cause = stampedCause;
         if (head is not null)
             head.TryFail(stampedCause);
+        var during = head is null ? "between items" : $"while running item {head.Key}";
         for (var i = 0; i < inFlight.Length; i++)
         {
-            if (i < blamed)
-                inFlight[i].TryFail(NotStarted(inFlight[i], stampedCause, $"its result was lost: its worker (pid {ProcessId}) ended, while running item {head!.Key}, before sending it; it may run again"));
-            else if (i > blamed)
-                inFlight[i].TryFail(NotStarted(inFlight[i], stampedCause, $"not started: its worker (pid {ProcessId}) ended while item {head!.Key} was running"));
+            if (i < finished)
+                inFlight[i].TryFail(NotStarted(inFlight[i], stampedCause, $"its result was lost: its worker (pid {ProcessId}) ran it to the end but ended, {during}, before sending its result; it may run again"));
+            else if (i != running)
+                inFlight[i].TryFail(NotStarted(inFlight[i], stampedCause, $"not started: its worker (pid {ProcessId}) ended {during}"));
         }
         // A queue entry with neither an item nor a batch is a wake-up for stop requests.
         while (_queue.Reader.TryRead(out var queued))

@@ -1,5 +1,6 @@
 using System.Buffers;
 using LanguageExt;
+using Nursery.Protocol;
 using Nursery.Supervision;
 
 namespace Nursery.Tests.Supervision;
@@ -116,12 +117,57 @@ public sealed class InFlightBookTests
     {
         var (book, _) = Sent(2, 100);
 
-        Assert.Equal(250, book.RunningSince(2, 250));
-        Assert.Equal(100, book.RunningSince(0, 0));
-        Assert.Equal(100, book.RunningSince(2, 50));
-        Assert.Equal(100, book.RunningSince(9, 250));
-        Assert.Null(new InFlightBook().RunningSince(1, 250));
+        Assert.Equal(250, book.RunningSince(Started(2, 250)));
+        Assert.Equal(100, book.RunningSince(default));
+        Assert.Equal(100, book.RunningSince(Started(2, 50)));
+        Assert.Equal(100, book.RunningSince(Started(9, 250)));
+        Assert.Equal(100, book.RunningSince(Started(2, 250) with { Finished = 2 }));
+        Assert.Null(new InFlightBook().RunningSince(Started(1, 250)));
     }
+
+    [Fact]
+    public void The_item_to_stop_is_the_one_the_slot_names_while_unanswered_else_the_oldest_unanswered_even_between_items()
+    {
+        var (book, items) = Sent(3, 100);
+
+        Assert.Same(items[1], book.ToStop(Started(2, 200) with { Finished = 1 }));
+        Assert.Same(items[1], book.ToStop(Started(2, 200) with { Finished = 2 }));
+        Assert.Same(items[0], book.ToStop(new ChildProgress(true, 0, 0, 0)));
+        Assert.Same(items[0], book.ToStop(default));
+        book.TryAnswer(1, out _, out _);
+        // Between items 1 and 2, item 1 answered: the item the child starts next is the one to stop.
+        Assert.Same(items[1], book.ToStop(Started(1, 150) with { Finished = 1 }));
+        Assert.Null(new InFlightBook().ToStop(Started(1, 150)));
+    }
+
+    [Theory]
+    // started item, finished item: the finished unanswered ones, the running one (-1: none)
+    [InlineData(2, 1, 1, 1)] // item 2 running: item 1 had finished
+    [InlineData(2, 2, 2, -1)] // between items 2 and 3: 1 and 2 had finished, 3 never started
+    [InlineData(1, 1, 1, -1)]
+    [InlineData(3, 3, 3, -1)]
+    [InlineData(0, 0, 0, -1)] // nothing started yet
+    [InlineData(7, 7, 0, -1)] // the last item started was answered: none of the held ones began
+    [InlineData(7, 6, 0, -1)] // a started item the child does not hold is not blamed on one it holds
+    public void A_dead_child_s_unanswered_items_finished_ran_or_never_started_as_its_progress_slot_says(long started, long finished, int expectedFinished, int expectedRunning)
+    {
+        var (_, items) = Sent(3, 100);
+
+        var fates = InFlightBook.Fates(items, new ChildProgress(true, started, 150, finished));
+
+        Assert.Equal((expectedFinished, expectedRunning), fates);
+    }
+
+    [Fact]
+    public void Without_a_progress_slot_the_oldest_unanswered_item_is_the_one_that_ran()
+    {
+        var (_, items) = Sent(3, 100);
+
+        Assert.Equal((0, 0), InFlightBook.Fates(items, default));
+        Assert.Equal((0, -1), InFlightBook.Fates([], default));
+    }
+
+    private static ChildProgress Started(long id, long since) => new(true, id, since, 0);
 
     [Fact]
     public void Taking_all_returns_the_unanswered_items_in_send_order_and_empties_the_book()
@@ -177,7 +223,7 @@ public sealed class InFlightBookTests
         Assert.True(book.IsRunning(11));
         Assert.True(book.Holds(2));
         Assert.True(book.Abandon(1));
-        Assert.Same(earlier[0], book.Running(3));
+        Assert.Same(earlier[0], book.ToStop(Started(3, 30)));
         Assert.True(book.TryAnswer(12, out var twelve, out var twelveAbandoned));
         Assert.Same(later[1], twelve);
         Assert.False(twelveAbandoned);

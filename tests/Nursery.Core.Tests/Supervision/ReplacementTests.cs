@@ -52,6 +52,45 @@ public sealed class ReplacementTests
         }
     }
 
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(10, 5)]
+    public async Task A_child_SIGKILLed_between_items_has_no_item_Crashed_and_the_items_it_had_not_started_run_once_in_the_replacement(int answered, int waiting)
+    {
+        var record = Path.Combine(Path.GetTempPath(), $"nursery-replacement-{Guid.NewGuid():N}.txt");
+        var pool = new WorkerPool<int, int>(
+            Body.From<int, int>(RecordingBodies.RecordThenPid).WithInitializer<string>(RecordingBodies.RecordTo, record),
+            new PoolOptions { Workers = 1, Worker = Children.Options(), RestartIntensity = new RestartIntensity(10, TimeSpan.FromSeconds(60)) }
+        );
+        try
+        {
+            await using (pool)
+            {
+                // The child answers these (in one batch when there are several) and is then idle.
+                var first = await pool.InvokeBatchAsync([.. Enumerable.Range(0, answered)], [.. Enumerable.Range(0, answered).Select(i => $"a{i}")]).WaitAsync(Bound);
+                var victim = first[0].ProcessId;
+                Assert.All(first, result => Assert.Equal(victim, EitherAssert.Right(result.Result)));
+                // Stopped, the child cannot start what it is sent now; it dies without having started any of it.
+                Processes.Signal(victim, Processes.SigStop);
+                var sent = Enumerable.Range(100, waiting).Select(i => pool.InvokeAsync(i, $"w{i}")).ToArray();
+                await Task.Delay(200);
+
+                Processes.Signal(victim, Processes.SigKill);
+                var results = await Task.WhenAll(sent).WaitAsync(Bound);
+
+                Assert.All(results, result => Assert.NotEqual(victim, EitherAssert.Right(result)));
+                var started = File.ReadAllLines(record).Select(int.Parse).ToList();
+                Assert.Equal(Enumerable.Range(0, answered), started.Take(answered));
+                Assert.Equal(Enumerable.Range(100, waiting), started.Skip(answered).Order());
+            }
+            await Processes.AssertAllGoneAsync(pool.ProcessIds);
+        }
+        finally
+        {
+            File.Delete(record);
+        }
+    }
+
     [Fact]
     public async Task An_idle_child_prepares_its_body_without_running_the_body_s_static_constructor_which_fails_on_the_first_item_as_ever()
     {

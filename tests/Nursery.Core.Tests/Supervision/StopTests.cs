@@ -263,4 +263,33 @@ public sealed class StopTests
             }
         }
     }
+
+    /// <summary>
+    /// A child between items holds an item it was sent and has not started (it is stopped meanwhile, so it cannot start
+    /// it): disposing the worker, or cancelling the item, asks the child not to run it, and the kill grace (ten minutes)
+    /// is not waited out whether the child starts the item before or after the request reaches it.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_item_sent_and_not_yet_started_in_an_idle_child_is_stopped_by_disposal_or_cancellation_without_waiting_the_kill_grace(bool cancel)
+    {
+        var children = new Children();
+        var worker = await children.StartAsync(Body.From<int, int>(StoppableBodies.DoubleOrWaitForStop), Children.Options("stop") with { KillGrace = TimeSpan.FromMinutes(10) });
+        var pid = worker.ProcessId;
+        Assert.Equal(2, EitherAssert.Right(await worker.InvokeAsync(1, "first").WaitAsync(Bound)));
+        Processes.Signal(pid, Processes.SigStop);
+        using var cancellation = new CancellationTokenSource();
+        var waiting = worker.InvokeAsync(-1, "waiting", cancellationToken: cancellation.Token);
+        await Task.Delay(200);
+
+        var stopping = cancel ? cancellation.CancelAsync() : worker.DisposeAsync().AsTask();
+        Processes.Signal(pid, Processes.SigCont);
+        await stopping.WaitAsync(Bound);
+        var result = await waiting.WaitAsync(Bound);
+        await children.DisposeAsync().AsTask().WaitAsync(Bound);
+
+        EitherAssert.Left<ChildFailure.Cancelled, int>(result);
+        await Processes.AssertAllGoneAsync([pid]);
+    }
 }

@@ -55,27 +55,53 @@ public sealed class WarmSpareTests
     [Fact]
     public async Task Items_run_only_in_children_whose_initializer_has_finished_while_children_die_and_spares_start()
     {
-        // A slow initializer: a spare handed items before Ready would answer -1.
-        var pool = SparePool(initializerMilliseconds: 300, intensity: new RestartIntensity(50, TimeSpan.FromSeconds(60)));
-        await using (pool)
+        // A slow initializer: a spare handed items before Ready would answer -1. Each long item writes down the pid of
+        // the child it starts in, so the child is killed running it (an item it had not started would run again).
+        var record = Path.Combine(Path.GetTempPath(), $"nursery-spare-{Guid.NewGuid():N}.txt");
+        var pool = new WorkerPool<int, int>(
+            Body.From<int, int>(SpareBodies.PidAfterSleep).WithInitializer<string>(SpareBodies.SlowInitializerRecordingTo, $"300 {record}"),
+            new PoolOptions { Workers = 1, WarmSpare = true, Worker = Children.Options(), RestartIntensity = new RestartIntensity(50, TimeSpan.FromSeconds(60)) }
+        );
+        try
         {
-            List<int> answers = [];
-            for (var round = 0; round < 4; round++)
+            await using (pool)
             {
-                var victim = EitherAssert.Right(await pool.InvokeAsync(0, $"pid{round}").WaitAsync(Bound));
-                var running = pool.InvokeAsync(60_000, $"long{round}");
-                var queued = Enumerable.Range(0, 10).Select(i => pool.InvokeAsync(0, $"q{round}-{i}")).ToArray();
-                await Task.Delay(100 * round);
+                List<int> answers = [];
+                for (var round = 0; round < 4; round++)
+                {
+                    var victim = EitherAssert.Right(await pool.InvokeAsync(0, $"pid{round}").WaitAsync(Bound));
+                    var running = pool.InvokeAsync(60_000, $"long{round}");
+                    var queued = Enumerable.Range(0, 10).Select(i => pool.InvokeAsync(0, $"q{round}-{i}")).ToArray();
+                    await WaitForLineAsync(record, $"{victim}");
+                    // The kill comes at a different point of the new spare's slow start each round.
+                    await Task.Delay(100 * round);
 
-                Processes.Signal(victim, Processes.SigKill);
-                EitherAssert.Left<ChildFailure.Crashed, int>(await running.WaitAsync(Bound));
-                answers.AddRange((await Task.WhenAll(queued).WaitAsync(Bound)).Select(EitherAssert.Right));
+                    Processes.Signal(victim, Processes.SigKill);
+                    EitherAssert.Left<ChildFailure.Crashed, int>(await running.WaitAsync(Bound));
+                    answers.AddRange((await Task.WhenAll(queued).WaitAsync(Bound)).Select(EitherAssert.Right));
+                }
+
+                Assert.DoesNotContain(-1, answers);
+                Assert.Equal(40, answers.Count);
             }
-
-            Assert.DoesNotContain(-1, answers);
-            Assert.Equal(40, answers.Count);
+            await Processes.AssertAllGoneAsync(pool.ProcessIds);
         }
-        await Processes.AssertAllGoneAsync(pool.ProcessIds);
+        finally
+        {
+            File.Delete(record);
+        }
+    }
+
+    private static async Task WaitForLineAsync(string path, string line)
+    {
+        var deadline = DateTime.UtcNow + Bound;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (File.Exists(path) && File.ReadAllLines(path).Contains(line))
+                return;
+            await Task.Delay(20);
+        }
+        throw new TimeoutException($"'{line}' was not written to {path} within {Bound}");
     }
 
     [Fact]

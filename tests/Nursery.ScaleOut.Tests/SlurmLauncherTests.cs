@@ -50,7 +50,7 @@ public sealed class SlurmLauncherTests
 
         await LauncherScenarios.Disposing_a_worker_leaves_nothing_running(launcher);
 
-        Assert.True(await NoJobNamedAsync(launcher.RunId), $"a job named {launcher.RunId} is still in the queue: {Cluster.Run("squeue", "-h", $"--name={launcher.RunId}").Output}");
+        Assert.Equal("", await Cluster.JobsLeftAsync(launcher.RunId));
     }
 
     [SlurmFact]
@@ -97,7 +97,7 @@ public sealed class SlurmLauncherTests
         Assert.IsAssignableFrom<ChildFailure>(EitherAssert.Left<ChildFailure, int>(await running.WaitAsync(LauncherScenarios.Bound)));
         await Processes.AssertGoneAsync(first.ProcessId, TimeSpan.FromSeconds(15));
         await Processes.AssertGoneAsync(second.ProcessId, TimeSpan.FromSeconds(15));
-        Assert.True(await NoJobNamedAsync(launcher.RunId));
+        Assert.Equal("", await Cluster.JobsLeftAsync(launcher.RunId));
     }
 
     [SlurmFact]
@@ -109,17 +109,5 @@ public sealed class SlurmLauncherTests
 
         var failure = EitherAssert.Left<ChildFailure.StartFailed, Worker<int, int>>(started);
         Assert.Contains("Slurm has no capacity", failure.Reason, StringComparison.Ordinal);
-    }
-
-    private static async Task<bool> NoJobNamedAsync(string runId)
-    {
-        for (var i = 0; i < 100; i++)
-        {
-            var listed = Cluster.Run("squeue", "-h", "-o", "%i %T", $"--name={runId}");
-            if (listed.Exit == 0 && listed.Output.Trim().Length == 0)
-                return true;
-            await Task.Delay(100);
-        }
-        return false;
     }
 }

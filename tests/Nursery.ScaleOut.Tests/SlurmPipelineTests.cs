@@ -45,7 +45,7 @@ public sealed class SlurmPipelineTests
         Assert.NotEmpty(mapPids);
         foreach (var pid in mapPids.Concat(convertPids))
             await Processes.AssertGoneAsync(pid, TimeSpan.FromSeconds(10));
-        Assert.Equal("", Cluster.Run("squeue", "-h", $"--name={launcher.RunId}").Output.Trim());
+        Assert.Equal("", await Cluster.JobsLeftAsync(launcher.RunId));
     }
 
     [SlurmFact]
@@ -103,8 +103,6 @@ public sealed class SlurmAllocationTests
 
         foreach (var pid in pids)
             await Processes.AssertGoneAsync(pid, TimeSpan.FromSeconds(10));
-        for (var i = 0; i < 100 && Cluster.Run("squeue", "-h", $"--name={launcher.RunId}").Output.Trim().Length > 0; i++)
-            await Task.Delay(100);
-        Assert.Equal("", Cluster.Run("squeue", "-h", $"--name={launcher.RunId}").Output.Trim());
+        Assert.Equal("", await Cluster.JobsLeftAsync(launcher.RunId));
     }
 }

@@ -128,12 +128,7 @@ public sealed class PythonStopTests
 
         public string[] Lines() => File.Exists(Path) ? File.ReadAllLines(Path) : [];
 
-        public async Task WaitForAsync(string line)
-        {
-            using var bound = new CancellationTokenSource(Bound);
-            while (!Lines().Contains(line))
-                await Task.Delay(20, bound.Token);
-        }
+        public Task WaitForAsync(string line) => Files.WaitForLineAsync(Path, line);
 
         public void Dispose() => File.Delete(Path);
     }

@@ -28,7 +28,7 @@ public sealed class ReplacementTests
                 var victim = EitherAssert.Right(await pool.InvokeAsync(0, "first").WaitAsync(Bound));
                 var running = pool.InvokeAsync(-1, "long");
                 var queued = Enumerable.Range(1, 20).Select(i => pool.InvokeAsync(i, $"q{i}")).ToArray();
-                await WaitForLineAsync(record, "-1");
+                await Files.WaitForLineAsync(record, "-1");
 
                 Processes.Signal(victim, Processes.SigKill);
                 var crashed = EitherAssert.Left<ChildFailure.Crashed, int>(await running.WaitAsync(Bound));
@@ -143,17 +143,5 @@ public sealed class ReplacementTests
             Assert.Equal(spare, next.ProcessId);
         }
         await Processes.AssertAllGoneAsync(pool.ProcessIds);
-    }
-
-    private static async Task WaitForLineAsync(string path, string line)
-    {
-        var deadline = DateTime.UtcNow + Bound;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (File.Exists(path) && File.ReadAllLines(path).Contains(line))
-                return;
-            await Task.Delay(20);
-        }
-        throw new TimeoutException($"'{line}' was not written to {path} within {Bound}");
     }
 }

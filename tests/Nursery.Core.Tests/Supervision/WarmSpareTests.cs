@@ -72,7 +72,7 @@ public sealed class WarmSpareTests
                     var victim = EitherAssert.Right(await pool.InvokeAsync(0, $"pid{round}").WaitAsync(Bound));
                     var running = pool.InvokeAsync(60_000, $"long{round}");
                     var queued = Enumerable.Range(0, 10).Select(i => pool.InvokeAsync(0, $"q{round}-{i}")).ToArray();
-                    await WaitForLineAsync(record, $"{victim}");
+                    await Files.WaitForLineAsync(record, $"{victim}");
                     // The kill comes at a different point of the new spare's slow start each round.
                     await Task.Delay(100 * round);
 
@@ -90,18 +90,6 @@ public sealed class WarmSpareTests
         {
             File.Delete(record);
         }
-    }
-
-    private static async Task WaitForLineAsync(string path, string line)
-    {
-        var deadline = DateTime.UtcNow + Bound;
-        while (DateTime.UtcNow < deadline)
-        {
-            if (File.Exists(path) && File.ReadAllLines(path).Contains(line))
-                return;
-            await Task.Delay(20);
-        }
-        throw new TimeoutException($"'{line}' was not written to {path} within {Bound}");
     }
 
     [Fact]

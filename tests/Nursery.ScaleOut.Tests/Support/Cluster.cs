@@ -92,6 +92,24 @@ public static class Cluster
     }
 
     /// <summary>Runs a command for a check (Slurm's clients, ssh), bounded, without stdin; returns its exit code and output.</summary>
+    /// <summary>
+    /// What squeue lists under the job name <paramref name="runId"/> once it is empty, or after 10 s: a cancelled job
+    /// stays listed (completing, CG) until its node has ended its processes, so an empty queue is waited for.
+    /// </summary>
+    public static async Task<string> JobsLeftAsync(string runId)
+    {
+        var listed = "";
+        for (var i = 0; i < 100; i++)
+        {
+            var (exit, output) = Run("squeue", "-h", "-o", "%i %T", $"--name={runId}");
+            listed = exit == 0 ? output.Trim() : $"squeue exited {exit}: {output}";
+            if (listed.Length == 0)
+                return "";
+            await Task.Delay(100);
+        }
+        return listed;
+    }
+
     public static (int Exit, string Output) Run(string program, params string[] arguments)
     {
         try

@@ -110,6 +110,37 @@ public sealed class PythonStopTests
         await Processes.AssertGoneAsync(worker.ProcessId, TimeSpan.FromSeconds(5));
     }
 
+    [Fact]
+    public async Task A_stoppable_helper_whose_stdin_reader_fails_exits_instead_of_heartbeating_with_nothing_to_run()
+    {
+        using var log = new StartLog();
+        var start = new System.Diagnostics.ProcessStartInfo("python3") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add("-u");
+        start.ArgumentList.Add(Path.Combine(Scripts, "stoppable.py"));
+        start.ArgumentList.Add(log.Path);
+        start.Environment["PYTHONPATH"] = AppContext.BaseDirectory;
+        using var python = System.Diagnostics.Process.Start(start)!;
+        try
+        {
+            var ready = await python.StandardOutput.ReadLineAsync().WaitAsync(Bound);
+            Assert.StartsWith("{\"ready\":true", ready, StringComparison.Ordinal);
+
+            // Not a request: the reader thread fails on it while stdin stays open.
+            await python.StandardInput.WriteLineAsync("not json");
+            await python.StandardInput.FlushAsync();
+            await python.WaitForExitAsync().WaitAsync(Bound);
+
+            Assert.Equal(3, python.ExitCode);
+            Assert.Contains("JSONDecodeError", await python.StandardError.ReadToEndAsync().WaitAsync(Bound), StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (!python.HasExited)
+                python.Kill();
+            await Processes.AssertGoneAsync(python.Id, TimeSpan.FromSeconds(5));
+        }
+    }
+
     private static Task<Worker<int, int>> StartAsync(Children children, StartLog log, WorkerOptions options) =>
         StartAsync(children, Command.Python<int, int>(Path.Combine(Scripts, "stoppable.py"), log.Path), options);
 

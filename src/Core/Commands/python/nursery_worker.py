@@ -288,13 +288,18 @@ def _read_with_stops(stops):
 
     def read():
         loads = json.loads
-        for line in sys.stdin.buffer:
-            request = loads(line)
-            stop = request.get("stop")
-            if stop is not None:
-                stops.request(stop)
-            else:
-                waiting.put(request)
+        try:
+            for line in sys.stdin.buffer:
+                request = loads(line)
+                stop = request.get("stop")
+                if stop is not None:
+                    stops.request(stop)
+                else:
+                    waiting.put(request)
+        except BaseException:  # noqa: BLE001 - a reader that died would leave the main thread waiting for ever
+            traceback.print_exc()
+            sys.stderr.flush()
+            os._exit(3)
         # As the .NET host does: stdin's end is the parent's word to leave, even in the middle of an item.
         sys.stderr.flush()
         os._exit(0)
